@@ -1,0 +1,1 @@
+"""What dom0 runs: back-end drivers, the bridge, xenstored, the console daemon."""

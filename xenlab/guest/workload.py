@@ -1,0 +1,84 @@
+"""Workloads: programs stored as data, run by a guest vcpu with a program counter.
+
+A program is a tuple of operations; the vcpu's context keeps ``pc`` and the time left in the current
+computation, so a machine can be deep-copied, saved or migrated mid-program (no Python generators).
+
+Operations:
+    ("compute", ns)             use the CPU for ns nanoseconds (preemptible)
+    ("block",)                  SCHEDOP_block: sleep until any event arrives
+    ("sleep", ns)               set_timer_op(now + ns), then block until that timer's VIRQ_TIMER
+    ("yield",)                  SCHEDOP_yield
+    ("hypercall", name, *args)  any hypercall
+    ("console", text)           write a line to the domain's console
+    ("shutdown", reason)        SCHEDOP_shutdown with "poweroff", "reboot", "crash" or "suspend"
+    ("loop", target, count)     jump to op ``target``; count None = for ever, else that many times
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MS = 1_000_000
+US = 1_000
+
+OPCODES = ("compute", "block", "sleep", "yield", "hypercall", "console", "shutdown", "loop", "io", "mark")
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    ops: tuple
+
+    def __post_init__(self):
+        for i, op in enumerate(self.ops):
+            if not isinstance(op, tuple) or not op or op[0] not in OPCODES:
+                raise ValueError(f"program {self.name!r}, op {i}: {op!r} is not one of {OPCODES}")
+            if op[0] in ("compute", "sleep") and (len(op) != 2 or not isinstance(op[1], int) or op[1] < 0):
+                raise ValueError(f"program {self.name!r}, op {i}: {op[0]} takes a whole number of ns >= 0")
+            if op[0] == "loop":
+                if not 0 <= op[1] < len(self.ops):
+                    raise ValueError(f"program {self.name!r}, op {i}: loop target {op[1]} is outside the program")
+                body = self.ops[op[1]:i]
+                if not any(b[0] in ("compute", "sleep", "block", "yield", "io") for b in body):
+                    raise ValueError(f"program {self.name!r}, op {i}: a loop must wait or compute, "
+                                     "or it would spin in zero time")
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+def cpu_bound(chunk_ns: int = 10 * MS) -> Program:
+    return Program("cpu-bound", (("compute", chunk_ns), ("loop", 0, None)))
+
+
+def interactive(burst_ns: int = 1 * MS, think_ns: int = 20 * MS) -> Program:
+    """Short bursts of work, then wait (like a shell or a web server answering requests)."""
+    return Program("interactive", (("compute", burst_ns), ("sleep", think_ns), ("loop", 0, None)))
+
+
+def idle() -> Program:
+    return Program("idle", (("block",), ("loop", 0, None)))
+
+
+def periodic(period_ns: int, exec_ns: int) -> Program:
+    """A real-time task: exec_ns of work every period_ns (multimedia, as Atropos was built for)."""
+    return Program("periodic", (("mark", "release"), ("compute", exec_ns), ("mark", "done"),
+                                ("sleep", max(0, period_ns - exec_ns)), ("loop", 0, None)))
+
+
+def finite(compute_ns: int, reason: str = "poweroff") -> Program:
+    return Program("finite", (("compute", compute_ns), ("shutdown", reason)))
+
+
+PRESETS = {"cpu-bound": cpu_bound, "interactive": interactive, "idle": idle}
+
+
+def resolve(workload) -> Program:
+    if isinstance(workload, Program):
+        return workload
+    if isinstance(workload, str):
+        if workload not in PRESETS:
+            raise ValueError(f"unknown workload preset {workload!r}; presets: {', '.join(PRESETS)}")
+        return PRESETS[workload]()
+    if isinstance(workload, (list, tuple)):
+        return Program("custom", tuple(tuple(op) for op in workload))
+    raise TypeError(f"a workload is a preset name, a Program or a list of ops, got {workload!r}")

@@ -1,0 +1,250 @@
+"""A paravirtualised guest kernel in the manner of XenLinux (linux-2.6-xen-sparse, Xen 3.0).
+
+The kernel runs in ring 1 and reaches Xen only by hypercalls. At boot it binds VIRQ_TIMER (and, in
+dom0, VIRQ_DOM_EXC), says hello on its console, and then runs its workload. Events arrive as an
+upcall: the kernel clears ``evtchn_upcall_pending``, swaps out the selector word and scans each
+selected word of ``evtchn_pending`` (skipping masked ports), as ``evtchn_do_upcall`` does.
+
+Each vcpu executes its workload program through a :class:`VcpuContext`: a program counter and the
+time left in the current computation, advanced by a per-vcpu "guest progress" timer.
+
+Simplifications:
+- No processes, no Linux scheduler inside the guest: the workload is the guest's only activity.
+- Boot takes no simulated time; console output is one line per write.
+"""
+from __future__ import annotations
+
+from xenlab.guest.workload import Program, resolve
+from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public.xen import (BITS_PER_LONG, CONSOLEIO_write, SCHEDOP_block, SCHEDOP_shutdown,
+                                   SCHEDOP_yield, SHUTDOWN_NAMES, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
+                                   VCPU_INFO_SIZE, VI_EVTCHN_PENDING_SEL, VIRQ_DOM_EXC, VIRQ_TIMER,
+                                   sched_shutdown)
+from xenlab.xen.timer import PRIO_GUEST
+
+MAX_ZERO_TIME_OPS = 10_000
+
+
+class VcpuContext:
+    """The guest side of one vcpu: where it is in its program."""
+
+    def __init__(self, kernel: "XenLinux", v, program: Program):
+        self.kernel = kernel
+        self.v = v
+        self.program = program
+        self.pc = 0
+        self.remaining = None          # ns left in the current compute op, None when not computing
+        self.run_start = 0
+        self.loop_counts: dict[int, int] = {}
+        self.sleep_deadline: int | None = None
+        self.timer_fired = False
+        self.marks: list[tuple[str, int]] = []      # ("release"/"done", time) for periodic workloads
+        machine = v.domain.machine
+        self.progress = machine.timers.init_timer(f"{v.label}.guest", self._progress_fn, None,
+                                                  v.processor, PRIO_GUEST)
+
+    @property
+    def machine(self):
+        return self.v.domain.machine
+
+    def __repr__(self) -> str:
+        op = self.program.ops[self.pc] if self.pc < len(self.program.ops) else ("end",)
+        return f"<VcpuContext {self.v.label} {self.program.name} pc={self.pc} {op}>"
+
+    # -- called by the scheduler ----------------------------------------------------------------------
+    def switch_in(self, now: int) -> None:
+        self.run_start = now
+        self.kernel.deliver_upcall(self.v)
+        if not self.progress.active:
+            self.advance()
+
+    def switch_out(self, now: int) -> None:
+        if self.progress.active:
+            self.machine.timers.stop_timer(self.progress)
+            if self.remaining is not None:
+                self.remaining = max(0, self.remaining - (now - self.run_start))
+
+    def events_pending(self) -> None:
+        if self.v.is_running:
+            self.kernel.deliver_upcall(self.v)
+
+    # -- execution -----------------------------------------------------------------------------------------
+    def _progress_fn(self, _data) -> None:
+        self.remaining = None
+        self.pc += 1
+        self.advance()
+
+    def advance(self) -> None:
+        """Execute operations until one takes time, blocks, or ends the domain."""
+        v, machine = self.v, self.machine
+        for _ in range(MAX_ZERO_TIME_OPS):
+            if not v.is_running or v.blocked or not v.runnable():
+                return
+            if self.pc >= len(self.program.ops):
+                self.kernel.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(0))
+                return
+            op = self.program.ops[self.pc]
+            kind = op[0]
+            if kind == "compute":
+                if self.remaining is None:
+                    self.remaining = op[1]
+                self.run_start = machine.now
+                self.progress.cpu = v.processor
+                machine.timers.set_timer(self.progress, machine.now + self.remaining)
+                return
+            if kind == "sleep":
+                if self.sleep_deadline is None:
+                    self.sleep_deadline = machine.now + op[1]
+                    self.kernel.hypercall(v, "set_timer_op", self.sleep_deadline)
+                if machine.now >= self.sleep_deadline:
+                    self.sleep_deadline = None
+                    self.pc += 1
+                    continue
+                self.kernel.hypercall(v, "sched_op", SCHEDOP_block)
+                continue
+            self.pc += 1
+            if kind == "block":
+                self.kernel.hypercall(v, "sched_op", SCHEDOP_block)
+            elif kind == "yield":
+                self.kernel.hypercall(v, "sched_op", SCHEDOP_yield)
+                return
+            elif kind == "hypercall":
+                self.kernel.hypercall(v, op[1], *op[2:])
+            elif kind == "console":
+                self.kernel.console_write(v, op[1])
+            elif kind == "shutdown":
+                reason = {n: c for c, n in SHUTDOWN_NAMES.items()}.get(op[1], op[1])
+                self.kernel.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(reason))
+                return
+            elif kind == "mark":
+                self.marks.append((op[1], machine.now))
+                machine.trace.emit("SCHED", "mark", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, mark=op[1])
+            elif kind == "loop":
+                target, count = op[1], (op[2] if len(op) > 2 else None)
+                done = self.loop_counts.get(self.pc - 1, 0)
+                if count is None or done < count:
+                    self.loop_counts[self.pc - 1] = done + 1
+                    self.pc = target
+                else:
+                    self.loop_counts[self.pc - 1] = 0
+            elif kind == "io":
+                self.kernel.do_io(v, op)
+                return
+        self.kernel.panic(v, f"workload {self.program.name!r} ran {MAX_ZERO_TIME_OPS} operations without "
+                             "taking any time")
+
+
+class XenLinux:
+    """The PV kernel of one domain."""
+    kind = "pv"
+    banner = "Linux version 2.6.16-xen (xenlab) #1 SMP"
+
+    def __init__(self, d):
+        self.d = d
+        self.program = resolve(d.config.workload)
+        self.port_handlers: dict[int, callable] = {}
+        self.virq_ports: dict[int, int] = {}
+        self.contexts = []
+        self.upcalls = 0
+        for v in d.vcpus:
+            v.guest = VcpuContext(self, v, self.program)
+            self.contexts.append(v.guest)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} d{self.d.domain_id} workload={self.program.name}>"
+
+    def hypercall(self, v, name, *args) -> int:
+        from xenlab.xen.hypercall import hypercall_from_guest
+        return hypercall_from_guest(v, name, *args)
+
+    # -- boot ----------------------------------------------------------------------------------------------
+    def boot(self) -> None:
+        """start_kernel(): bind the timer VIRQ on every vcpu, say hello."""
+        for v in self.d.vcpus:
+            bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
+            if self.hypercall(v, "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_virq, bind)) == 0:
+                self.port_handlers[bind.port] = self._timer_interrupt
+                self.virq_ports[(VIRQ_TIMER, v.vcpu_id)] = bind.port
+        if self.d.is_privileged:
+            bind = ev.evtchn_bind_virq(virq=VIRQ_DOM_EXC, vcpu=0)
+            if self.hypercall(self.d.vcpus[0], "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_virq, bind)) == 0:
+                self.port_handlers[bind.port] = lambda v, port: None   # xend looks at the domains itself
+        self.console_write(self.d.vcpus[0], self.banner)
+        self.console_write(self.d.vcpus[0], f"Kernel command line: {self.d.config.cmdline}")
+
+    def _timer_interrupt(self, v, port: int) -> None:
+        v.guest.timer_fired = True
+
+    # -- events ----------------------------------------------------------------------------------------------
+    def deliver_upcall(self, v) -> None:
+        """evtchn_do_upcall(): called on return to the guest when an upcall is pending and unmasked."""
+        mem = self.d.machine.memory
+        base = self.d.shared_info_mfn << 12
+        vi = base + v.vcpu_id * VCPU_INFO_SIZE
+        if not mem.read_u8(vi) or mem.read_u8(vi + 1):
+            return
+        self.upcalls += 1
+        mem.write_u8(vi, 0)                                       # clear upcall_pending first
+        sel = mem.read_u32(vi + VI_EVTCHN_PENDING_SEL)
+        mem.write_u32(vi + VI_EVTCHN_PENDING_SEL, 0)              # xchg(&pending_sel, 0)
+        ports = []
+        while sel:
+            word = (sel & -sel).bit_length() - 1
+            sel &= sel - 1
+            pend_addr = base + SI_EVTCHN_PENDING + 4 * word
+            pending = mem.read_u32(pend_addr) & ~mem.read_u32(base + SI_EVTCHN_MASK + 4 * word)
+            while pending:
+                bit = (pending & -pending).bit_length() - 1
+                pending &= pending - 1
+                mem.write_u32(pend_addr, mem.read_u32(pend_addr) & ~(1 << bit) & 0xFFFFFFFF)
+                ports.append(word * BITS_PER_LONG + bit)
+        self.d.machine.trace.emit("EVTCHN", "upcall", domid=self.d.domain_id, vcpu=v.vcpu_id,
+                                  pcpu=v.processor, ports=ports)
+        for port in ports:
+            handler = self.port_handlers.get(port)
+            if handler is not None:
+                handler(v, port)
+
+    # -- console -------------------------------------------------------------------------------------------------
+    def console_write(self, v, text: str) -> None:
+        """dom0 writes to Xen's console with console_io; a domU writes to its console ring page."""
+        line = text + "\n"
+        if self.d.is_privileged:
+            self.hypercall(v, "console_io", CONSOLEIO_write, len(line), line)
+        else:
+            from xenlab.guest.console import xencons_write
+            xencons_write(self, v, line)
+
+    def request_shutdown(self, reason: int) -> None:
+        """The guest's control/shutdown handler: xend asked it to power off or reboot."""
+        self.console_write(self.d.vcpus[0], f"Received request to {SHUTDOWN_NAMES.get(reason, reason)}")
+        self.hypercall(self.d.vcpus[0], "sched_op", SCHEDOP_shutdown, sched_shutdown(reason))
+
+    def panic(self, v, why: str) -> None:
+        self.console_write(v, f"Kernel panic - not syncing: {why}")
+        self.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(3))
+
+    def do_io(self, v, op) -> None:
+        raise ValueError(f"{self.d.name}: no I/O devices in this kernel yet (op {op!r})")
+
+
+class HVMGuest(XenLinux):
+    """An unmodified kernel on hardware-assisted virtualisation: it does not know it runs on Xen.
+
+    It makes no hypercalls of its own at boot; its timer and console are emulated devices (the CPU
+    chapter adds VM exits for them).
+    """
+    kind = "hvm"
+    banner = "Linux version 2.6.16 (unmodified, HVM) #1 SMP"
+
+    def boot(self) -> None:
+        for v in self.d.vcpus:
+            # The virtual platform timer is bound by Xen's HVM code, not by the guest.
+            bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
+            from xenlab.xen.evtchn import evtchn_bind_virq
+            if evtchn_bind_virq(v, bind) == 0:
+                self.port_handlers[bind.port] = self._timer_interrupt
+        self.d.console_output.append(self.banner)
+
+    def console_write(self, v, text: str) -> None:
+        self.d.console_output.append(text)

@@ -1,0 +1,146 @@
+"""xend: dom0's management daemon (X@RELEASE-3.0.0:tools/python/xen/xend/XendDomainInfo.py).
+
+It builds domains from their configuration through dom0_op hypercalls, wires up their consoles, and
+watches for domains that shut down (VIRQ_DOM_EXC) to apply on_poweroff / on_reboot / on_crash:
+``destroy`` frees the domain, ``restart`` builds it again (with a new domid), ``preserve`` leaves it
+shut down for inspection, ``rename-restart`` keeps the old one under another name and starts a new one.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from xenlab.dom0.console import ConsoleDaemon
+from xenlab.xen.domain import DomainConfig, DomainCreateError
+from xenlab.xen.domain_build import build_domain, write_start_info
+from xenlab.xen.page_alloc import OutOfMemory
+from xenlab.xen.public import dom0_ops as D
+from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public.errno import errno_name
+from xenlab.xen.public.xen import start_info
+from xenlab.xen.timer import PRIO_DEFAULT
+
+HVM_UNAVAILABLE = ("HVM guest support is unavailable: is VT/AMD-V supported by your CPU "
+                   "and enabled in your BIOS?")
+
+
+class ToolstackError(DomainCreateError):
+    """A toolstack operation failed; the message says which call and why."""
+
+
+def dom0_op(machine, cmd: int, u) -> int:
+    return machine.dom0.hypercall("dom0_op", D.dom0_op(cmd, u))
+
+
+def _check(rc: int, what: str) -> None:
+    if rc < 0:
+        raise ToolstackError(f"{what} failed: {errno_name(rc)}")
+
+
+def create_domain_from_config(machine, config: DomainConfig):
+    """xm create: CREATEDOMAIN, MAX_VCPUS, SETDOMAINMAXMEM, build, console, UNPAUSEDOMAIN."""
+    if config.kind == "hvm" and not machine.hvm:
+        raise ToolstackError(f"Error creating domain {config.name!r}: {HVM_UNAVAILABLE} "
+                             "(this Machine was built with hvm=False; use xenlab.Machine(hvm=True))")
+    if machine.domain_by_name(config.name) is not None:
+        raise ToolstackError(f"Error: domain '{config.name}' already exists")
+    nr_pages = config.memory << 8
+    if nr_pages + 4 > machine.frame_table.free_frames:
+        raise ToolstackError(f"Error creating domain {config.name!r}: not enough free memory "
+                             f"({config.memory} MiB asked, {machine.frame_table.free_frames >> 8} MiB free)")
+    create = D.dom0_createdomain()
+    _check(dom0_op(machine, D.DOM0_CREATEDOMAIN, create), "DOM0_CREATEDOMAIN")
+    d = machine.domains[create.domain]
+    d.config, d.name, d.kind = config, config.name, config.kind
+    try:
+        _check(dom0_op(machine, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(d.domain_id, config.vcpus)), "DOM0_MAX_VCPUS")
+        _check(dom0_op(machine, D.DOM0_SETDOMAINMAXMEM, D.dom0_setdomainmaxmem(d.domain_id, config.maxmem << 10)),
+               "DOM0_SETDOMAINMAXMEM")
+        if config.cpus is not None:
+            affinity = parse_cpus(config.cpus, len(machine.cpus))
+            for v in d.vcpus:
+                v.cpu_affinity = affinity
+                v.processor = affinity[0]
+        params = {"weight": config.weight, "cap": config.cap, **config.sched_params}
+        machine.scheduler.adjust(d, {k: v for k, v in params.items()
+                                     if k in machine.scheduler.get_params(d)})
+        info = build_domain(machine, d, nr_pages)
+    except (OutOfMemory, ToolstackError) as exc:
+        machine.domain_destroy(d)
+        raise ToolstackError(f"Error creating domain {config.name!r}: {exc}") from None
+    if d.kind == "pv":
+        # The console channel: allocated in the guest for dom0, bound by xenconsoled.
+        alloc = ev.evtchn_alloc_unbound(dom=d.domain_id, remote_dom=0)
+        _check(machine.dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_alloc_unbound, alloc)),
+               "EVTCHNOP_alloc_unbound")
+        d.console_port = alloc.port
+        info = replace(info, console_evtchn=alloc.port)
+        write_start_info(machine, d, info)
+        machine.xend.consoled.attach(d, alloc.port)
+    machine._attach_kernel(d)
+    for hook in machine.xend.on_create:
+        hook(d)
+    _check(dom0_op(machine, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(d.domain_id)), "DOM0_UNPAUSEDOMAIN")
+    machine.xend.configs[d.domain_id] = config
+    return d
+
+
+def parse_cpus(spec: str, nr_cpus: int) -> tuple[int, ...]:
+    """xm's cpus syntax: "0-3,5,^1"."""
+    chosen: set[int] = set()
+    excluded: set[int] = set()
+    for part in str(spec).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        target = excluded if part.startswith("^") else chosen
+        part = part.lstrip("^")
+        try:
+            lo, _, hi = part.partition("-")
+            rng = range(int(lo), int(hi or lo) + 1)
+        except ValueError:
+            raise ToolstackError(f"cpus={spec!r}: {part!r} is not a CPU number or range") from None
+        target.update(rng)
+    cpus = tuple(sorted(c for c in chosen - excluded if 0 <= c < nr_cpus))
+    if not cpus:
+        raise ToolstackError(f"cpus={spec!r} leaves no CPU of the {nr_cpus} this machine has")
+    return cpus
+
+
+class Xend:
+    def __init__(self, machine):
+        self.machine = machine
+        self.consoled = ConsoleDaemon(machine)
+        self.configs: dict[int, DomainConfig] = {}
+        self.on_create: list = []         # device set-up hooks (block and network chapters)
+        self.log: list[str] = []
+        self._timer = machine.timers.init_timer("xend", self._act, None, 0, PRIO_DEFAULT)
+        self._pending: list[int] = []
+        machine.on_domain_shutdown.append(self._shutdown_seen)
+
+    def _shutdown_seen(self, d) -> None:
+        if d.domain_id == 0:
+            return
+        self._pending.append(d.domain_id)
+        self.machine.timers.set_timer(self._timer, self.machine.now)   # after the hypercall returns
+
+    def _act(self, _data) -> None:
+        pending, self._pending = self._pending, []
+        for domid in pending:
+            d = self.machine.domains.get(domid)
+            if d is None or not d.is_shutdown:
+                continue
+            reason = d.shutdown_reason
+            if reason == "suspend":
+                continue                  # save/migrate picks it up
+            action = getattr(d.config, f"on_{reason}", "destroy")
+            self.log.append(f"Domain {d.name} ({domid}) shut down ({reason}): {action}")
+            if action == "preserve":
+                continue
+            config = self.configs.get(domid, d.config)
+            if action == "rename-restart":
+                d.name = f"{d.name}-{domid}"
+            else:
+                self.machine.domain_destroy(d)
+            if action in ("restart", "rename-restart"):
+                new = create_domain_from_config(self.machine, config)
+                new.restart_count = d.restart_count + 1

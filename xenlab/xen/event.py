@@ -1,0 +1,129 @@
+"""Raising events: evtchn_set_pending and VIRQ delivery (X@RELEASE-3.0.0:xen/include/xen/event.h).
+
+Pending and mask bits live in the domain's real shared_info frame (2-level ABI: a per-vcpu selector
+word ``evtchn_pending_sel`` whose bit i covers word i of ``evtchn_pending``). Xen sets them in a
+strict order so that a guest never misses an edge and never gets an upcall for a masked port:
+
+1. test-and-set the port's pending bit; if it was already set, stop (no new edge);
+2. if the port is masked, stop (the guest will look when it unmasks);
+3. test-and-set the selector bit for the port's word;
+4. if that bit was newly set, set ``evtchn_upcall_pending`` and kick the vcpu.
+"""
+from __future__ import annotations
+
+from xenlab.xen.public.xen import (BITS_PER_LONG, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
+                                   VCPU_INFO_SIZE, VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_MASK,
+                                   VI_EVTCHN_UPCALL_PENDING)
+
+_VI_FIELDS = {"evtchn_upcall_pending": (VI_EVTCHN_UPCALL_PENDING, 1),
+              "evtchn_upcall_mask": (VI_EVTCHN_UPCALL_MASK, 1),
+              "evtchn_pending_sel": (VI_EVTCHN_PENDING_SEL, 4)}
+
+
+def shared_info_base(d) -> int:
+    return d.shared_info_mfn << 12
+
+
+def vcpu_info_read(v, name: str) -> int:
+    off, size = _VI_FIELDS[name]
+    return v.domain.machine.memory.read(shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE + off, size)
+
+
+def vcpu_info_write(v, name: str, value: int) -> None:
+    off, size = _VI_FIELDS[name]
+    v.domain.machine.memory.write(shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE + off, size, value)
+
+
+def _bit(d, base: int, port: int) -> tuple[int, int]:
+    word_addr = shared_info_base(d) + base + (port // BITS_PER_LONG) * 4
+    return word_addr, 1 << (port % BITS_PER_LONG)
+
+
+def test_and_set_bit(d, base: int, port: int) -> bool:
+    mem = d.machine.memory
+    addr, mask = _bit(d, base, port)
+    word = mem.read_u32(addr)
+    mem.write_u32(addr, word | mask)
+    return bool(word & mask)
+
+
+def test_and_clear_bit(d, base: int, port: int) -> bool:
+    mem = d.machine.memory
+    addr, mask = _bit(d, base, port)
+    word = mem.read_u32(addr)
+    mem.write_u32(addr, word & ~mask & 0xFFFFFFFF)
+    return bool(word & mask)
+
+
+def test_bit(d, base: int, port: int) -> bool:
+    addr, mask = _bit(d, base, port)
+    return bool(d.machine.memory.read_u32(addr) & mask)
+
+
+def port_is_pending(d, port: int) -> bool:
+    return test_bit(d, SI_EVTCHN_PENDING, port)
+
+
+def port_is_masked(d, port: int) -> bool:
+    return test_bit(d, SI_EVTCHN_MASK, port)
+
+
+def local_events_need_delivery(v) -> bool:
+    return bool(vcpu_info_read(v, "evtchn_upcall_pending")) and not vcpu_info_read(v, "evtchn_upcall_mask")
+
+
+def evtchn_set_pending(v, port: int) -> None:
+    """Mark ``port`` of v's domain pending and notify v, in Xen's strict order."""
+    d = v.domain
+    machine = d.machine
+    if test_and_set_bit(d, SI_EVTCHN_PENDING, port):
+        machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
+                           outcome="already pending")
+        return
+    if port_is_masked(d, port):
+        machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
+                           outcome="masked")
+        return
+    sel_addr = shared_info_base(d) + v.vcpu_id * VCPU_INFO_SIZE + VI_EVTCHN_PENDING_SEL
+    sel = machine.memory.read_u32(sel_addr)
+    bit = 1 << (port // BITS_PER_LONG)
+    if sel & bit:
+        outcome = "selector already set"
+    else:
+        machine.memory.write_u32(sel_addr, sel | bit)
+        vcpu_info_write(v, "evtchn_upcall_pending", 1)
+        outcome = "upcall"
+    machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port, outcome=outcome)
+    if outcome == "upcall":
+        vcpu_mark_events_pending(v)
+    elif port in v.poll_ports:
+        vcpu_mark_events_pending(v)
+
+
+def vcpu_mark_events_pending(v) -> None:
+    """evtchn_notify(): wake a blocked (or polling) vcpu; a running one takes the upcall on return."""
+    from xenlab.xen.schedule import vcpu_unblock
+    machine = v.domain.machine
+    v.poll_ports = ()
+    vcpu_unblock(machine, v)
+    if v.guest is not None:
+        v.guest.events_pending()
+
+
+def send_guest_vcpu_virq(v, virq: int) -> None:
+    port = v.virq_to_evtchn[virq]
+    if port == 0:
+        return                      # not bound: Xen drops the VIRQ
+    evtchn_set_pending(v, port)
+
+
+def send_guest_global_virq(d, virq: int) -> None:
+    """Global VIRQs (CONSOLE, DOM_EXC ...) go to the vcpu the port is bound to, vcpu 0 by default."""
+    if d is None or not d.vcpus:
+        return
+    port = d.vcpus[0].virq_to_evtchn[virq]
+    if port == 0:
+        return
+    target = getattr(d, "evtchn", None)
+    v = d.vcpus[target[port].notify_vcpu_id] if target is not None else d.vcpus[0]
+    evtchn_set_pending(v, port)

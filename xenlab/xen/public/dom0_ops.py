@@ -1,0 +1,118 @@
+"""The privileged domain-control interface (X@RELEASE-3.0.0:xen/include/public/dom0_ops.h).
+
+Only dom0 may call dom0_op (others get -EPERM before anything is looked at); a caller built against
+another interface version gets -EACCES. Later Xen split this into domctl and sysctl.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DOM0_INTERFACE_VERSION = 0x03000000
+
+DOM0_GETMEMLIST = 2
+DOM0_SCHEDCTL = 6
+DOM0_ADJUSTDOM = 7
+DOM0_CREATEDOMAIN = 8
+DOM0_DESTROYDOMAIN = 9
+DOM0_PAUSEDOMAIN = 10
+DOM0_UNPAUSEDOMAIN = 11
+DOM0_GETDOMAININFO = 12
+DOM0_SETDOMAININFO = 13
+DOM0_SETTIME = 17
+DOM0_GETPAGEFRAMEINFO = 18
+DOM0_READCONSOLE = 19
+DOM0_PINCPUDOMAIN = 20
+DOM0_PHYSINFO = 22
+DOM0_SCHED_ID = 24
+DOM0_SHADOW_CONTROL = 25
+DOM0_SETDOMAINMAXMEM = 28
+DOM0_MAX_VCPUS = 41
+
+# getdomaininfo flags (3.0)
+DOMFLAGS_DYING = 1 << 0
+DOMFLAGS_SHUTDOWN = 1 << 2
+DOMFLAGS_PAUSED = 1 << 3
+DOMFLAGS_BLOCKED = 1 << 4
+DOMFLAGS_RUNNING = 1 << 5
+DOMFLAGS_CPUMASK = 255
+DOMFLAGS_CPUSHIFT = 8
+DOMFLAGS_SHUTDOWNMASK = 255
+DOMFLAGS_SHUTDOWNSHIFT = 16
+
+
+@dataclass
+class dom0_createdomain:
+    ssidref: int = 0
+    handle: bytes = b"\0" * 16
+    domain: int = 0              # IN: requested id or 0 for "any"; OUT: the new domid
+
+
+@dataclass
+class dom0_domain:
+    """The argument of DESTROY/PAUSE/UNPAUSE (a single domid)."""
+    domain: int = 0
+
+
+@dataclass
+class dom0_getdomaininfo:
+    domain: int = 0              # IN: first domid to look at; OUT: the one found
+    flags: int = 0
+    tot_pages: int = 0
+    max_pages: int = 0
+    shared_info_frame: int = 0
+    cpu_time: int = 0            # ns
+    nr_online_vcpus: int = 0
+    max_vcpu_id: int = 0
+    ssidref: int = 0
+    handle: bytes = b"\0" * 16
+
+
+@dataclass
+class dom0_setdomainmaxmem:
+    domain: int = 0
+    max_memkb: int = 0
+
+
+@dataclass
+class dom0_max_vcpus:
+    domain: int = 0
+    max: int = 0
+
+
+@dataclass
+class dom0_readconsole:
+    clear: int = 0
+    buffer: str = ""             # OUT
+    count: int = 0               # OUT
+
+
+@dataclass
+class dom0_physinfo:
+    threads_per_core: int = 1
+    cores_per_socket: int = 1
+    sockets_per_node: int = 1
+    nr_nodes: int = 1
+    cpu_khz: int = 0
+    total_pages: int = 0
+    free_pages: int = 0
+    hw_cap: list = field(default_factory=list)
+
+
+@dataclass
+class dom0_adjustdom:
+    domain: int = 0
+    sched_id: int = 0
+    direction: int = 0           # SCHED_INFO_PUT 0 / SCHED_INFO_GET 1
+    params: dict = field(default_factory=dict)
+
+
+SCHED_INFO_PUT = 0
+SCHED_INFO_GET = 1
+
+
+@dataclass
+class dom0_op:
+    cmd: int
+    u: Any = None
+    interface_version: int = DOM0_INTERFACE_VERSION

@@ -1,0 +1,215 @@
+"""Generic scheduling: sleep, wake, the schedule softirq, runstates, sched_op and set_timer_op.
+
+Models X@RELEASE-3.0.0:xen/common/schedule.c. The policy (which vcpu next, for how long) belongs to
+the pluggable scheduler (xen/sched/); this file does what every policy shares: runstate accounting,
+the slice timer ``s_timer``, the context switch, and the guest-visible calls that block, yield,
+shut down and arm the one-shot timer.
+
+Simplifications:
+- A context switch takes no simulated time (the CPU-chapter cost model charges hypercalls, traps
+  and VM exits, not switches).
+- SCHEDOP_poll's timeout is handled with the same one-shot timer as set_timer_op.
+"""
+from __future__ import annotations
+
+from xenlab.xen.domain import (RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable,
+                               RUNSTATE_running, RUNSTATE_NAMES)
+from xenlab.xen.hypercall import hypercall
+from xenlab.xen.public import errno as E
+from xenlab.xen.public.xen import (SCHEDOP_block, SCHEDOP_poll, SCHEDOP_shutdown, SCHEDOP_yield,
+                                   SHUTDOWN_NAMES, VIRQ_TIMER, sched_poll, sched_shutdown)
+from xenlab.xen.timer import PRIO_SCHED, PRIO_TICK
+
+
+# -- runstates ---------------------------------------------------------------------------------------
+def vcpu_runstate_change(v, new_state: int, now: int) -> None:
+    delta = now - v.state_entry_time
+    if delta < 0:
+        raise AssertionError(f"{v.label}: runstate time went backwards")
+    v.runstate_time[v.runstate] += delta
+    if v.runstate == RUNSTATE_running:
+        v.cpu_time += delta
+    v.runstate = new_state
+    v.state_entry_time = now
+
+
+def vcpu_cpu_time(v, now: int) -> int:
+    """CPU time in ns including the current run: the domain virtual time of the lecture."""
+    return v.cpu_time + (now - v.state_entry_time if v.runstate == RUNSTATE_running else 0)
+
+
+def _not_running_state(v) -> int:
+    if v.down or (v.domain is not None and (v.domain.is_shutdown or v.domain.is_dying)):
+        return RUNSTATE_offline
+    return RUNSTATE_runnable if v.runnable() else RUNSTATE_blocked
+
+
+# -- sleep and wake ------------------------------------------------------------------------------------
+def vcpu_sleep_nosync(machine, v) -> None:
+    if v.runnable():
+        return
+    if v.runstate == RUNSTATE_runnable:
+        vcpu_runstate_change(v, _not_running_state(v), machine.now)
+    machine.scheduler.sleep(v)
+    machine.trace.emit("SCHED", "sleep", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
+
+
+def vcpu_wake(machine, v) -> None:
+    if not v.runnable():
+        if v.runstate != RUNSTATE_running:
+            vcpu_runstate_change(v, _not_running_state(v), machine.now)
+        return
+    if v.runstate in (RUNSTATE_blocked, RUNSTATE_offline):
+        vcpu_runstate_change(v, RUNSTATE_runnable, machine.now)
+    machine.scheduler.wake(v)
+    machine.trace.emit("SCHED", "wake", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
+
+
+def vcpu_unblock(machine, v) -> None:
+    """Clear _VPF_blocked and wake (called when an event becomes pending for a blocked vcpu)."""
+    if v.blocked:
+        v.blocked = False
+        vcpu_wake(machine, v)
+
+
+# -- the schedule softirq --------------------------------------------------------------------------------
+def schedule(machine, cpu: int):
+    """__enter_scheduler(): ask the policy for the next vcpu and switch to it. Returns (prev, next)."""
+    now = machine.now
+    pcpu = machine.cpus[cpu]
+    prev = pcpu.curr
+    s_timer = machine.s_timers[cpu]
+    machine.timers.stop_timer(s_timer)
+    ts = machine.scheduler.do_schedule(cpu, now)
+    nxt = ts.vcpu
+    if nxt is None or (not nxt.is_idle and not nxt.runnable()):
+        raise AssertionError(f"scheduler {machine.scheduler.opt_name} picked a vcpu that cannot run: {nxt!r}")
+    if ts.time >= 0:
+        machine.timers.set_timer(s_timer, now + ts.time)
+    if nxt is prev:
+        machine.trace.emit("SCHED", "continue", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
+                           slice_ns=ts.time, reason=ts.reason)
+        return prev, nxt
+    if nxt.is_running:
+        raise AssertionError(f"{nxt.label} is already running on cpu{nxt.processor}")
+    # Switch out prev.
+    if not prev.is_idle:
+        if prev.guest is not None:
+            prev.guest.switch_out(now)
+        vcpu_runstate_change(prev, _not_running_state(prev), now)
+        if machine.periodic_timers[cpu] is not None:
+            machine.timers.stop_timer(machine.periodic_timers[cpu])
+    prev.is_running = False
+    # Switch in next.
+    nxt.processor = cpu
+    nxt.is_running = True
+    nxt.nr_switches += 1
+    pcpu.curr = nxt
+    if not nxt.is_idle:
+        vcpu_runstate_change(nxt, RUNSTATE_running, now)
+        pcpu.ring = 1 if nxt.domain.kind == "pv" else 0
+        if machine.periodic_timers[cpu] is not None:
+            machine.timers.set_timer(machine.periodic_timers[cpu], now + machine.periodic_period_ns)
+    else:
+        pcpu.ring = 0
+    machine.stats["context_switches"] = machine.stats.get("context_switches", 0) + 1
+    machine.trace.emit("SCHED", "switch", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
+                       prev=prev.label, next=nxt.label, slice_ns=ts.time, reason=ts.reason,
+                       prev_state=RUNSTATE_NAMES[prev.runstate] if not prev.is_idle else "idle")
+    if not nxt.is_idle and nxt.guest is not None:
+        nxt.guest.switch_in(now)
+    return prev, nxt
+
+
+def s_timer_fn(machine, cpu: int) -> None:
+    machine.raise_schedule(cpu)
+
+
+def periodic_timer_fn(machine, cpu: int) -> None:
+    """3.0's t_timer: VIRQ_TIMER to the running vcpu every 10 ms."""
+    v = machine.cpus[cpu].curr
+    if v.is_idle:
+        return
+    machine.timers.set_timer(machine.periodic_timers[cpu], machine.now + machine.periodic_period_ns)
+    from xenlab.xen.event import send_guest_vcpu_virq
+    send_guest_vcpu_virq(v, VIRQ_TIMER)
+
+
+# -- guest-visible calls ---------------------------------------------------------------------------------
+@hypercall("sched_op")
+def do_sched_op(current, cmd: int, arg=None) -> int:
+    machine = current.domain.machine
+    if cmd == SCHEDOP_yield:
+        machine.scheduler.yield_(current)
+        machine.raise_schedule(current.processor)
+        return 0
+    if cmd == SCHEDOP_block:
+        return do_block(current)
+    if cmd == SCHEDOP_shutdown:
+        if not isinstance(arg, sched_shutdown):
+            return -E.EFAULT
+        if arg.reason not in SHUTDOWN_NAMES:
+            return -E.EINVAL
+        machine.domain_shutdown(current.domain, arg.reason)
+        return 0
+    if cmd == SCHEDOP_poll:
+        return do_poll(current, arg)
+    return -E.ENOSYS
+
+
+def do_block(current) -> int:
+    """Block until an event: re-enable events and test for pending ones atomically (no lost wake-up)."""
+    machine = current.domain.machine
+    from xenlab.xen.event import local_events_need_delivery, vcpu_info_write
+    vcpu_info_write(current, "evtchn_upcall_mask", 0)
+    current.blocked = True
+    if local_events_need_delivery(current):
+        current.blocked = False
+        return 0
+    machine.trace.emit("SCHED", "block", domid=current.domid, vcpu=current.vcpu_id, pcpu=current.processor)
+    vcpu_sleep_nosync(machine, current)
+    return 0
+
+
+def do_poll(current, arg) -> int:
+    machine = current.domain.machine
+    if not isinstance(arg, sched_poll):
+        return -E.EFAULT
+    from xenlab.xen.event import port_is_pending
+    d = current.domain
+    ports = list(arg.ports[: arg.nr_ports])
+    if not d.is_privileged and len(ports) > 128:
+        return -E.EINVAL
+    for p in ports:
+        if p < 0 or p >= machine.nr_event_channels:
+            return -E.EINVAL
+        if port_is_pending(d, p):
+            return 0
+    current.poll_ports = tuple(ports)
+    if arg.timeout:
+        machine.timers.set_timer(current.singleshot_timer, arg.timeout)
+    current.blocked = True
+    vcpu_sleep_nosync(machine, current)
+    return 0
+
+
+@hypercall("set_timer_op")
+def do_set_timer_op(current, timeout: int) -> int:
+    """Arm (absolute system time in ns) or, with 0, cancel the vcpu's one-shot timer."""
+    machine = current.domain.machine
+    if timeout == 0:
+        machine.timers.stop_timer(current.singleshot_timer)
+    else:
+        machine.timers.set_timer(current.singleshot_timer, timeout)
+    machine.trace.emit("TIME", "set_timer", domid=current.domid, vcpu=current.vcpu_id, timeout=timeout)
+    return 0
+
+
+def singleshot_timer_fn(v) -> None:
+    from xenlab.xen.event import send_guest_vcpu_virq
+    v.poll_ports = ()
+    send_guest_vcpu_virq(v, VIRQ_TIMER)
+
+
+__all__ = ["schedule", "vcpu_wake", "vcpu_sleep_nosync", "vcpu_unblock", "vcpu_runstate_change",
+           "vcpu_cpu_time", "do_sched_op", "do_set_timer_op", "PRIO_SCHED", "PRIO_TICK"]
