@@ -99,7 +99,6 @@ def c_layout(request, tmp_path_factory):
     got = _compile_and_run(tmp_path_factory.mktemp(arch), ["-m32"] if arch == "x86_32" else [])
     if "__error__" in got:
         if arch == "x86_32":  # most likely no 32-bit libc
-
             _need(f"cannot build for -m32 (`apt-get install gcc-multilib`):\n{got['__error__']}")
         pytest.fail(f"the layout program does not compile:\n{got['__error__']}")
     return arch, got
