@@ -229,6 +229,11 @@ def _set_accessed_dirty(memory, levels, steps, esize, write):
             memory.write(st.entry_maddr, esize, new)
 
 
+def _s64(mask: int) -> int:
+    """A 64-bit mask as a signed int64 (bit 63, NX, becomes the sign bit)."""
+    return mask - (1 << 64) if mask >= 1 << 63 else mask
+
+
 def walk_many(memory: MachineMemory, cr3: int, vaddrs, mode: str = "2level", access: str = "r",
               *, user: bool = False, errors: bool = False):
     """Translate many addresses at once with numpy. Returns an int64 array of machine addresses,
@@ -239,48 +244,53 @@ def walk_many(memory: MachineMemory, cr3: int, vaddrs, mode: str = "2level", acc
     va = np.asarray(vaddrs)
     if va.ndim != 1 or (va.size and (va.min() < 0 or va.max() >= 1 << 32)):
         raise ValueError("vaddrs must be a 1-D array of 32-bit addresses")
-    va = va.astype(np.uint64)
+    va = va.astype(np.int64)
     acc = access_bits(access, user, mode)
-    entries = memory.data.view("<u4" if esize == 4 else "<u8")
+    # Everything runs in int64: a 64-bit PAE entry is read as signed, so NX is the sign bit.
+    entries = memory.data.view("<u4" if esize == 4 else "<i8")
+    eshift = 2 if esize == 4 else 3
     n = va.size
     out = np.full(n, -1, dtype=np.int64)
     pfec = np.full(n, -1, dtype=np.int16)
     pos = np.arange(n)                                   # which inputs are still being walked
-    table = np.full(n, root, dtype=np.uint64)
-    rw = np.ones(n, bool)
-    us = np.ones(n, bool)
-    nx = np.zeros(n, bool)
+    table = np.int64(root)
+    rw = us = np.True_                                  # rights so far, aligned with pos
+    nx = np.False_
     for depth, lv in enumerate(levels):
-        v = va[pos]
-        ea = table + ((v >> np.uint64(lv.shift)) & np.uint64(lv.entries - 1)) * np.uint64(esize)
+        v = va if depth == 0 else va[pos]
+        ea = table + ((v >> lv.shift) & (lv.entries - 1)) * esize
         if ea.size and int(ea.max()) + esize > memory.size:
             raise MemoryAccessError(f"{lv.name} entry at {int(ea.max()):#x} is outside physical memory")
-        e = entries[ea // np.uint64(esize)].astype(np.uint64)
-        present = (e & np.uint64(_PAGE_PRESENT)) != 0
-        large = present & ((e & np.uint64(_PAGE_PSE)) != 0) if lv.large_mask else np.zeros(e.size, bool)
-        rsvd_mask = np.where(large, np.uint64(lv.rsvd | lv.large_rsvd), np.uint64(lv.rsvd))
-        rsvd = present & ((e & rsvd_mask) != 0)
+        e = entries[ea >> eshift].astype(np.int64, copy=False)
+        present = (e & _PAGE_PRESENT) != 0
+        rsvd = (e & _s64(lv.rsvd)) != 0
+        large = present & ((e & _PAGE_PSE) != 0) if lv.large_mask else None
+        if large is not None:
+            rsvd |= large & ((e & lv.large_rsvd) != 0)
+        rsvd &= present
         pfec[pos[~present]] = acc
         pfec[pos[rsvd]] = acc | PFEC_page_present | PFEC_reserved_bit
         ok = present & ~rsvd
         if lv.rights:
-            rw[pos] &= (e & np.uint64(_PAGE_RW)) != 0
-            us[pos] &= (e & np.uint64(_PAGE_USER)) != 0
-            nx[pos] |= (e >> np.uint64(63)) != 0
-        leaf = ok & (large if depth < len(levels) - 1 else True)
-        if leaf.any():
-            lp, le, lv_ = pos[leaf], e[leaf], v[leaf]
-            frame_mask = np.where(large[leaf], np.uint64(lv.large_mask), np.uint64(lv.addr_mask))
-            maddr = (le & frame_mask) | (lv_ & np.uint64((1 << lv.shift) - 1))
+            rw, us, nx = rw & ((e & _PAGE_RW) != 0), us & ((e & _PAGE_USER) != 0), nx | (e < 0)
+        leaf = ok if depth == len(levels) - 1 else (ok & large if large is not None else None)
+        if leaf is not None and leaf.any():
+            lp, le, lva = pos[leaf], e[leaf], v[leaf]
+            if depth == len(levels) - 1:
+                maddr = (le & lv.addr_mask) | (lva & 0xFFF)
+            else:
+                maddr = (le & lv.large_mask) | (lva & ((1 << lv.shift) - 1))
             bad = np.zeros(lp.size, bool)
             if access == "w":
-                bad |= ~rw[lp]
+                bad |= ~np.broadcast_to(rw, e.shape)[leaf]
             if user:
-                bad |= ~us[lp]
+                bad |= ~np.broadcast_to(us, e.shape)[leaf]
             if access == "x" and mode == "pae":
-                bad |= nx[lp]
-            out[lp[~bad]] = maddr[~bad].astype(np.int64)
+                bad |= np.broadcast_to(nx, e.shape)[leaf]
+            out[lp[~bad]] = maddr[~bad]
             pfec[lp[bad]] = acc | PFEC_page_present
-        go = ok & ~leaf
-        pos, table = pos[go], e[go] & np.uint64(lv.addr_mask)
+        go = ok & ~leaf if leaf is not None else ok
+        pos, table = pos[go], e[go] & lv.addr_mask
+        if lv.rights:
+            rw, us, nx = rw[go], us[go], nx[go]
     return (out, pfec) if errors else out
