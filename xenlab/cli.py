@@ -1,0 +1,224 @@
+"""The `xenlab` command.
+
+    xenlab lab [--lang pl|en] [--no-browser] [--port N] [--ip ADDR] [--token T] [--dir PATH] [-- JUPYTER-ARGS...]
+    xenlab grade PATH [--json] [--csv FILE] [--student ID] [--cell-timeout S] [--notebook-timeout S]
+    xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
+    xenlab --version
+
+Where the course is found (`xenlab lab`): --dir, else $XENLAB_COURSE_DIR, else the checkout the package
+was installed from (the folder above xenlab/, which holds notebooks/; this is what `pip install -e .`
+gives), else the current folder. The folder must contain notebooks/<lang>/00_*.ipynb.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from xenlab.i18n import LANGUAGES, get_language, set_language, t
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def version() -> str:
+    try:
+        from importlib.metadata import version as dist_version
+        return dist_version("xenlab")
+    except Exception:
+        import xenlab
+        return getattr(xenlab, "__version__", "unknown")
+
+
+# --- xenlab lab -----------------------------------------------------------------------------------
+
+def find_course(lang: str, explicit: str | None = None) -> Path | None:
+    candidates = [explicit, os.environ.get("XENLAB_COURSE_DIR"), PACKAGE_ROOT, Path.cwd()]
+    for c in candidates:
+        if c and list((Path(c) / "notebooks" / lang).glob("00_*.ipynb")):
+            return Path(c).resolve()
+    return None
+
+
+def has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def port_is_free(port: int, ip: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(start: int = 8888, ip: str = "127.0.0.1") -> int:
+    for port in range(start, start + 50):
+        if port_is_free(port, ip):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+def lab_command(root: Path, start: Path, *, ip: str, port: int, token: str, open_browser: bool,
+                extra: list) -> list:
+    rel = start.relative_to(root).as_posix()
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--ip={ip}",
+           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--LabApp.default_url=/lab/tree/{rel}"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd + list(extra)
+
+
+def cmd_lab(args) -> int:
+    lang = args.lang or get_language()
+    root = find_course(lang, args.dir)
+    if root is None:
+        print(t("cli.no_course", language=lang), file=sys.stderr)
+        return 1
+    start = sorted((root / "notebooks" / lang).glob("00_*.ipynb"))[0]
+    if shutil.which("jupyter") is None:
+        try:
+            import jupyterlab  # noqa: F401
+        except ImportError:
+            print(t("cli.no_jupyter"), file=sys.stderr)
+            return 1
+    port = args.port or free_port(8888, args.ip)
+    if args.port and not port_is_free(args.port, args.ip):
+        print(t("cli.port_busy", port=args.port), file=sys.stderr)
+        return 1
+    token = args.token or secrets.token_hex(16)
+    display = has_display()
+    open_browser = display and not args.no_browser
+    rel = start.relative_to(root).as_posix()
+    host = "127.0.0.1" if args.ip in ("0.0.0.0", "") else args.ip
+    url = f"http://{host}:{port}/lab/tree/{rel}?token={token}"
+    cmd = lab_command(root, start, ip=args.ip, port=port, token=token, open_browser=open_browser,
+                      extra=args.jupyter_args)
+    print(t("cli.starting", language=lang, root=root))
+    print(t("cli.url", url=url))
+    if not display and not args.no_browser:
+        print(t("cli.headless", port=port))
+    print(t("cli.stop"), flush=True)
+    env = {**os.environ, "XENLAB_LANG": lang}
+    if args.dry_run:
+        print(" ".join(cmd))
+        return 0
+    if os.name == "posix":
+        os.execvpe(cmd[0], cmd, env)  # the server takes this process's PID: Ctrl+C and kill reach it
+    import subprocess
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- xenlab grade ---------------------------------------------------------------------------------
+
+def cmd_grade(args) -> int:
+    from xenlab.grading.grader import (format_report, grade_folder, grade_notebook,
+                                       write_gradebook)
+    path = Path(args.path)
+    lang = get_language()
+    if not path.exists():
+        print(t("cli.not_found", path=path), file=sys.stderr)
+        return 1
+    options = {"cell_timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout}
+    if path.is_dir():
+        def progress(report):
+            if not args.json:
+                print(format_report(report, lang), flush=True)
+        reports = grade_folder(path, lang=lang, on_report=progress, **options)
+        if not reports:
+            print(t("grade.nothing", path=path), file=sys.stderr)
+            return 1
+    else:
+        reports = [grade_notebook(path, args.student, lang=lang, **options)]
+        if not args.json:
+            print(format_report(reports[0], lang))
+    if args.json:
+        print(json.dumps(reports if path.is_dir() else reports[0], ensure_ascii=False, indent=2))
+    if args.csv:
+        n = write_gradebook(reports, args.csv)
+        print(t("grade.wrote_csv", path=args.csv, n=n), file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+# --- xenlab xm ------------------------------------------------------------------------------------
+
+def cmd_xm(args) -> int:
+    try:
+        from xenlab.toolstack import xm
+        from xenlab import Machine
+    except ImportError:
+        print(t("cli.xm_missing"), file=sys.stderr)
+        return 1
+    result = xm(Machine(), " ".join(args.xm_args))
+    print(getattr(result, "text", result))
+    return 0
+
+
+# --- the parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xenlab", description=t("cli.description"))
+    parser.add_argument("--version", action="version", version=f"xenlab {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,xm}")
+    sub.required = True
+
+    lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
+    lab.add_argument("--lang", choices=LANGUAGES, default=None,
+                     help="language of the course (default: pl, or $XENLAB_LANG)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--port", type=int, default=None, help="port (default: the first free one from 8888)")
+    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    lab.add_argument("--token", default=None, help="access token (default: a random one)")
+    lab.add_argument("--dir", default=None, help="the course folder (default: the checkout xenlab runs from)")
+    lab.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    lab.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER-ARGS",
+                     help="further options passed to jupyter lab (after --)")
+    lab.set_defaults(func=cmd_lab)
+
+    grade = sub.add_parser("grade", help=t("cli.grade.help"), description=t("cli.grade.help"))
+    grade.add_argument("path", help="a submitted .ipynb, or a folder with one folder per student")
+    grade.add_argument("--json", action="store_true", help="print the full report as JSON")
+    grade.add_argument("--csv", metavar="FILE", help="write a gradebook (one row per student)")
+    grade.add_argument("--student", default=None, help="student id for a single notebook "
+                       "(default: the name of its folder)")
+    grade.add_argument("--cell-timeout", type=float, default=30, metavar="S",
+                       help="time limit per notebook cell in seconds (default: %(default)s)")
+    grade.add_argument("--notebook-timeout", type=float, default=120, metavar="S",
+                       help="time limit per notebook in seconds (default: %(default)s)")
+    grade.set_defaults(func=cmd_grade)
+
+    xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
+    xm.add_argument("xm_args", nargs=argparse.REMAINDER, help="an xm command, e.g. list")
+    xm.set_defaults(func=cmd_xm)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Pick the language early so --help is printed in it too.
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv) and argv[i + 1] in LANGUAGES:
+            set_language(argv[i + 1])
+        elif a.startswith("--lang=") and a.split("=", 1)[1] in LANGUAGES:
+            set_language(a.split("=", 1)[1])
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
