@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from xenlab.dom0.console import ConsoleDaemon
+from xenlab.guest.workload import resolve as resolve_workload
 from xenlab.xen.domain import DomainConfig, DomainCreateError
 from xenlab.xen.domain_build import build_domain, write_start_info
 from xenlab.xen.page_alloc import OutOfMemory
@@ -41,6 +42,10 @@ def create_domain_from_config(machine, config: DomainConfig):
     if config.kind == "hvm" and not machine.hvm:
         raise ToolstackError(f"Error creating domain {config.name!r}: {HVM_UNAVAILABLE} "
                              "(this Machine was built with hvm=False; use xenlab.Machine(hvm=True))")
+    try:
+        resolve_workload(config.workload)
+    except (ValueError, TypeError) as exc:
+        raise ToolstackError(f"Error creating domain {config.name!r}: {exc}") from None
     if machine.domain_by_name(config.name) is not None:
         raise ToolstackError(f"Error: domain '{config.name}' already exists")
     nr_pages = config.memory << 8

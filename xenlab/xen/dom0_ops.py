@@ -24,7 +24,7 @@ def getdomaininfo_flags(d, current) -> int:
     running = any(v.is_running for v in d.vcpus) or d is current.domain
     if running:
         flags |= D.DOMFLAGS_RUNNING
-    elif all(v.blocked or not v.runnable() for v in d.vcpus):
+    elif d.vcpus and all(v.blocked for v in d.vcpus):        # every vcpu has _VPF_blocked
         flags |= D.DOMFLAGS_BLOCKED
     cpu = next((v.processor for v in d.vcpus if v.is_running), d.vcpus[0].processor if d.vcpus else 0)
     return flags | (cpu << D.DOMFLAGS_CPUSHIFT)

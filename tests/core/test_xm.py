@@ -1,0 +1,101 @@
+"""xm: Xen 3.0's list format, config-file errors and lifecycle commands."""
+import pytest
+
+import xenlab
+from xenlab.toolstack.xm import state_string
+from xenlab.xen.public import dom0_ops as D
+
+# Oracle: the header and one row exactly as Xen 3.0.0's xm prints them (format "%-32s %3d %8d %5d %5s %7.1f").
+HEADER = "Name                              ID Mem(MiB) VCPUs State  Time(s)"
+
+
+def test_list_layout_is_xen_30s():
+    m = xenlab.Machine(seed=0, dom0_mem_mb=64)
+    xenlab.xm(m, "create name=web memory=32 vcpus=2")
+    lines = xenlab.xm(m, "list").text.splitlines()
+    assert lines[0] == HEADER
+    assert lines[1] == "Domain-0                           0       64     1 r-----     0.0"
+    assert lines[2].startswith("web                                1       32     2 ")
+    # Numbers end under the end of their header words.
+    for word in ("ID", "Mem(MiB)", "VCPUs", "Time(s)"):
+        end = HEADER.index(word) + len(word)
+        assert all(line[end - 1] != " " for line in lines[1:]), word
+
+
+def test_state_letters_order_rbpscd():
+    assert state_string(D.DOMFLAGS_RUNNING) == "r-----"
+    assert state_string(D.DOMFLAGS_BLOCKED) == "-b----"
+    assert state_string(D.DOMFLAGS_PAUSED | D.DOMFLAGS_BLOCKED) == "-bp---"
+    assert state_string(D.DOMFLAGS_SHUTDOWN) == "---s--"
+    assert state_string(D.DOMFLAGS_SHUTDOWN | (3 << D.DOMFLAGS_SHUTDOWNSHIFT)) == "----c-"
+    assert state_string(D.DOMFLAGS_DYING) == "-----d"
+
+
+def test_paused_and_blocked_states_in_list():
+    m = xenlab.Machine(seed=0)
+    xenlab.xm(m, "create name=idle memory=16")
+    m.run_for(5_000_000)
+    assert xenlab.xm(m, "list idle").rows[0]["state"] == "-b----"
+    xenlab.xm(m, "pause idle")
+    assert xenlab.xm(m, "list idle").rows[0]["state"] == "-bp---"
+    xenlab.xm(m, "unpause idle")
+    assert xenlab.xm(m, "list idle").rows[0]["state"] == "-b----"
+
+
+def test_config_file_errors_name_file_line_and_problem(tmp_path):
+    cfg = tmp_path / "web.cfg"
+    cfg.write_text('name = "web"\nmemory = 64\nmemroy = 32\n')
+    m = xenlab.Machine()
+    with pytest.raises(xenlab.XmError) as err:
+        xenlab.xm(m, f"create {cfg}")
+    msg = str(err.value)
+    assert str(cfg) in msg and "line 3" in msg and "memroy" in msg and "did you mean 'memory'" in msg
+    assert set(m.domains) == {0}
+    cfg.write_text('name = "web"\nmemory = "lots"\n')
+    with pytest.raises(xenlab.XmError, match=r"line 2: memory must be int"):
+        xenlab.xm(m, f"create {cfg}")
+    cfg.write_text('name = "web"\nmemory = 64 +\n')
+    with pytest.raises(xenlab.XmError, match="line 2: syntax error"):
+        xenlab.xm(m, f"create {cfg}")
+    cfg.write_text('import os\n')
+    with pytest.raises(xenlab.XmError, match="line 1: only 'name = value'"):
+        xenlab.xm(m, f"create {cfg}")
+    assert set(m.domains) == {0}
+
+
+def test_config_file_like_xmexample1_creates_domain(tmp_path):
+    cfg = tmp_path / "xmexample1"
+    cfg.write_text('kernel = "/boot/vmlinuz-2.6-xenU"\nmemory = 64\nname = "ExampleDomain"\n'
+                   "vif = ['']\ndisk = ['phy:hda1,hda1,w']\nroot = \"/dev/hda1 ro\"\nextra = \"4\"\n")
+    m = xenlab.Machine()
+    r = xenlab.xm(m, f"create {cfg} vcpus=2")
+    assert "Started domain ExampleDomain" in r.text
+    d = m.domain_by_name("ExampleDomain")
+    assert len(d.vcpus) == 2 and d.config.cmdline == "root=/dev/hda1 ro 4"
+
+
+def test_create_c_shows_the_boot_console():
+    m = xenlab.Machine()
+    r = xenlab.xm(m, "create -c name=web memory=16")
+    assert "Linux version" in r.text
+    assert xenlab.xm(m, "console web").text.startswith("Linux version")
+
+
+def test_unknown_subcommand_and_domain():
+    m = xenlab.Machine()
+    with pytest.raises(xenlab.XmError, match="Subcommand frob not found"):
+        xenlab.xm(m, "frob")
+    with pytest.raises(xenlab.XmError, match="Domain 'nope' does not exist"):
+        xenlab.xm(m, "pause nope")
+    with pytest.raises(xenlab.XmError, match="already exists"):
+        xenlab.xm(m, "create name=a memory=16")
+        xenlab.xm(m, "create name=a memory=16")
+
+
+def test_destroy_and_info():
+    m = xenlab.Machine(cpus=2)
+    xenlab.xm(m, "create name=a memory=16")
+    xenlab.xm(m, "destroy a")
+    assert m.domain_by_name("a") is None
+    info = xenlab.xm(m, "info").rows[0]
+    assert info["nr_cpus"] == 2 and info["xen_major"] == 3 and info["xen_minor"] == 0
