@@ -81,3 +81,19 @@ def test_no_subscriber_means_no_event_objects():
     m = xenlab.Machine()
     assert not m.trace.active
     assert m.trace.emit("SCHED", "x", a=1) is None
+
+
+def test_snapshot_runs_exactly_like_the_original():
+    m = busy_machine(seed=2)
+    m.run_for(50_000_000)
+    copy = m.snapshot()
+
+    def go(x):
+        with x.trace.record() as ev:
+            x.run_for(100_000_000)
+        return [(e.time, e.pcpu, e.cls, e.name, e.payload) for e in ev], x
+    a, m = go(m)
+    b, copy = go(copy)
+    assert a == b
+    assert copy.domains[1].console_output == m.domains[1].console_output
+    assert copy.domains[1] is not m.domains[1]

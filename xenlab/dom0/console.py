@@ -6,6 +6,8 @@ notification, copies the bytes the guest produced in its ring page into a per-do
 """
 from __future__ import annotations
 
+import functools
+
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import (XENCONS_OFF_OUT, XENCONS_OFF_OUT_CONS, XENCONS_OFF_OUT_PROD,
                                    XENCONS_OUT_SIZE)
@@ -39,8 +41,12 @@ class ConsoleDaemon:
         if rc < 0:
             return rc
         domid = d.domain_id
-        dom0.kernel.port_handlers[bind.local_port] = lambda v, port: self.handle(domid)
+        # A partial of a bound method (not a lambda) so that a deep-copied machine calls its own daemon.
+        dom0.kernel.port_handlers[bind.local_port] = functools.partial(self._on_event, domid)
         return bind.local_port
+
+    def _on_event(self, domid: int, v, port: int) -> None:
+        self.handle(domid)
 
     def handle(self, domid: int) -> None:
         d = self.machine.domains.get(domid)
