@@ -14,7 +14,12 @@ import time
 from collections import deque
 
 from xenlab.hw.memory import MachineMemory
-from xenlab.xen.public.io.blkif import BlkifRequest, BlkifRequestSegment, BlkifResponse, new_blkif_sring
+from xenlab.xen.public.io.blkif import (
+    BlkifRequest,
+    BlkifRequestSegment,
+    BlkifResponse,
+    new_blkif_sring,
+)
 from xenlab.xen.public.io.ring import BackRing, FrontRing, SharedRing
 
 

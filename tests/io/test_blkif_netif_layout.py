@@ -77,7 +77,7 @@ def _compile_and_run(tmp_path, flags: list[str]) -> dict[str, int]:
     src = tmp_path / "layout.c"
     src.write_text(_c_source())
     exe = tmp_path / ("layout" + "".join(flags).replace("-", "_"))
-    proc = subprocess.run(["gcc", "-std=gnu11", "-Wall", *flags, "-o", str(exe), str(src)],
+    proc = subprocess.run(["gcc", "-std=gnu11", "-Wall", *flags, "-o", str(exe), str(src)], check=False,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         return {"__error__": proc.stderr}

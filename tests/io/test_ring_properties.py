@@ -8,7 +8,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xenlab.xen.public.io.ring import REGION_NAMES, BackRing, FrontRing, RingError, SharedRing
+from xenlab.xen.public.io.ring import (
+    REGION_NAMES,
+    BackRing,
+    FrontRing,
+    RingError,
+    SharedRing,
+)
 
 M = 2**32
 OPS = ["produce_request", "push_requests", "push_requests_and_check_notify", "consume_response",

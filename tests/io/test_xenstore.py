@@ -5,8 +5,15 @@ import copy
 
 import pytest
 
-from xenlab.dom0.xenbus import (XenbusDevice, XenbusError, backend_path, frontend_path, read_state,
-                                switch_state, transaction)
+from xenlab.dom0.xenbus import (
+    XenbusDevice,
+    XenbusError,
+    backend_path,
+    frontend_path,
+    read_state,
+    switch_state,
+    transaction,
+)
 from xenlab.dom0.xenstore import OK, XenStore, XsError
 from xenlab.xen.public.io.xenbus import XenbusState as S
 

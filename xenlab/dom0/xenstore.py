@@ -71,7 +71,7 @@ def parse_perms(perms: list[str]) -> list[tuple[str, int]] | None:
 class Node:
     value: str = ""
     perms: list[tuple[str, int]] = field(default_factory=lambda: [("n", 0)])
-    children: dict[str, "Node"] = field(default_factory=dict)
+    children: dict[str, Node] = field(default_factory=dict)
 
     @property
     def owner(self) -> int:
@@ -81,7 +81,7 @@ class Node:
 @dataclass
 class Transaction:
     id: int
-    conn: "XsConnection"
+    conn: XsConnection
     root: Node
     generation: int          # the store's generation when it started
     fires: list = field(default_factory=list)  # (path, recurse) to fire on commit
@@ -107,7 +107,7 @@ class XenStore:
         self._next_tx = 1
         self.on_event = on_event
 
-    def connect(self, domid: int) -> "XsConnection":
+    def connect(self, domid: int) -> XsConnection:
         conn = XsConnection(self, int(domid))
         self.connections.append(conn)
         return conn
@@ -185,7 +185,7 @@ class XenStore:
                     conn._queue(w.path, w)
 
     # -- domains ---------------------------------------------------------------------------------
-    def introduce(self, domid: int, mfn: int, port: int) -> "XsConnection":
+    def introduce(self, domid: int, mfn: int, port: int) -> XsConnection:
         """What XS_INTRODUCE does: open the domain's connection, fire @introduceDomain."""
         self.introduced[int(domid)] = (int(mfn), int(port))
         conn = self.connect(domid)
@@ -351,7 +351,7 @@ class XsConnection:
         got = self._existing(path, tx, "w")
         if is_error(got):
             return got
-        path, root, t, node = got
+        path, _, t, node = got
         if self.domid not in (0, node.owner):  # only the owner (or the tools) may change them
             return XsError("EACCES")
         node.perms = parsed

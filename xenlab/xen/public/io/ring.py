@@ -221,7 +221,7 @@ class SharedRing:
         if self.on_event is not None:
             self.on_event(name, **payload)
 
-    def regions(self) -> "RingRegions":
+    def regions(self) -> RingRegions:
         """Each slot's state, from the attached front and back ends (see ``regions``)."""
         if self.front is None or self.back is None:
             raise RingError("regions() needs both a FrontRing and a BackRing attached to this ring")
@@ -256,7 +256,7 @@ class _RingEnd:
         """``RING_SIZE``."""
         return self.nr_ents
 
-    def regions(self) -> "RingRegions":
+    def regions(self) -> RingRegions:
         return self.sring.regions()
 
     def get_request(self, idx: int):
@@ -467,11 +467,11 @@ def regions(front: FrontRing, back: BackRing) -> RingRegions:
                         f"req_prod={s.req_prod} size={size}")
     slots = ["unused"] * size
     counts = dict.fromkeys(REGION_NAMES, 0)
-    k = 0
+    begin = 0
     for name, end in zip(("response", "outstanding", "request"), bounds):
-        counts[name] = end - k
-        for k in range(k, end):
+        counts[name] = end - begin
+        for k in range(begin, end):
             slots[(start + k) & (size - 1)] = name
-        k = end
+        begin = end
     counts["unused"] = size - bounds[2]
     return RingRegions(slots, counts)

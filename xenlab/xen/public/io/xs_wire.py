@@ -85,5 +85,5 @@ class XsdSockmsg:
         return struct.pack("<IIII", self.type, self.req_id, self.tx_id, self.len)
 
     @classmethod
-    def unpack(cls, raw: bytes) -> "XsdSockmsg":
+    def unpack(cls, raw: bytes) -> XsdSockmsg:
         return cls(*struct.unpack("<IIII", bytes(raw[:16])))
