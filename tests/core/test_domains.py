@@ -89,11 +89,27 @@ def test_poweroff_destroys_reboot_restarts_with_new_domid():
     m = make()
     xenlab.xm(m, "create name=web memory=16")
     xenlab.xm(m, "reboot web")
+    m.run_for(1 * MS)                                    # watch fires, guest shuts down, xend restarts
     new = m.domain_by_name("web")
     assert new is not None and new.domain_id == 2 and 1 not in m.domains
     assert new.restart_count == 1
-    xenlab.xm(m, "shutdown web")
+    xenlab.xm(m, "shutdown -w web")
     assert m.domain_by_name("web") is None and set(m.domains) == {0}
+
+
+def test_shutdown_goes_through_xenstore_control_node():
+    m = make()
+    xenlab.xm(m, "create name=web memory=16")
+    d = m.domain_by_name("web")
+    assert m.xenstore.connect(0).read("/local/domain/1/name") == "web"
+    assert d.xs.read("name") == "web"                                   # the guest reads its own home
+    with m.trace.record(classes="XS") as events:
+        xenlab.xm(m, "shutdown web")
+        m.run_for(1 * MS)
+    names = [e.name for e in events]
+    assert "write" in names and "watch_event" in names
+    assert 1 not in m.domains
+    assert m.xenstore.connect(0).read("/local/domain/1/name").errno == "ENOENT"
 
 
 def test_crash_with_preserve_stays_for_inspection():

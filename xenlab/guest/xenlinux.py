@@ -171,6 +171,33 @@ class XenLinux:
                 self.port_handlers[bind.port] = lambda v, port: None   # xend looks at the domains itself
         self.console_write(self.d.vcpus[0], self.banner)
         self.console_write(self.d.vcpus[0], f"Kernel command line: {self.d.config.cmdline}")
+        self._xenbus_init()
+
+    def _xenbus_init(self) -> None:
+        """xenbus: watch control/shutdown in our XenStore home; the store channel brings the events."""
+        xs = getattr(self.d, "xs", None)
+        port = getattr(self.d, "store_port", 0)
+        if xs is None or not port:
+            return
+        self.port_handlers[port] = self._xenbus_event
+        xs.watch("control/shutdown", "shutdown")
+
+    def _xenbus_event(self, v, port: int) -> None:
+        for path, token in self.d.xs.pop_events():
+            if token == "shutdown":
+                self._shutdown_handler(v)
+
+    def _shutdown_handler(self, v) -> None:
+        """drivers/xen/core/reboot.c: read control/shutdown, clear it, and act."""
+        value = self.d.xs.read("control/shutdown")
+        if not isinstance(value, str) or not value:
+            return
+        reasons = {"poweroff": 0, "halt": 0, "reboot": 1, "suspend": 2, "crash": 3}
+        if value not in reasons:
+            self.console_write(v, f"Ignoring shutdown request: {value}")
+            return
+        self.d.xs.write("control/shutdown", "")
+        self.request_shutdown(reasons[value])
 
     def _timer_interrupt(self, v, port: int) -> None:
         v.guest.timer_fired = True

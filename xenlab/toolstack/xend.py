@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from xenlab.dom0.console import ConsoleDaemon
+from xenlab.dom0.xenstored import Xenstored
 from xenlab.guest.workload import resolve as resolve_workload
 from xenlab.xen.domain import DomainConfig, DomainCreateError
 from xenlab.xen.domain_build import build_domain, write_start_info
@@ -78,9 +79,13 @@ def create_domain_from_config(machine, config: DomainConfig):
         _check(machine.dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_alloc_unbound, alloc)),
                "EVTCHNOP_alloc_unbound")
         d.console_port = alloc.port
-        info = replace(info, console_evtchn=alloc.port)
-        write_start_info(machine, d, info)
         machine.xend.consoled.attach(d, alloc.port)
+        store_port = machine.xend.xenstored.introduce(d, d.store_mfn)
+        _check(store_port, "XS_INTRODUCE")
+        d.store_port = store_port
+        info = replace(info, console_evtchn=alloc.port, store_mfn=d.store_mfn, store_evtchn=store_port)
+        write_start_info(machine, d, info)
+        machine.xend.xenstored.write_domain_home(d, alloc.port, store_port)
     machine._attach_kernel(d)
     for hook in machine.xend.on_create:
         hook(d)
@@ -115,6 +120,9 @@ class Xend:
     def __init__(self, machine):
         self.machine = machine
         self.consoled = ConsoleDaemon(machine)
+        self.xenstored = Xenstored(machine)
+        machine.xenstore = self.xenstored.store
+        machine.on_domain_destroy.append(self.xenstored.release)
         self.configs: dict[int, DomainConfig] = {}
         self.on_create: list = []         # device set-up hooks (block and network chapters)
         self.log: list[str] = []

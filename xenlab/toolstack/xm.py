@@ -5,8 +5,9 @@
 Other chapters add commands with :func:`command`.
 
 Simplifications:
-- ``shutdown``/``reboot`` reach the guest directly instead of through XenStore's control/shutdown
-  node; the guest then makes the same SCHEDOP_shutdown hypercall.
+- ``shutdown``/``reboot`` write ``control/shutdown`` in the guest's XenStore home, as xend does; the
+  guest's watch fires and it calls SCHEDOP_shutdown. An HVM guest without PV drivers ignores it, as
+  in 3.0. ``-w`` runs the machine (at most 10 s of simulated time) until the domain has gone.
 - ``console`` shows what the guest printed so far (there is no interactive terminal); ``create -c``
   first runs the machine for up to 100 ms of simulated time so the guest can boot.
 """
@@ -233,12 +234,16 @@ def _request_shutdown(machine, args, reason: int, usage: str) -> XmResult:
         doms = [d for d in machine.domains.values() if d.domain_id != 0]
     else:
         doms = [find_domain(machine, _one_domain(targets, usage))]
+    names = {SHUTDOWN_poweroff: "poweroff", SHUTDOWN_reboot: "reboot"}
     for d in doms:
         if d.domain_id == 0:
             raise XmError("Error: Domain-0 cannot be shut down from xm in the model")
-        d.kernel.request_shutdown(reason)
+        machine.xend.xenstored.request_shutdown(d, names[reason])
     if "w" in flags:
-        machine.run(machine.now)          # xend reacts to the shutdown at once
+        ids = {d.domain_id for d in doms}
+        deadline = machine.now + 10_000 * MS
+        while ids & set(machine.domains) and machine.step(deadline) is not None:
+            pass
     return XmResult(usage.split()[0], "", [{"name": d.name, "domid": d.domain_id} for d in doms])
 
 

@@ -9,7 +9,7 @@ page tables (guest/mm.py) through validated hypercalls.
 Simplifications:
 - The builder allocates frames directly from Xen's heap instead of through populate_physmap.
 - No kernel image is loaded: the guest kernel is a Python model (guest/), so pfns are all RAM.
-- Page layout: pfn 0 start_info, pfn 1 console ring; the rest is free for the kernel.
+- Page layout: pfn 0 start_info, pfn 1 console ring, pfn 2 xenstore page; the rest is the kernel's.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from xenlab.xen.public.xen import SIF_INITDOMAIN, SIF_PRIVILEGED, start_info
 
 START_INFO_PFN = 0
 CONSOLE_PFN = 1
+STORE_PFN = 2
 M2P_INVALID = 0xFFFFFFFF
 
 
@@ -53,6 +54,7 @@ def build_domain(machine, d, nr_pages: int) -> start_info:
     populate_physmap(machine, d, nr_pages)
     d.start_info_mfn = d.p2m[START_INFO_PFN]
     d.console_mfn = d.p2m[CONSOLE_PFN] if d.domain_id != 0 else -1
+    d.store_mfn = d.p2m[STORE_PFN] if d.domain_id != 0 else -1
     flags = (SIF_PRIVILEGED | SIF_INITDOMAIN) if d.domain_id == 0 else 0
     info = start_info(
         magic="xen-3.0-x86_32p" if machine.paging == "pae" else "xen-3.0-x86_32",
