@@ -13,5 +13,18 @@ from xenlab.machine import Machine, StepRecord  # noqa: E402
 from xenlab.xen.domain import Domain, DomainConfig, DomainCreateError, Vcpu  # noqa: E402
 from xenlab.toolstack.xm import XmError, XmResult, xm  # noqa: E402
 
-__all__ = ["Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
+from xenlab.i18n import get_language, set_language  # noqa: E402
+
+
+def check(exercise_id: str, namespace: dict | None = None):
+    """Run an exercise's public checks on the functions defined in the calling notebook."""
+    from xenlab.grading import check as _check
+    import inspect
+    if namespace is None:
+        frame = inspect.currentframe().f_back
+        namespace = frame.f_globals
+    return _check(exercise_id, namespace)
+
+
+__all__ = ["check", "set_language", "get_language", "Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
            "xm", "XmError", "XmResult", "__version__"]
