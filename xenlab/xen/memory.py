@@ -73,10 +73,10 @@ def decrease_reservation(machine, d, res: M.xen_memory_reservation) -> int:
                 return i
             ft = machine.frame_table
             if int(ft.type_info[mfn]) & PGT_pinned:
-                ft.type_info[mfn] &= ~PGT_pinned
+                ft.type_info[mfn] = int(ft.type_info[mfn]) & ~PGT_pinned
                 put_page_and_type(machine, mfn)
             if int(ft.count_info[mfn]) & PGC_allocated:
-                ft.count_info[mfn] &= ~PGC_allocated
+                ft.count_info[mfn] = int(ft.count_info[mfn]) & ~PGC_allocated
                 put_page(machine, mfn)
             machine.m2p[mfn] = M.INVALID_M2P_ENTRY
             if machine.trace.active:

@@ -165,9 +165,16 @@ def do_mmu_update(current, reqs, count: int | None = None, pdone: list | None = 
     if pg_owner is None:
         rc = -E.EINVAL
     esize = ENTRY_SIZE[machine.paging]
+    ft, nr_frames, domid = machine.frame_table, machine.frame_table.nr_frames, d.domain_id
+    view = machine.memory.data.view("<u4" if esize == 4 else "<u8")
     for req in reqs[:count] if pg_owner is not None else ():
         cmd, ptr, val = req.ptr & (esize - 1), int(req.ptr), int(req.val)
-        if cmd == X.MMU_NORMAL_PT_UPDATE:
+        mfn = ptr >> PAGE_SHIFT
+        if cmd == X.MMU_NORMAL_PT_UPDATE and 0 <= mfn < nr_frames and ft.owner[mfn] == domid \
+                and ft.type_info[mfn] & PGT_TYPE_KEY == PGT_writable_page and 0 <= val < 1 << (8 * esize):
+            view[ptr // esize] = val        # fast path: an ordinary page already typed writable;
+            ok = True                       # the slow path would take and drop the same refs
+        elif cmd == X.MMU_NORMAL_PT_UPDATE:
             ok = _normal_update(machine, d, pg_owner, ptr, val)
         elif cmd == X.MMU_MACHPHYS_UPDATE:
             mfn = ptr >> PAGE_SHIFT
@@ -235,7 +242,7 @@ def _mmuext_one(current, op, pg_owner) -> int:
             return -E.EINVAL
         pinned = bool(int(ft.type_info[op.mfn]) & PGT_pinned)
         if pinned:
-            ft.type_info[op.mfn] &= ~PGT_pinned
+            ft.type_info[op.mfn] = int(ft.type_info[op.mfn]) & ~PGT_pinned
             put_page_and_type(machine, op.mfn)
         put_page(machine, op.mfn)
         if not pinned:
