@@ -1,0 +1,554 @@
+"""Grant tables: how one domain lets another map, copy into or take one of its pages.
+
+Models X@RELEASE-3.0.0:xen/common/grant_table.c (version-1 entries; ``GNTTABOP_copy`` as added in
+3.1) with the numbers of public/grant_table.h. Each domain has a *shared* table of 8-byte entries
+``{u16 flags, u16 domid, u32 frame}`` in real machine frames (``NR_GRANT_FRAMES`` = 4 frames, 2048
+entries), which the guest writes and ``setup_table`` hands back for it to map. Xen keeps, next to
+it, a private *active* entry per granted ref with a ``pin`` word of four 8-bit counters
+(host-write, host-read, device-write, device-read), and, in the *mapping* domain, a maptrack table
+whose index is the ``handle`` a map returns and an unmap names.
+
+Rules (xen-facts section 4):
+- map: ref out of range or neither host_map nor device_map -> GNTST_bad_gntref; granting domain
+  unknown or the caller itself -> GNTST_bad_domain; maptrack full -> GNTST_no_device_space. The
+  first pin needs an entry of type GTF_permit_access naming the caller (else GNTST_general_error);
+  Xen sets GTF_reading, and GTF_writing for a writable map (refused on GTF_readonly). The frame must
+  be a frame the granter owns (a reference is taken on it, a writable-type reference for writing).
+- unmap: a bad handle -> GNTST_bad_handle; the pins drop; no write pin left clears GTF_writing, no
+  pin at all clears GTF_reading and the frame references go.
+- transfer: the caller gives a page away (it must hold nothing but the allocation reference);
+  a bad page -> GNTST_bad_page (the page stays); a missing target -> GNTST_bad_domain; a dying
+  target, one at max_pages, or an entry that is not exactly GTF_accept_transfer for the caller ->
+  GNTST_general_error. In both of those the page is freed, not returned. On success the owner
+  changes, tot_pages moves, Xen writes the MFN into the entry and sets GTF_transfer_completed.
+- copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; a range crossing the
+  page -> GNTST_bad_copy_arg; a frame side naming another domain -> GNTST_permission_denied.
+
+A backend touches a guest's page only through what this module returns: ``foreign_page(d, handle)``
+gives a checked view of a mapped grant (read-only unless mapped writable, never past the page).
+
+Simplifications:
+- Mappings are recorded in the maptrack entry (``host_addr`` and the frame) instead of being written
+  into the mapper's page tables; ``ForeignPage`` is the mapping the backend reads and writes through.
+- PV guests put machine frame numbers in their entries (as XenLinux does with virt_to_mfn), so no
+  P2M translation happens in Xen, as for non-translated guests in 3.0.
+- The shared table is allocated at the domain's first grant-table use, not in domain_create.
+- Maptrack is a fixed 1024 entries (3.0 grows it page by page); handles are reused last-freed first.
+- No TLB flushes: there is no guest TLB for foreign mappings in the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xenlab.hw.memory import PAGE_SHIFT, PAGE_SIZE
+from xenlab.xen.hypercall import hypercall
+from xenlab.xen.page_alloc import (FREE, PGC_allocated, PGC_count_mask, PGT_count_mask, PGT_type_mask,
+                                   PGT_validated, PGT_writable_page)
+from xenlab.xen.public import errno as E
+from xenlab.xen.public import grant_table as G
+from xenlab.xen.public.xen import DOMID_SELF
+
+NR_GRANT_FRAMES = G.NR_GRANT_FRAMES            # 4 frames of shared entries per domain (3.0, x86)
+NR_GRANT_ENTRIES = G.NR_GRANT_ENTRIES          # 2048
+ENTRIES_PER_FRAME = PAGE_SIZE // G.GRANT_ENTRY_SIZE
+MAPTRACK_MAX_ENTRIES = 1024                    # see Simplifications
+
+# The pin word: four 8-bit counters (xen/include/xen/grant_table.h).
+GNTPIN_hstw_shift, GNTPIN_hstr_shift, GNTPIN_devw_shift, GNTPIN_devr_shift = 0, 8, 16, 24
+GNTPIN_hstw_inc, GNTPIN_hstr_inc = 1 << GNTPIN_hstw_shift, 1 << GNTPIN_hstr_shift
+GNTPIN_devw_inc, GNTPIN_devr_inc = 1 << GNTPIN_devw_shift, 1 << GNTPIN_devr_shift
+GNTPIN_hstw_mask, GNTPIN_hstr_mask = 0xFF << GNTPIN_hstw_shift, 0xFF << GNTPIN_hstr_shift
+GNTPIN_devw_mask, GNTPIN_devr_mask = 0xFF << GNTPIN_devw_shift, 0xFF << GNTPIN_devr_shift
+PIN_OVERFLOW_RISK = 0x80808080                 # "a cheesy check for possible pin-count overflow"
+MAPTRACK_GNTMAP_MASK = G.GNTMAP_device_map | G.GNTMAP_host_map | G.GNTMAP_readonly
+
+try:                                           # the memory chapter's reference counts, when present
+    from xenlab.xen.mm_types import get_page, get_page_type, put_page, put_page_type
+except ImportError:                            # pragma: no cover - until xen/mm_types.py lands
+    get_page = get_page_type = put_page = put_page_type = None
+
+
+@dataclass
+class ActiveGrantEntry:
+    """Xen's private state of one granted ref while it is pinned."""
+    pin: int = 0              # four 8-bit counters, see GNTPIN_*
+    domid: int = 0            # the grantee holding the pins
+    frame: int = 0            # the machine frame pinned
+
+    def counts(self) -> dict[str, int]:
+        return {"host_write": self.pin & 0xFF, "host_read": (self.pin >> 8) & 0xFF,
+                "dev_write": (self.pin >> 16) & 0xFF, "dev_read": (self.pin >> 24) & 0xFF}
+
+
+@dataclass
+class MaptrackEntry:
+    """One mapping made by this domain of another domain's grant; its index is the handle."""
+    domid: int                # the granting domain
+    ref: int
+    flags: int                # GNTMAP_* the map used
+    frame: int
+    host_addr: int = 0
+
+
+@dataclass
+class GrantTable:
+    """struct grant_table of one domain: shared frames, active entries, maptrack."""
+    shared_mfns: list[int]
+    nr_frames: int = NR_GRANT_FRAMES          # frames the guest asked for with setup_table
+    active: dict[int, ActiveGrantEntry] = field(default_factory=dict)   # pinned refs only
+    maptrack: list[MaptrackEntry | None] = field(default_factory=lambda: [None] * MAPTRACK_MAX_ENTRIES)
+    maptrack_free: list[int] = field(default_factory=lambda: list(range(MAPTRACK_MAX_ENTRIES - 1, -1, -1)))
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def entry_maddr(self, ref: int) -> int:
+        return (self.shared_mfns[ref // ENTRIES_PER_FRAME] << PAGE_SHIFT) + (ref % ENTRIES_PER_FRAME) * 8
+
+    def mappings(self) -> dict[int, MaptrackEntry]:
+        return {h: m for h, m in enumerate(self.maptrack) if m is not None}
+
+
+# -- the table of a domain, and its entries in real bytes ---------------------------------------------
+def grant_table(d) -> GrantTable:
+    """``d->grant_table``, created on first use with NR_GRANT_FRAMES zeroed frames shared with d."""
+    gt = getattr(d, "grant_table", None)
+    if gt is None:
+        from xenlab.xen.domain_build import share_xen_page_with_guest
+        gt = GrantTable([share_xen_page_with_guest(d.machine, d) for _ in range(NR_GRANT_FRAMES)])
+        d.grant_table = gt
+    return gt
+
+
+def read_entry(d, ref: int) -> G.GrantEntryV1:
+    mem = d.machine.memory
+    a = grant_table(d).entry_maddr(ref)
+    return G.GrantEntryV1(mem.read_u16(a), mem.read_u16(a + 2), mem.read_u32(a + 4))
+
+
+def _flags_addr(d, ref: int) -> int:
+    return grant_table(d).entry_maddr(ref)
+
+
+def _set_flags(d, ref: int, set_: int = 0, clear: int = 0) -> None:
+    mem = d.machine.memory
+    a = _flags_addr(d, ref)
+    mem.write_u16(a, (mem.read_u16(a) | set_) & ~clear & 0xFFFF)
+
+
+def _emit(machine, name: str, d, **payload) -> None:
+    if machine.trace.active:
+        machine.trace.emit("GNTTAB", name, domid=d.domain_id, **payload)
+
+
+def _count(gt: GrantTable, key: str) -> None:
+    gt.stats[key] = gt.stats.get(key, 0) + 1
+
+
+# -- frame references (the memory chapter's get_page/get_page_type, or the same rules here) ----------
+def _get_page(machine, mfn: int, d) -> bool:
+    if get_page is not None:
+        return get_page(machine, mfn, d)
+    ft = machine.frame_table
+    if not 0 <= mfn < ft.nr_frames or int(ft.owner[mfn]) != d.domain_id:
+        return False
+    ci = int(ft.count_info[mfn])
+    if ci & PGC_count_mask in (0, PGC_count_mask):
+        return False
+    ft.count_info[mfn] = ci + 1
+    return True
+
+
+def _put_page(machine, mfn: int) -> None:
+    if put_page is not None:
+        put_page(machine, mfn)
+        return
+    ft = machine.frame_table
+    ft.count_info[mfn] = int(ft.count_info[mfn]) - 1
+
+
+def _get_writable(machine, mfn: int) -> bool:
+    if get_page_type is not None:
+        return get_page_type(machine, mfn, PGT_writable_page)
+    ft = machine.frame_table
+    x = int(ft.type_info[mfn])
+    if x & PGT_count_mask == 0:
+        x = PGT_writable_page | PGT_validated
+    elif x & PGT_type_mask != PGT_writable_page or x & PGT_count_mask == PGT_count_mask:
+        return False                      # a page table (or the like) is never mapped writable
+    ft.type_info[mfn] = x + 1
+    return True
+
+
+def _put_writable(machine, mfn: int) -> None:
+    if put_page_type is not None:
+        put_page_type(machine, mfn)
+        return
+    ft = machine.frame_table
+    ft.type_info[mfn] = int(ft.type_info[mfn]) - 1
+
+
+def _find_domain(machine, domid: int):
+    d = machine.domains.get(domid)
+    return None if d is None or d.is_dying else d
+
+
+# -- GNTTABOP_map_grant_ref ---------------------------------------------------------------------------------
+def gnttab_map_grant_ref(current, op: G.GnttabMapGrantRef) -> None:
+    ld = current.domain
+    machine = ld.machine
+    op.status = _map(ld, op)
+    _emit(machine, "map_grant_ref", ld, dom=op.dom, ref=op.ref, flags=op.flags, status=op.status,
+          handle=op.handle if op.status == G.GNTST_okay else None)
+
+
+def _map(ld, op) -> int:
+    machine = ld.machine
+    flags = op.flags
+    readonly = bool(flags & G.GNTMAP_readonly)
+    if not 0 <= op.ref < NR_GRANT_ENTRIES or not flags & (G.GNTMAP_device_map | G.GNTMAP_host_map):
+        return G.GNTST_bad_gntref
+    rd = _find_domain(machine, op.dom)
+    if rd is None or rd is ld:
+        return G.GNTST_bad_domain
+    lgt, rgt = grant_table(ld), grant_table(rd)
+    if not lgt.maptrack_free:
+        return G.GNTST_no_device_space
+    ref = op.ref
+    act = rgt.active.get(ref)
+    sha = read_entry(rd, ref)
+    if act is None or act.pin == 0:
+        # First pin: the guest's entry must permit access to us.
+        if sha.flags & G.GTF_type_mask != G.GTF_permit_access or sha.domid != ld.domain_id:
+            return G.GNTST_general_error
+        if not readonly and sha.flags & G.GTF_readonly:
+            return G.GNTST_general_error
+        frame = sha.frame
+        if not _get_page(machine, frame, rd):
+            return G.GNTST_general_error
+        if not readonly and not _get_writable(machine, frame):
+            _put_page(machine, frame)
+            return G.GNTST_general_error
+        _set_flags(rd, ref, G.GTF_reading | (0 if readonly else G.GTF_writing))
+        act = rgt.active[ref] = ActiveGrantEntry(0, ld.domain_id, frame)
+    else:
+        if act.domid != ld.domain_id or act.pin & PIN_OVERFLOW_RISK:
+            return G.GNTST_general_error
+        if not readonly and not act.pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask):
+            # The first writable pin of an entry already pinned read-only.
+            if sha.flags & G.GTF_readonly or not _get_writable(machine, act.frame):
+                return G.GNTST_general_error
+            _set_flags(rd, ref, G.GTF_writing)
+    if flags & G.GNTMAP_device_map:
+        act.pin += GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
+    if flags & G.GNTMAP_host_map:
+        act.pin += GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
+    handle = lgt.maptrack_free.pop()
+    lgt.maptrack[handle] = MaptrackEntry(rd.domain_id, ref, flags & MAPTRACK_GNTMAP_MASK, act.frame,
+                                         op.host_addr)
+    op.handle = handle
+    if flags & G.GNTMAP_device_map:
+        op.dev_bus_addr = act.frame << PAGE_SHIFT
+    _count(lgt, "maps")
+    return G.GNTST_okay
+
+
+# -- GNTTABOP_unmap_grant_ref ---------------------------------------------------------------------------------
+def gnttab_unmap_grant_ref(current, op: G.GnttabUnmapGrantRef) -> None:
+    ld = current.domain
+    op.status = _unmap(ld, op.handle)
+    _emit(ld.machine, "unmap_grant_ref", ld, handle=op.handle, status=op.status)
+
+
+def _unmap(ld, handle: int) -> int:
+    machine = ld.machine
+    lgt = grant_table(ld)
+    m = lgt.maptrack[handle] if isinstance(handle, int) and 0 <= handle < MAPTRACK_MAX_ENTRIES else None
+    if m is None or not m.flags & (G.GNTMAP_device_map | G.GNTMAP_host_map):
+        return G.GNTST_bad_handle
+    rd = machine.domains.get(m.domid)
+    if rd is None or rd is ld:
+        return G.GNTST_bad_domain
+    rgt = grant_table(rd)
+    act = rgt.active[m.ref]
+    readonly = bool(m.flags & G.GNTMAP_readonly)
+    if m.flags & G.GNTMAP_device_map:
+        act.pin -= GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
+    if m.flags & G.GNTMAP_host_map:
+        act.pin -= GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
+    if not readonly and not act.pin & (GNTPIN_devw_mask | GNTPIN_hstw_mask):
+        _put_writable(machine, act.frame)              # the last writable mapping is gone
+        _set_flags(rd, m.ref, clear=G.GTF_writing)
+    if act.pin == 0:
+        _set_flags(rd, m.ref, clear=G.GTF_reading)
+        del rgt.active[m.ref]
+        _put_page(machine, act.frame)
+    lgt.maptrack[handle] = None
+    lgt.maptrack_free.append(handle)                   # put_maptrack_handle: reused first
+    _count(lgt, "unmaps")
+    return G.GNTST_okay
+
+
+# -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------
+def gnttab_setup_table(current, op: G.GnttabSetupTable) -> None:
+    ld = current.domain
+    op.frame_list = []
+    if op.nr_frames > NR_GRANT_FRAMES:
+        op.status = G.GNTST_general_error
+    elif op.dom != DOMID_SELF and not ld.is_privileged:
+        op.status = G.GNTST_permission_denied
+    else:
+        d = ld if op.dom == DOMID_SELF else _find_domain(ld.machine, op.dom)
+        if d is None:
+            op.status = G.GNTST_bad_domain
+        else:
+            gt = grant_table(d)
+            gt.nr_frames = max(gt.nr_frames, op.nr_frames) if op.nr_frames else gt.nr_frames
+            op.frame_list = gt.shared_mfns[:op.nr_frames]
+            op.status = G.GNTST_okay
+    _emit(ld.machine, "setup_table", ld, dom=op.dom, nr_frames=op.nr_frames, status=op.status,
+          frames=list(op.frame_list))
+
+
+def gnttab_query_size(current, op: G.GnttabQuerySize) -> None:
+    ld = current.domain
+    if op.dom != DOMID_SELF and not ld.is_privileged:
+        op.status = G.GNTST_permission_denied
+        return
+    d = ld if op.dom == DOMID_SELF else _find_domain(ld.machine, op.dom)
+    if d is None:
+        op.status = G.GNTST_bad_domain
+        return
+    op.nr_frames = grant_table(d).nr_frames
+    op.max_nr_frames = NR_GRANT_FRAMES
+    op.status = G.GNTST_okay
+
+
+# -- GNTTABOP_transfer ---------------------------------------------------------------------------------------
+def steal_page(machine, d, mfn: int) -> bool:
+    """steal_page_for_grant_transfer: d gives up a frame that nobody else references."""
+    ft = machine.frame_table
+    if int(ft.owner[mfn]) != d.domain_id or mfn in machine.xen_heap_frames:
+        return False
+    if int(ft.count_info[mfn]) != (PGC_allocated | 1) or int(ft.type_info[mfn]) & PGT_count_mask:
+        return False                       # mapped, pinned or typed: someone still uses it
+    ft.owner[mfn] = FREE                   # ownerless while in flight (page_set_owner(page, NULL))
+    ft.type_info[mfn] = 0
+    d.tot_pages -= 1
+    return True
+
+
+def _free_stolen(machine, mfn: int) -> None:
+    ft = machine.frame_table
+    ft.owner[mfn] = 0                      # so free() sees an owned frame; nobody is charged for it
+    machine.m2p[mfn] = 0xFFFFFFFF
+    ft.free([mfn], machine.memory)
+
+
+def gnttab_transfer(current, op: G.GnttabTransfer) -> None:
+    ld = current.domain
+    machine = ld.machine
+    op.status = _transfer(ld, op)
+    _emit(machine, "transfer", ld, mfn=op.mfn, to=op.domid, ref=op.ref, status=op.status)
+
+
+def _transfer(ld, op) -> int:
+    machine = ld.machine
+    mfn = op.mfn
+    if not isinstance(mfn, int) or not 0 <= mfn < machine.frame_table.nr_frames \
+            or mfn in machine.xen_heap_frames:
+        return G.GNTST_bad_page
+    if not steal_page(machine, ld, mfn):
+        return G.GNTST_bad_page
+    # From here on the page no longer belongs to the caller, whatever happens.
+    e = _find_domain(machine, op.domid)
+    if e is None:
+        _free_stolen(machine, mfn)
+        return G.GNTST_bad_domain
+    ok_ref = 0 <= op.ref < NR_GRANT_ENTRIES
+    sha = read_entry(e, op.ref) if ok_ref else None
+    if (e.is_shutdown or e.tot_pages >= e.max_pages or sha is None
+            or sha.flags != G.GTF_accept_transfer or sha.domid != ld.domain_id):
+        _free_stolen(machine, mfn)
+        return G.GNTST_general_error
+    _set_flags(e, op.ref, G.GTF_transfer_committed)
+    ft = machine.frame_table
+    ft.owner[mfn] = e.domain_id
+    ft.count_info[mfn] = PGC_allocated | 1
+    e.tot_pages += 1
+    a = grant_table(e).entry_maddr(op.ref)
+    machine.memory.write_u32(a + 4, mfn)               # sha->frame = mfn; wmb();
+    _set_flags(e, op.ref, G.GTF_transfer_completed)
+    _count(grant_table(ld), "transfers")
+    return G.GNTST_okay
+
+
+# -- GNTTABOP_copy (3.1) --------------------------------------------------------------------------------------
+def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
+    """(status, domain, frame, release) for one side of a copy; release() drops a transient pin."""
+    machine = ld.machine
+    if ptr.domid != DOMID_SELF and ptr.domid != ld.domain_id and not is_gref:
+        return G.GNTST_permission_denied, None, 0, None
+    d = ld if ptr.domid in (DOMID_SELF, ld.domain_id) else _find_domain(machine, ptr.domid)
+    if d is None:
+        return G.GNTST_bad_domain, None, 0, None
+    if not is_gref:
+        if not _get_page(machine, ptr.u, d):
+            return G.GNTST_bad_page, None, 0, None
+        return G.GNTST_okay, d, ptr.u, lambda: _put_page(machine, ptr.u)
+    if not 0 <= ptr.u < NR_GRANT_ENTRIES:
+        return G.GNTST_bad_gntref, None, 0, None
+    op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map | (0 if writing else G.GNTMAP_readonly),
+                             ref=ptr.u, dom=d.domain_id)
+    status = _map(ld, op)
+    if status != G.GNTST_okay:
+        return status, None, 0, None
+    frame = grant_table(ld).maptrack[op.handle].frame
+    return G.GNTST_okay, d, frame, lambda: _unmap(ld, op.handle)
+
+
+def gnttab_copy(current, op: G.GnttabCopy) -> None:
+    ld = current.domain
+    machine = ld.machine
+    op.status = _copy(ld, op)
+    _emit(machine, "copy", ld, src=(op.source.domid, op.source.u), dst=(op.dest.domid, op.dest.u),
+          len=op.len, status=op.status)
+
+
+def _copy(ld, op: G.GnttabCopy) -> int:
+    machine = ld.machine
+    if op.source.offset + op.len > PAGE_SIZE or op.dest.offset + op.len > PAGE_SIZE or op.len < 0:
+        return G.GNTST_bad_copy_arg
+    st, sd, sframe, srel = _copy_side(ld, op.source, bool(op.flags & G.GNTCOPY_source_gref), False)
+    if st != G.GNTST_okay:
+        return st
+    st, dd, dframe, drel = _copy_side(ld, op.dest, bool(op.flags & G.GNTCOPY_dest_gref), True)
+    if st != G.GNTST_okay:
+        srel()
+        return st
+    mem = machine.memory
+    src = (sframe << PAGE_SHIFT) + op.source.offset
+    dst = (dframe << PAGE_SHIFT) + op.dest.offset
+    mem.data[dst:dst + op.len] = mem.data[src:src + op.len]
+    drel()
+    srel()
+    _count(grant_table(ld), "copies")
+    return G.GNTST_okay
+
+
+# -- the hypercall ---------------------------------------------------------------------------------------------
+_OPS = {
+    G.GNTTABOP_map_grant_ref: (G.GnttabMapGrantRef, gnttab_map_grant_ref),
+    G.GNTTABOP_unmap_grant_ref: (G.GnttabUnmapGrantRef, gnttab_unmap_grant_ref),
+    G.GNTTABOP_setup_table: (G.GnttabSetupTable, gnttab_setup_table),
+    G.GNTTABOP_transfer: (G.GnttabTransfer, gnttab_transfer),
+    G.GNTTABOP_copy: (G.GnttabCopy, gnttab_copy),
+    G.GNTTABOP_query_size: (G.GnttabQuerySize, gnttab_query_size),
+}
+_SINGLE = (G.GNTTABOP_setup_table, G.GNTTABOP_query_size)   # "if ( count != 1 ) return -EINVAL"
+
+
+@hypercall("grant_table_op")
+def do_grant_table_op(current, cmd: int, uop_list, count: int) -> int:
+    """Run ``count`` ops of type ``cmd`` from ``uop_list``, filling each op's status; 0 or -errno."""
+    if cmd not in _OPS:
+        return -E.ENOSYS
+    struct, fn = _OPS[cmd]
+    if cmd in _SINGLE and count != 1:
+        return -E.EINVAL
+    if not isinstance(uop_list, (list, tuple)) or not isinstance(count, int) or not 0 <= count <= len(uop_list):
+        return -E.EFAULT
+    for op in uop_list[:count]:
+        if not isinstance(op, struct):
+            return -E.EFAULT                      # copy_from_guest of a bad pointer
+        fn(current, op)
+    return 0
+
+
+# -- what backends use: a checked view of a mapped grant -----------------------------------------------------
+class ForeignPage:
+    """The mapping of a granted frame made by ``map_grant_ref``: the only way a backend touches a
+    guest's page. Every access checks the handle is still mapped, stays inside the page, and writes
+    only through a writable mapping."""
+
+    def __init__(self, mapper, handle: int):
+        self.mapper = mapper
+        self.handle = handle
+
+    def _entry(self) -> MaptrackEntry:
+        gt = grant_table(self.mapper)
+        m = gt.maptrack[self.handle] if 0 <= self.handle < MAPTRACK_MAX_ENTRIES else None
+        if m is None:
+            raise PermissionError(f"d{self.mapper.domain_id}: handle {self.handle} is not mapped")
+        return m
+
+    @property
+    def frame(self) -> int:
+        return self._entry().frame
+
+    @property
+    def maddr(self) -> int:
+        return self._entry().frame << PAGE_SHIFT
+
+    @property
+    def writable(self) -> bool:
+        return not self._entry().flags & G.GNTMAP_readonly
+
+    def _range(self, offset: int, length: int) -> int:
+        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
+            raise PermissionError(f"access {offset}+{length} outside the granted page")
+        return self.maddr + offset
+
+    def read(self, offset: int, length: int) -> bytes:
+        return self.mapper.machine.memory.read_bytes(self._range(offset, length), length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        a = self._range(offset, len(data))
+        if not self.writable:
+            raise PermissionError(f"d{self.mapper.domain_id}: handle {self.handle} is mapped read-only")
+        self.mapper.machine.memory.write_bytes(a, data)
+
+    def __repr__(self) -> str:
+        m = self._entry()
+        return (f"<ForeignPage d{self.mapper.domain_id} handle {self.handle}: d{m.domid} ref {m.ref} "
+                f"mfn {m.frame:#x} {'ro' if m.flags & G.GNTMAP_readonly else 'rw'}>")
+
+
+def foreign_page(mapper, handle: int) -> ForeignPage:
+    return ForeignPage(mapper, handle)
+
+
+def gnttab_release_mappings(d) -> None:
+    """Domain death: drop every mapping d still holds of other domains' grants."""
+    gt = getattr(d, "grant_table", None)
+    if gt is None:
+        return
+    for handle, m in enumerate(gt.maptrack):
+        if m is not None:
+            _unmap(d, handle)
+
+
+def dump_grant_table(d, refs=None) -> str:
+    """The non-empty entries of d's shared table, with pins from the active table."""
+    gt = grant_table(d)
+    lines = [f"Grant table of domain {d.domain_id} ({d.name}): {NR_GRANT_ENTRIES} entries in frames "
+             + ", ".join(f"{m:#x}" for m in gt.shared_mfns)]
+    for ref in (range(NR_GRANT_ENTRIES) if refs is None else refs):
+        e = read_entry(d, ref)
+        if e.flags == 0 and e.domid == 0 and e.frame == 0:
+            continue
+        act = gt.active.get(ref)
+        pins = "" if act is None else " pins " + " ".join(f"{k}={v}" for k, v in act.counts().items() if v)
+        lines.append(f"  ref {ref:4d}: flags {e.flags:#06x} ({flag_names(e.flags)}) domid {e.domid} "
+                     f"frame {e.frame:#x}{pins}")
+    return "\n".join(lines)
+
+
+def flag_names(flags: int) -> str:
+    kind = flags & G.GTF_type_mask
+    names = [{0: "invalid", 1: "permit_access", 2: "accept_transfer", 3: "transitive"}[kind]]
+    if kind == G.GTF_accept_transfer:
+        names += [n for b, n in ((G.GTF_transfer_committed, "committed"),
+                                 (G.GTF_transfer_completed, "completed")) if flags & b]
+    else:
+        names += [n for b, n in ((G.GTF_readonly, "readonly"), (G.GTF_reading, "reading"),
+                                 (G.GTF_writing, "writing")) if flags & b]
+    return "|".join(names)
