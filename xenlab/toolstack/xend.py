@@ -66,9 +66,15 @@ def create_domain_from_config(machine, config: DomainConfig):
             for v in d.vcpus:
                 v.cpu_affinity = affinity
                 v.processor = affinity[0]
-        params = {"weight": config.weight, "cap": config.cap, **config.sched_params}
-        machine.scheduler.adjust(d, {k: v for k, v in params.items()
-                                     if k in machine.scheduler.get_params(d)})
+        # weight/cap are Credit's; pass them only when set, so another scheduler keeps its defaults.
+        params = {k: v for k, v in (("weight", config.weight), ("cap", config.cap)) if v != {"weight": 256, "cap": 0}[k]}
+        params.update(config.sched_params)
+        known = machine.scheduler.get_params(d)
+        params = {k: v for k, v in params.items() if k in known}
+        if params:
+            _check(dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, machine.scheduler.sched_id,
+                                                                       D.SCHED_INFO_PUT, params)),
+                   f"DOM0_ADJUSTDOM {params}")
         info = build_domain(machine, d, nr_pages)
     except (OutOfMemory, ToolstackError) as exc:
         machine.domain_destroy(d)

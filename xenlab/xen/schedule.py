@@ -88,7 +88,7 @@ def schedule(machine, cpu: int):
         machine.timers.set_timer(s_timer, now + ts.time)
     if nxt is prev:
         machine.trace.emit("SCHED", "continue", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
-                           slice_ns=ts.time, reason=ts.reason)
+                           slice_ns=ts.time, reason=ts.reason, decision=ts.info)
         return prev, nxt
     if nxt.is_running:
         raise AssertionError(f"{nxt.label} is already running on cpu{nxt.processor}")
@@ -114,8 +114,11 @@ def schedule(machine, cpu: int):
         pcpu.ring = 0
     machine.stats["context_switches"] = machine.stats.get("context_switches", 0) + 1
     machine.trace.emit("SCHED", "switch", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
-                       prev=prev.label, next=nxt.label, slice_ns=ts.time, reason=ts.reason,
+                       prev=prev.label, next=nxt.label, slice_ns=ts.time, reason=ts.reason, decision=ts.info,
                        prev_state=RUNSTATE_NAMES[prev.runstate] if not prev.is_idle else "idle")
+    if not nxt.is_idle:
+        from xenlab.xen.time import update_dom_time
+        update_dom_time(nxt)          # "ensure the domain has an up-to-date time base" (3.0 schedule.c)
     if not nxt.is_idle and nxt.guest is not None:
         nxt.guest.switch_in(now)
     return prev, nxt

@@ -24,6 +24,7 @@ class TaskSlice:
     vcpu: Any
     time: int
     reason: str = ""
+    info: dict | None = None       # the values that decided (evt, deadline, priority, credit ...)
 
 
 SCHEDULERS: dict[str, type["Scheduler"]] = {}
@@ -80,10 +81,25 @@ class Scheduler:
 
     def __init__(self, machine):
         self.machine = machine
+        # schedule_data[cpu].sched_priv: the policy's per-pCPU data (run queues ...).
+        self.pdata = [self.alloc_pdata(c) for c in range(len(machine.cpus))]
 
-    # -- per-vcpu and per-domain data ---------------------------------------------------------------
+    # -- per-pCPU, per-vcpu and per-domain data ---------------------------------------------------------
+    def alloc_pdata(self, cpu: int) -> Any:
+        return None
+
     def alloc_vdata(self, v) -> Any:
         return None
+
+    def alloc_ddata(self, d) -> Any:
+        return None
+
+    def ddata(self, d) -> Any:
+        """The policy's per-domain data (``d.sched_priv``), made by alloc_ddata on first use."""
+        data = getattr(d, "sched_priv", None)
+        if data is None:
+            data = d.sched_priv = self.alloc_ddata(d)
+        return data
 
     def insert_vcpu(self, v) -> None:
         raise NotImplementedError
@@ -114,6 +130,10 @@ class Scheduler:
                     load[other.processor] += 1
         return min(allowed, key=lambda c: (load[c], c))
 
+    def allowed_cpus(self, v) -> tuple[int, ...]:
+        """The pCPUs vcpu ``v`` may run on (its affinity, or every pCPU)."""
+        return v.cpu_affinity or tuple(range(len(self.machine.cpus)))
+
     # -- parameters --------------------------------------------------------------------------------------
     def adjust(self, d, params: dict) -> int:
         """Set per-domain parameters; returns 0 or -errno like sched_adjdom."""
@@ -121,6 +141,23 @@ class Scheduler:
 
     def get_params(self, d) -> dict:
         return {}
+
+    def sched_ctl(self, params: dict) -> int:
+        """Set global parameters (DOM0_SCHEDCTL: BVT's ctx_allow, Round Robin's slice); 0 or -errno."""
+        return -E.EINVAL if params else 0
+
+    def get_ctl(self) -> dict:
+        return {}
+
+    def promised_shares(self, domains) -> dict:
+        """What the policy promises each of ``domains`` (all CPU-bound), as a fraction of one pCPU.
+
+        The default is an equal split of the pCPUs, capped at one pCPU per vcpu.
+        """
+        vcpus = {d.domain_id: len(d.vcpus) for d in domains}
+        total = sum(vcpus.values()) or 1
+        ncpu = len(self.machine.cpus)
+        return {i: min(n, ncpu * n / total) for i, n in vcpus.items()}
 
     def tick(self, cpu: int) -> None:
         """Called by a periodic per-CPU tick if the scheduler asks for one (``tick_period_ns``)."""
