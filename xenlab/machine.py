@@ -52,7 +52,8 @@ class StepRecord:
 class Machine:
     def __init__(self, cpus: int = 1, memory_mb: int = 256, sched: str = "rrobin", seed: int = 0,
                  hvm: bool = False, paging: str = "2level", tsc_mhz: int = 2000,
-                 dom0_mem_mb: int | None = None, verbose: bool = False):
+                 dom0_mem_mb: int | None = None, verbose: bool = False,
+                 boot_wallclock: tuple[int, int] | None = None):
         if not isinstance(cpus, int) or not 1 <= cpus <= 64:
             raise ValueError(f"cpus must be 1..64, got {cpus!r}")
         if not isinstance(memory_mb, int) or memory_mb < 16:
@@ -112,6 +113,12 @@ class Machine:
         printk(self, f"(XEN) System RAM: {memory_mb}MB ({nr_frames << 2}kB), {cpus} CPU(s) @ {tsc_mhz}MHz")
         printk(self, f"(XEN) {'HVM: hardware virtualisation (VMX/SVM) available' if self.hvm else 'HVM: no hardware virtualisation support'}")
         printk(self, f"(XEN) Using scheduler: {self.scheduler.name} ({sched})")
+        # Time (xen/time.py: per-CPU stamps, wall-clock; boot_wallclock=(sec, nsec), default 2005-12-05)
+        # and the cost model of crossings into Xen (xen/costs.py).
+        from xenlab.xen.costs import CostModel
+        from xenlab.xen.time import time_init
+        self.costs = CostModel()
+        time_init(self, boot_wallclock)
         # Domain-0.
         if dom0_mem_mb is None:
             dom0_mem_mb = max(16, min(128, memory_mb // 4))
@@ -197,7 +204,9 @@ class Machine:
         return S.vcpu_cpu_time(v, self.now)
 
     def charge_hypercall(self, current) -> None:
-        """Cost model hook: the CPU chapter charges simulated cycles for hypercalls, traps and VM exits."""
+        """Cost model hook: charge one hypercall's cycles to ``current`` (xen/costs.py)."""
+        from xenlab.xen.costs import charge
+        charge(current, "hypercall")
 
     # -- domains -----------------------------------------------------------------------------------------------
     @property

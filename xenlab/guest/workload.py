@@ -12,6 +12,11 @@ Operations:
     ("console", text)           write a line to the domain's console
     ("shutdown", reason)        SCHEDOP_shutdown with "poweroff", "reboot", "crash" or "suspend"
     ("loop", target, count)     jump to op ``target``; count None = for ever, else that many times
+    ("syscall", nr)             a process makes system call nr (int $0x80)            } the CPU chapter,
+    ("fault", vector[, addr])   a process takes exception ``vector`` (14: page fault)  } guest/cpu.py
+    ("fpu",)                    a process uses the FPU after a task switch (#NM)       }
+    ("priv", insn, *operands)   the kernel needs write_cr3/hlt/lgdt/in/out/cli/sti     }
+    ("insn", insn, ring, *ops)  that raw instruction executed in ring 1 or 3           }
 """
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ from dataclasses import dataclass
 MS = 1_000_000
 US = 1_000
 
-OPCODES = ("compute", "block", "sleep", "yield", "hypercall", "console", "shutdown", "loop", "io", "mark")
+OPCODES = ("compute", "block", "sleep", "yield", "hypercall", "console", "shutdown", "loop", "io", "mark",
+           "syscall", "fault", "fpu", "priv", "insn")
+PRIVILEGED_INSNS = ("write_cr3", "hlt", "lgdt", "out", "in", "cli", "sti")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,12 @@ class Program:
                 raise ValueError(f"program {self.name!r}, op {i}: {op!r} is not one of {OPCODES}")
             if op[0] in ("compute", "sleep") and (len(op) != 2 or not isinstance(op[1], int) or op[1] < 0):
                 raise ValueError(f"program {self.name!r}, op {i}: {op[0]} takes a whole number of ns >= 0")
+            if op[0] in ("priv", "insn") and (len(op) < 2 or op[1] not in PRIVILEGED_INSNS):
+                raise ValueError(f"program {self.name!r}, op {i}: {op[0]} needs one of {PRIVILEGED_INSNS}")
+            if op[0] == "insn" and (len(op) < 3 or op[2] not in (1, 3)):
+                raise ValueError(f"program {self.name!r}, op {i}: insn needs a ring, 1 (kernel) or 3 (user)")
+            if op[0] == "fault" and (len(op) < 2 or not isinstance(op[1], int) or not 0 <= op[1] < 32):
+                raise ValueError(f"program {self.name!r}, op {i}: fault needs an exception vector 0..31")
             if op[0] == "loop":
                 if not 0 <= op[1] < len(self.ops):
                     raise ValueError(f"program {self.name!r}, op {i}: loop target {op[1]} is outside the program")
@@ -65,11 +78,27 @@ def periodic(period_ns: int, exec_ns: int) -> Program:
                                 ("sleep", max(0, period_ns - exec_ns)), ("loop", 0, None)))
 
 
+def kernel_mix(rounds: int | None = None, compute_ns: int = 200 * US) -> Program:
+    """The CPU chapter's work: system calls, page faults, a TLB flush, FPU use and port I/O per round.
+
+    The same program runs on a PV and an HVM guest, to count hypercalls, traps and VM exits.
+    """
+    return Program("kernel-mix", (
+        ("compute", compute_ns),
+        ("syscall", 4), ("syscall", 3), ("syscall", 20),
+        ("fault", 14, 0x0804A000), ("fault", 14, 0x0804B000),
+        ("priv", "write_cr3"),
+        ("fpu",),
+        ("priv", "out", 0x80, 0x42),
+        ("priv", "cli"), ("priv", "sti"),
+        ("loop", 0, rounds)))
+
+
 def finite(compute_ns: int, reason: str = "poweroff") -> Program:
     return Program("finite", (("compute", compute_ns), ("shutdown", reason)))
 
 
-PRESETS = {"cpu-bound": cpu_bound, "interactive": interactive, "idle": idle}
+PRESETS = {"cpu-bound": cpu_bound, "interactive": interactive, "idle": idle, "kernel-mix": kernel_mix}
 
 
 def resolve(workload) -> Program:

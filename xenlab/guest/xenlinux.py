@@ -14,6 +14,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.guest.cpu import CPU_OPS, guest_system_time, hvm_boot, hvm_cpu_op, pv_boot, pv_cpu_op
 from xenlab.guest.workload import Program, resolve
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import (BITS_PER_LONG, CONSOLEIO_write, SCHEDOP_block, SCHEDOP_shutdown,
@@ -39,6 +40,7 @@ class VcpuContext:
         self.sleep_deadline: int | None = None
         self.timer_fired = False
         self.marks: list[tuple[str, int]] = []      # ("release"/"done", time) for periodic workloads
+        self.overhead_ns = 0           # time spent in Xen on our behalf (xen/costs.py), owed to the next compute
         machine = v.domain.machine
         self.progress = machine.timers.init_timer(f"{v.label}.guest", self._progress_fn, None,
                                                   v.processor, PRIO_GUEST)
@@ -80,6 +82,10 @@ class VcpuContext:
         for _ in range(MAX_ZERO_TIME_OPS):
             if not v.is_running or v.blocked or not v.runnable():
                 return
+            if getattr(v, "waiting_ioreq", False):             # HVM: the device model has not answered
+                from xenlab.xen.hvm import hvm_wait_io
+                if hvm_wait_io(v):
+                    return
             if self.pc >= len(self.program.ops):
                 self.kernel.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(0))
                 return
@@ -88,6 +94,9 @@ class VcpuContext:
             if kind == "compute":
                 if self.remaining is None:
                     self.remaining = op[1]
+                    if machine.costs.charge_time:              # crossings into Xen delay the work
+                        self.remaining += self.overhead_ns
+                    self.overhead_ns = 0
                 self.run_start = machine.now
                 self.progress.cpu = v.processor
                 machine.timers.set_timer(self.progress, machine.now + self.remaining)
@@ -130,6 +139,8 @@ class VcpuContext:
             elif kind == "io":
                 self.kernel.do_io(v, op)
                 return
+            elif kind in CPU_OPS:
+                self.kernel.cpu_op(v, op)
         self.kernel.panic(v, f"workload {self.program.name!r} ran {MAX_ZERO_TIME_OPS} operations without "
                              "taking any time")
 
@@ -146,6 +157,7 @@ class XenLinux:
         self.virq_ports: dict[int, int] = {}
         self.contexts = []
         self.upcalls = 0
+        self.cpu_stats: dict[int, dict[str, int]] = {}     # vcpu -> {"syscall": n, "#PF": n, ...}
         for v in d.vcpus:
             v.guest = VcpuContext(self, v, self.program)
             self.contexts.append(v.guest)
@@ -159,7 +171,8 @@ class XenLinux:
 
     # -- boot ----------------------------------------------------------------------------------------------
     def boot(self) -> None:
-        """start_kernel(): bind the timer VIRQ on every vcpu, say hello."""
+        """start_kernel(): trap table and callbacks, bind the timer VIRQ on every vcpu, say hello."""
+        pv_boot(self)
         for v in self.d.vcpus:
             bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
             if self.hypercall(v, "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_virq, bind)) == 0:
@@ -202,14 +215,36 @@ class XenLinux:
     def _timer_interrupt(self, v, port: int) -> None:
         v.guest.timer_fired = True
 
+    # -- CPU: system calls, faults, privileged operations, time (guest/cpu.py) ---------------------------------
+    def cpu_op(self, v, op) -> None:
+        pv_cpu_op(self, v, op)
+
+    def get_system_time(self, v) -> int:
+        return guest_system_time(v)
+
     # -- events ----------------------------------------------------------------------------------------------
     def deliver_upcall(self, v) -> None:
-        """evtchn_do_upcall(): called on return to the guest when an upcall is pending and unmasked."""
+        """evtchn_do_upcall(): called on return to the guest when an upcall is pending and unmasked.
+
+        Xen enters the event callback with events masked (bounce frame); the kernel clears
+        upcall_pending, scans, runs the handlers, and unmasks on its way out, looking again in case
+        more events arrived meanwhile (entry-xen.S restore path).
+        """
         mem = self.d.machine.memory
         base = self.d.shared_info_mfn << 12
         vi = base + v.vcpu_id * VCPU_INFO_SIZE
-        if not mem.read_u8(vi) or mem.read_u8(vi + 1):
-            return
+        for _ in range(64):
+            if not mem.read_u8(vi) or mem.read_u8(vi + 1):
+                return
+            self._enter_event_callback(v)                            # upcall_mask = 1
+            self._scan_and_dispatch(v, mem, base, vi)
+            mem.write_u8(vi + 1, 0)                                   # restore the saved mask (0)
+
+    def _enter_event_callback(self, v) -> None:
+        from xenlab.xen.traps import event_callback
+        event_callback(v)
+
+    def _scan_and_dispatch(self, v, mem, base: int, vi: int) -> None:
         self.upcalls += 1
         mem.write_u8(vi, 0)                                       # clear upcall_pending first
         sel = mem.read_u32(vi + VI_EVTCHN_PENDING_SEL)
@@ -225,8 +260,9 @@ class XenLinux:
                 pending &= pending - 1
                 mem.write_u32(pend_addr, mem.read_u32(pend_addr) & ~(1 << bit) & 0xFFFFFFFF)
                 ports.append(word * BITS_PER_LONG + bit)
-        self.d.machine.trace.emit("EVTCHN", "upcall", domid=self.d.domain_id, vcpu=v.vcpu_id,
-                                  pcpu=v.processor, ports=ports)
+        if self.d.machine.trace.active:
+            self.d.machine.trace.emit("EVTCHN", "upcall", domid=self.d.domain_id, vcpu=v.vcpu_id,
+                                      pcpu=v.processor, ports=ports)
         for port in ports:
             handler = self.port_handlers.get(port)
             if handler is not None:
@@ -272,6 +308,14 @@ class HVMGuest(XenLinux):
             if evtchn_bind_virq(v, bind) == 0:
                 self.port_handlers[bind.port] = self._timer_interrupt
         self.d.console_output.append(self.banner)
+        hvm_boot(self)                 # Xen's ioreq channels and xend's qemu-dm in dom0 (guest/cpu.py)
+
+    def _enter_event_callback(self, v) -> None:
+        """No upcall into an unmodified kernel: Xen consumes these events itself (interrupt injection)."""
+        self.d.machine.memory.write_u8((self.d.shared_info_mfn << 12) + v.vcpu_id * VCPU_INFO_SIZE + 1, 1)
+
+    def cpu_op(self, v, op) -> None:
+        hvm_cpu_op(self, v, op)
 
     def console_write(self, v, text: str) -> None:
         self.d.console_output.append(text)

@@ -6,18 +6,23 @@ strict order so that a guest never misses an edge and never gets an upcall for a
 
 1. test-and-set the port's pending bit; if it was already set, stop (no new edge);
 2. if the port is masked, stop (the guest will look when it unmasks);
-3. test-and-set the selector bit for the port's word;
-4. if that bit was newly set, set ``evtchn_upcall_pending`` and kick the vcpu.
+3. test-and-set the selector bit for the port's word; if it was already set, stop;
+4. test-and-set ``evtchn_upcall_pending``; if it was newly set, kick the vcpu (evtchn_notify).
+
+Unmasking (EVTCHNOP_unmask, or the guest itself in 3.0.0) repeats steps 3-4 for a pending port,
+so an edge that arrived while the port was masked is delivered then. A vcpu blocked in
+SCHEDOP_poll on the port is woken whatever the mask says (3.0.2+).
 """
 from __future__ import annotations
 
 from xenlab.xen.public.xen import (BITS_PER_LONG, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
-                                   VCPU_INFO_SIZE, VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_MASK,
-                                   VI_EVTCHN_UPCALL_PENDING)
+                                   VCPU_INFO_SIZE, VI_ARCH_CR2, VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_MASK,
+                                   VI_EVTCHN_UPCALL_PENDING, VIRQ_TIMER)
 
 _VI_FIELDS = {"evtchn_upcall_pending": (VI_EVTCHN_UPCALL_PENDING, 1),
               "evtchn_upcall_mask": (VI_EVTCHN_UPCALL_MASK, 1),
-              "evtchn_pending_sel": (VI_EVTCHN_PENDING_SEL, 4)}
+              "evtchn_pending_sel": (VI_EVTCHN_PENDING_SEL, 4),
+              "arch.cr2": (VI_ARCH_CR2, 4)}
 
 
 def shared_info_base(d) -> int:
@@ -72,32 +77,74 @@ def local_events_need_delivery(v) -> bool:
     return bool(vcpu_info_read(v, "evtchn_upcall_pending")) and not vcpu_info_read(v, "evtchn_upcall_mask")
 
 
+def vcpu_info_addr(v) -> int:
+    """Machine address of v's vcpu_info inside its domain's shared_info frame."""
+    return shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE
+
+
 def evtchn_set_pending(v, port: int) -> None:
-    """Mark ``port`` of v's domain pending and notify v, in Xen's strict order."""
+    """Mark ``port`` of v's domain pending and notify v, in Xen's strict order (3.0 event.h).
+
+    Returns nothing, as in Xen; the trace event's ``outcome`` says at which step it stopped.
+    """
     d = v.domain
     machine = d.machine
-    if test_and_set_bit(d, SI_EVTCHN_PENDING, port):
-        machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
-                           outcome="already pending")
-        return
-    if port_is_masked(d, port):
-        machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
-                           outcome="masked")
-        return
-    sel_addr = shared_info_base(d) + v.vcpu_id * VCPU_INFO_SIZE + VI_EVTCHN_PENDING_SEL
-    sel = machine.memory.read_u32(sel_addr)
-    bit = 1 << (port // BITS_PER_LONG)
-    if sel & bit:
+    if test_and_set_bit(d, SI_EVTCHN_PENDING, port):                # 1. no new edge
+        outcome = "already pending"
+    elif port_is_masked(d, port):                                   # 2. edge kept in pending only
+        outcome = "masked"
+    elif _test_and_set_sel(v, port // BITS_PER_LONG):                # 3. selector already raised
         outcome = "selector already set"
+    elif _test_and_set_upcall_pending(v):                           # 4. upcall already pending
+        outcome = "upcall already pending"
     else:
-        machine.memory.write_u32(sel_addr, sel | bit)
-        vcpu_info_write(v, "evtchn_upcall_pending", 1)
         outcome = "upcall"
-    machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port, outcome=outcome)
+    if machine.trace.active:
+        machine.trace.emit("EVTCHN", "set_pending", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
+                           outcome=outcome)
     if outcome == "upcall":
         vcpu_mark_events_pending(v)
-    elif port in v.poll_ports:
+    _check_pollers(d, port)
+
+
+def _test_and_set_sel(v, word: int) -> bool:
+    mem = v.domain.machine.memory
+    addr = vcpu_info_addr(v) + VI_EVTCHN_PENDING_SEL
+    sel = mem.read_u32(addr)
+    mem.write_u32(addr, sel | (1 << word))
+    return bool(sel & (1 << word))
+
+
+def _test_and_set_upcall_pending(v) -> bool:
+    mem = v.domain.machine.memory
+    addr = vcpu_info_addr(v) + VI_EVTCHN_UPCALL_PENDING
+    old = mem.read_u8(addr)
+    mem.write_u8(addr, 1)
+    return bool(old)
+
+
+def _check_pollers(d, port: int) -> None:
+    """SCHEDOP_poll (3.0.2+): a vcpu polling this port wakes even if the port is masked."""
+    for w in d.vcpus:
+        if port in w.poll_ports:
+            from xenlab.xen.schedule import vcpu_unblock
+            w.poll_ports = ()
+            vcpu_unblock(d.machine, w)
+
+
+def evtchn_unmask_port(v, port: int) -> bool:
+    """The unmask rule shared by EVTCHNOP_unmask and the guest's own unmask_evtchn (3.0.0).
+
+    Clear the mask bit; if the port is pending and its selector bit was clear, raise the selector
+    and the upcall. Returns True when an upcall was newly raised.
+    """
+    d = v.domain
+    if (test_and_clear_bit(d, SI_EVTCHN_MASK, port) and port_is_pending(d, port)
+            and not _test_and_set_sel(v, port // BITS_PER_LONG)
+            and not _test_and_set_upcall_pending(v)):
         vcpu_mark_events_pending(v)
+        return True
+    return False
 
 
 def vcpu_mark_events_pending(v) -> None:
@@ -111,6 +158,9 @@ def vcpu_mark_events_pending(v) -> None:
 
 
 def send_guest_vcpu_virq(v, virq: int) -> None:
+    if virq == VIRQ_TIMER:
+        from xenlab.xen.time import update_dom_time
+        update_dom_time(v)            # 3.0 t_timer_fn: refresh the time base, then the tick
     port = v.virq_to_evtchn[virq]
     if port == 0:
         return                      # not bound: Xen drops the VIRQ

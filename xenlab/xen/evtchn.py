@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenlab.xen.event import (evtchn_set_pending, port_is_pending, test_and_clear_bit,
-                              test_and_set_bit, vcpu_info_read, vcpu_info_write, vcpu_mark_events_pending)
+from xenlab.xen.event import (evtchn_set_pending, evtchn_unmask_port, port_is_pending,
+                              test_and_set_bit, vcpu_info_read)
 from xenlab.xen.hypercall import hypercall
 from xenlab.xen.public import errno as E
 from xenlab.xen.public import event_channel as ev
-from xenlab.xen.public.xen import (BITS_PER_LONG, DOMID_SELF, NR_EVENT_CHANNELS, NR_VIRQS,
-                                   SI_EVTCHN_MASK, SI_EVTCHN_PENDING, VCPU_INFO_SIZE,
-                                   VI_EVTCHN_PENDING_SEL)
+from xenlab.xen.public.xen import DOMID_SELF, NR_EVENT_CHANNELS, NR_VIRQS, SI_EVTCHN_PENDING
 
 # Internal channel states (X@RELEASE-3.0.0:xen/include/xen/sched.h).
 ECS_FREE = 0
@@ -33,6 +31,7 @@ ECS_VIRQ = 5
 ECS_IPI = 6
 ECS_NAMES = ("free", "reserved", "unbound", "interdomain", "pirq", "virq", "ipi")
 EVTCHNS_PER_BUCKET = 128
+NR_PIRQS = 256                    # NR_IRQS on x86 in 3.0: pirq numbers 0..255
 
 
 @dataclass
@@ -112,14 +111,15 @@ def evtchn_bind_interdomain(current, a: ev.evtchn_bind_interdomain) -> int:
     rd = _lookup(current, a.remote_dom)
     if rd is None:
         return -E.ESRCH
+    # Xen takes the local port first, so a full table gives -ENOSPC before the remote checks.
+    lport = get_free_port(ld)
+    if lport < 0:
+        return lport
     if not _port_ok(rd, a.remote_port):
         return -E.EINVAL
     rchn = rd.evtchn[a.remote_port]
     if rchn.state != ECS_UNBOUND or rchn.remote_domid != ld.domain_id:
         return -E.EINVAL
-    lport = get_free_port(ld)
-    if lport < 0:
-        return lport
     lchn = ld.evtchn[lport]
     lchn.state, lchn.remote_domid, lchn.remote_port = ECS_INTERDOMAIN, rd.domain_id, a.remote_port
     rchn.state, rchn.remote_domid, rchn.remote_port = ECS_INTERDOMAIN, ld.domain_id, lport
@@ -163,10 +163,10 @@ def evtchn_bind_ipi(current, a: ev.evtchn_bind_ipi) -> int:
 
 def evtchn_bind_pirq(current, a: ev.evtchn_bind_pirq) -> int:
     d = current.domain
-    if not d.is_privileged:
-        return -E.EPERM
-    if not 0 <= a.pirq < 256:
+    if not isinstance(a.pirq, int) or not 0 <= a.pirq < NR_PIRQS:
         return -E.EINVAL
+    if not d.is_privileged:                  # irq_access_permitted(): only dom0 owns physical IRQs
+        return -E.EPERM
     if a.pirq in d.pirq_to_evtchn:
         return -E.EEXIST
     port = get_free_port(d)
@@ -177,6 +177,19 @@ def evtchn_bind_pirq(current, a: ev.evtchn_bind_pirq) -> int:
     d.pirq_to_evtchn[a.pirq] = port
     a.port = port
     return 0
+
+
+def send_guest_pirq(d, pirq: int) -> bool:
+    """A physical interrupt routed to ``d`` as an event (do_IRQ -> __do_IRQ_guest -> send_guest_pirq).
+
+    Returns False when no port is bound to the pirq (Xen then leaves the line masked).
+    """
+    port = d.pirq_to_evtchn.get(pirq, 0)
+    if port == 0:
+        return False
+    d.machine.trace.emit("EVTCHN", "pirq", domid=d.domain_id, pirq=pirq, port=port)
+    evtchn_set_pending(d.vcpus[d.evtchn[port].notify_vcpu_id], port)
+    return True
 
 
 def _close(d, port: int) -> int:
@@ -265,16 +278,7 @@ def evtchn_unmask(current, a: ev.evtchn_unmask) -> int:
     d = current.domain
     if not _port_ok(d, a.port):
         return -E.EINVAL
-    v = d.vcpus[d.evtchn[a.port].notify_vcpu_id]
-    if test_and_clear_bit(d, SI_EVTCHN_MASK, a.port) and port_is_pending(d, a.port):
-        mem = d.machine.memory
-        sel_addr = (d.shared_info_mfn << 12) + v.vcpu_id * VCPU_INFO_SIZE + VI_EVTCHN_PENDING_SEL
-        sel = mem.read_u32(sel_addr)
-        bit = 1 << (a.port // BITS_PER_LONG)
-        if not sel & bit:
-            mem.write_u32(sel_addr, sel | bit)
-            vcpu_info_write(v, "evtchn_upcall_pending", 1)
-            vcpu_mark_events_pending(v)
+    evtchn_unmask_port(d.vcpus[d.evtchn[a.port].notify_vcpu_id], a.port)
     return 0
 
 
@@ -305,13 +309,17 @@ def do_event_channel_op(current, op, arg=None) -> int:
     if not isinstance(arg, struct):
         return -E.EFAULT
     rc = fn(current, arg)
-    current.domain.machine.trace.emit("EVTCHN", ev_name(cmd), domid=current.domid, vcpu=current.vcpu_id,
-                                      arg=arg, rc=rc)
+    trace = current.domain.machine.trace
+    if trace.active:
+        trace.emit("EVTCHN", ev_name(cmd), domid=current.domid, vcpu=current.vcpu_id, arg=arg, rc=rc)
     return rc
 
 
+EVTCHNOP_NAMES = {v: k[len("EVTCHNOP_"):] for k, v in vars(ev).items() if k.startswith("EVTCHNOP_")}
+
+
 def ev_name(cmd: int) -> str:
-    return next(k for k, v in vars(ev).items() if k.startswith("EVTCHNOP_") and v == cmd)[len("EVTCHNOP_"):]
+    return EVTCHNOP_NAMES[cmd]
 
 
 def dump_evtchn(d) -> str:
@@ -328,5 +336,5 @@ def test_bit_mask(d, port: int) -> bool:
     return port_is_masked(d, port)
 
 
-__all__ = ["evtchn_init", "evtchn_destroy", "do_event_channel_op", "Evtchn", "dump_evtchn",
+__all__ = ["evtchn_init", "evtchn_destroy", "do_event_channel_op", "Evtchn", "dump_evtchn", "send_guest_pirq",
            "test_and_set_bit", "vcpu_info_read", "SI_EVTCHN_PENDING"]

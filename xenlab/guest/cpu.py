@@ -1,0 +1,203 @@
+"""The guest kernel's side of the CPU chapter: trap table, system calls, faults, privileged work, time.
+
+A XenLinux kernel (linux-2.6-xen-sparse, arch/i386/kernel/traps-xen.c, entry-xen.S, time-xen.c):
+- at boot registers its virtual IDT with ``set_trap_table`` (page fault with the IF flag, so events
+  stay masked until CR2 is read; ``int $0x80`` with DPL 3 and no IF, so Xen gives it a direct trap
+  gate), its event and failsafe callbacks with ``set_callbacks``, and its ring-1 stack with
+  ``stack_switch``; dom0 also asks for I/O privilege (``physdev_op(SET_IOPL)``);
+- never executes a privileged instruction: each has a paravirtual replacement (``pv_privileged``);
+- reads system time with one RDTSC and its ``vcpu_time_info`` (``guest_system_time``).
+
+An unmodified HVM kernel runs the same instructions natively in guest ring 0 (``hvm_privileged``):
+some cause VM exits (xen/hvm.py), the rest cost nothing extra.
+
+Workload operations handled here (guest/workload.py):
+    ("syscall", nr)              a process makes system call ``nr`` with int $0x80
+    ("fault", vector[, addr])    a process takes an exception (14 = page fault at addr, 0 = divide error ...)
+    ("fpu",)                     a process uses the FPU after a task switch (lazy FPU: #NM)
+    ("priv", insn, *operands)    the kernel needs a privileged operation (write_cr3, hlt, lgdt, in, out, cli, sti)
+    ("insn", insn, ring, *ops)   the raw instruction executed in ring 1 or 3 (what an unported kernel would do)
+"""
+from __future__ import annotations
+
+from xenlab.xen import traps as T
+from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_DS, TRAP_NAMES, trap_info)
+from xenlab.xen.public.xen import SCHEDOP_block
+
+KERNEL_TEXT = 0xC0100000           # where the model puts the guest's handlers (addresses are labels)
+KERNEL_STACK_TOP = 0xC0400000
+HYPERVISOR_CALLBACK = KERNEL_TEXT + 0x1000
+FAILSAFE_CALLBACK = KERNEL_TEXT + 0x1010
+SYSCALL_ENTRY = KERNEL_TEXT + 0x0800
+CPU_OPS = ("syscall", "fault", "fpu", "priv", "insn")
+PF_USER_WRITE_NOT_PRESENT = 0x6      # error code: bit 1 write, bit 2 user, bit 0 clear = not present
+
+
+def handler_address(vector: int) -> int:
+    return SYSCALL_ENTRY if vector == 0x80 else KERNEL_TEXT + 0x10 * vector
+
+
+def xenlinux_trap_table() -> list[trap_info]:
+    """The trap_table of XenLinux 2.6.16 (traps-xen.c): vectors, DPL, IF flag; ends with address 0."""
+    table = []
+    for vector in range(20):
+        if vector in (2, 8, 15, 18):       # NMI, double fault, reserved, machine check: not registered
+            continue
+        dpl = 3 if vector in (3, 4, 5) else 0          # int3, into, bound may be used by processes
+        flags = dpl | (4 if vector == 14 else 0)        # the page fault masks events until CR2 is read
+        table.append(trap_info(vector, flags, FLAT_KERNEL_CS, handler_address(vector)))
+    table.append(trap_info(0x80, 3, FLAT_KERNEL_CS, SYSCALL_ENTRY))
+    table.append(trap_info(0, 0, 0, 0))
+    return table
+
+
+def pv_boot(kernel) -> None:
+    """trap_init() and friends: the hypercalls a PV kernel makes before it can take a fault."""
+    from xenlab.xen.physdev import PHYSDEVOP_set_iopl, physdev_set_iopl
+    for v in kernel.d.vcpus:
+        kernel.hypercall(v, "set_trap_table", xenlinux_trap_table())
+        kernel.hypercall(v, "set_callbacks", FLAT_KERNEL_CS, HYPERVISOR_CALLBACK, FLAT_KERNEL_CS, FAILSAFE_CALLBACK)
+        kernel.hypercall(v, "stack_switch", FLAT_KERNEL_DS, KERNEL_STACK_TOP - 0x2000 * v.vcpu_id)
+        if kernel.d.is_privileged:
+            kernel.hypercall(v, "physdev_op", PHYSDEVOP_set_iopl, physdev_set_iopl(1))
+
+
+# -- time -----------------------------------------------------------------------------------------------------
+def guest_system_time(v) -> int:
+    """get_nsec_offset() + shadow system time: read vcpu_time_info like a seqlock, RDTSC, scale.
+
+    system time = system_time + ((((tsc - tsc_timestamp) << tsc_shift) * tsc_to_system_mul) >> 32)
+    """
+    from xenlab.xen.time import read_vcpu_time_info, scale_delta
+    machine = v.domain.machine
+    for _ in range(100):
+        t = read_vcpu_time_info(v)
+        if t["version"] & 1:
+            continue                                   # Xen is rewriting it: try again
+        tsc = machine.cpus[v.processor].rdtsc(machine.now)
+        if read_vcpu_time_info(v)["version"] != t["version"]:
+            continue
+        return t["system_time"] + scale_delta(tsc - t["tsc_timestamp"], t["tsc_shift"], t["tsc_to_system_mul"])
+    raise AssertionError(f"{v.label}: vcpu_time_info stayed odd (an update that never finished)")
+
+
+# -- the PV kernel ---------------------------------------------------------------------------------------------
+def pv_cpu_op(kernel, v, op) -> None:
+    kind = op[0]
+    if kind == "syscall":
+        path, frame = T.software_interrupt(v, 0x80, from_ring=3)
+        if frame is not None:
+            pv_handle_trap(kernel, v, frame, syscall_nr=op[1] if len(op) > 1 else 0)
+    elif kind == "fault":
+        vector = op[1]
+        addr = op[2] if len(op) > 2 else 0
+        if vector == 14:
+            frame = T.do_page_fault(v, addr, PF_USER_WRITE_NOT_PRESENT, from_ring=3)
+        else:
+            frame = T.do_trap(v, vector, 0 if vector in (10, 11, 12, 13, 17) else None, from_ring=3)
+        if frame is not None:
+            pv_handle_trap(kernel, v, frame)
+    elif kind == "fpu":
+        # switch_to(): a new process gets the FPU lazily, so the kernel sets TS first (stts hypercall).
+        kernel.hypercall(v, "fpu_taskswitch", 1)
+        frame = T.device_not_available(v, from_ring=3)
+        if frame is not None:
+            pv_handle_trap(kernel, v, frame)
+    elif kind == "priv":
+        pv_privileged(kernel, v, op[1], *op[2:])
+    elif kind == "insn":
+        insn, ring = op[1], op[2]
+        result, frame = T.privileged_instruction(v, insn, ring, *op[3:])
+        if frame is not None:
+            pv_handle_trap(kernel, v, frame)
+
+
+def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> None:
+    """The guest kernel's handler runs in ring 1, then returns with iret (ring 1 -> 3 needs no Xen)."""
+    from xenlab.xen.event import vcpu_info_read, vcpu_info_write
+    machine = v.domain.machine
+    stats = kernel.cpu_stats.setdefault(v.vcpu_id, {})
+    name = "syscall" if frame.vector == 0x80 else TRAP_NAMES.get(frame.vector, str(frame.vector))
+    stats[name] = stats.get(name, 0) + 1
+    detail = {}
+    if frame.vector == 14:
+        detail["cr2"] = vcpu_info_read(v, "arch.cr2")     # do_page_fault reads the address Xen saved
+    elif frame.vector == 7:
+        kernel.hypercall(v, "fpu_taskswitch", 0)            # math_state_restore(): clts
+    elif frame.vector == 0x80:
+        detail["nr"] = syscall_nr
+    if machine.trace.active:
+        machine.trace.emit("HW", "guest_handler", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
+                           vector=frame.vector, name=name, ring=1, **detail)
+    if frame.masks_events:                                  # iret restores the saved event mask
+        vcpu_info_write(v, "evtchn_upcall_mask", frame.saved_upcall_mask)
+    T.ring_crossing(v, (1, frame.from_ring), "iret")
+    if frame.masks_events and not frame.saved_upcall_mask:
+        kernel.deliver_upcall(v)                           # events that arrived meanwhile
+
+
+def pv_privileged(kernel, v, insn: str, *operands) -> None:
+    """The paravirtual replacement of each privileged instruction (T.PV_REPLACEMENT)."""
+    from xenlab.xen.event import vcpu_info_read, vcpu_info_write
+    machine = v.domain.machine
+    if insn == "write_cr3":
+        from xenlab.xen.public import xen as X
+        from xenlab.xen.public.memory import mmuext_op_t
+        kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
+    elif insn == "hlt":
+        kernel.hypercall(v, "set_timer_op", machine.now + 1_000_000)
+        kernel.hypercall(v, "sched_op", SCHEDOP_block)
+    elif insn == "lgdt":
+        kernel.hypercall(v, "set_gdt", list(operands[0]) if operands else [], operands[1] if len(operands) > 1 else 0)
+    elif insn in ("in", "out"):
+        result, frame = T.privileged_instruction(v, insn, 1, *operands)   # dom0: emulated; domU: refused
+        if frame is not None:
+            pv_handle_trap(kernel, v, frame)
+    elif insn == "cli":
+        vcpu_info_write(v, "evtchn_upcall_mask", 1)
+    elif insn == "sti":
+        vcpu_info_write(v, "evtchn_upcall_mask", 0)
+        if vcpu_info_read(v, "evtchn_upcall_pending"):
+            kernel.deliver_upcall(v)                        # force_evtchn_callback()
+    else:
+        raise ValueError(f"unknown privileged operation {insn!r}; known: {', '.join(T.PRIVILEGED)}")
+    if machine.trace.active:
+        machine.trace.emit("HW", "pv_op", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, insn=insn,
+                           replacement=T.PV_REPLACEMENT[insn])
+
+
+# -- the unmodified (HVM) kernel ---------------------------------------------------------------------------------
+def hvm_cpu_op(kernel, v, op) -> None:
+    from xenlab.xen import hvm as H
+    machine = v.domain.machine
+    kind = op[0]
+    stats = kernel.cpu_stats.setdefault(v.vcpu_id, {})
+    stats[kind] = stats.get(kind, 0) + 1
+    if kind == "syscall" or (kind == "fault" and op[1] not in (14,)) or kind == "insn" and op[2] == 3:
+        # The guest's own IDT handles it in guest mode: no VM exit, no Xen.
+        if machine.trace.active:
+            machine.trace.emit("HVM", "native", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, op=kind)
+        return
+    if kind == "fault":                                  # #PF: shadow paging intercepts every one
+        H.hvm_exception(v, 14, PF_USER_WRITE_NOT_PRESENT, op[2] if len(op) > 2 else 0)
+    elif kind == "fpu":                                  # Xen intercepts #NM for lazy FPU switching
+        H.hvm_exception(v, 7)
+    elif kind == "priv":
+        H.hvm_instruction(v, op[1], *op[2:])
+    elif kind == "insn":
+        H.hvm_instruction(v, op[1], *op[3:])
+
+
+def hvm_boot(kernel) -> None:
+    """Xen's HVM set-up for the domain and xend's device model in dom0."""
+    from xenlab.dom0.qemu_dm import spawn
+    from xenlab.xen.hvm import hvm_domain_init
+    hvm_domain_init(kernel.d)
+    for v, port in zip(kernel.d.vcpus, kernel.d.hvm.ports):
+        kernel.port_handlers[port] = _ioreq_done
+    spawn(kernel.d.machine, kernel.d)
+
+
+def _ioreq_done(v, port: int) -> None:
+    from xenlab.xen.hvm import hvm_io_assist
+    hvm_io_assist(v)

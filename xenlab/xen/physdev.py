@@ -1,0 +1,51 @@
+"""physdev_op: the guest's access to physical devices (X@RELEASE-3.0.0:xen/arch/x86/physdev.c).
+
+Only what the CPU chapter needs: SET_IOPL, with which dom0's kernel asks Xen to emulate its IN/OUT
+instructions (a PV kernel in ring 1 always faults on them; Xen checks the virtual IOPL and the
+domain's I/O-port permissions in its #GP handler), and IRQ_STATUS_QUERY.
+
+Simplifications:
+- 3.0 passes one ``physdev_op_t {cmd; union}``; the model takes ``physdev_op(cmd, arg)`` (3.0.3+ form).
+- dom0 may access every I/O port; other domains none (no ioport_permission ranges).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xenlab.xen.hypercall import hypercall
+from xenlab.xen.public import errno as E
+
+PHYSDEVOP_irq_status_query = 5
+PHYSDEVOP_set_iopl = 6
+XENIRQSTAT_needs_eoi = 1
+
+
+@dataclass
+class physdev_set_iopl:
+    iopl: int = 0                  # IN
+
+
+@dataclass
+class physdev_irq_status_query:
+    irq: int = 0                   # IN
+    flags: int = 0                 # OUT
+
+
+@hypercall("physdev_op")
+def do_physdev_op(current, cmd: int, arg=None) -> int:
+    if cmd == PHYSDEVOP_set_iopl:
+        if not isinstance(arg, physdev_set_iopl):
+            return -E.EFAULT
+        if not 0 <= arg.iopl <= 3:
+            return -E.EINVAL
+        from xenlab.xen.traps import arch
+        arch(current).iopl = arg.iopl
+        return 0
+    if cmd == PHYSDEVOP_irq_status_query:
+        if not isinstance(arg, physdev_irq_status_query):
+            return -E.EFAULT
+        if not 0 <= arg.irq < 256:
+            return -E.EINVAL
+        arg.flags = 0
+        return 0
+    return -E.ENOSYS

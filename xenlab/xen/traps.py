@@ -1,0 +1,343 @@
+"""Rings, traps, the fast system call and privileged instructions of a PV guest.
+
+Models X@RELEASE-3.0.0:xen/arch/x86/traps.c (do_trap, do_page_fault, do_general_protection,
+emulate_privileged_op, set_trap_table, do_fpu_taskswitch), x86_32/traps.c (set_callbacks,
+stack_switch, init_int80_direct_trap) and x86_32/entry.S (create_bounce_frame).
+
+Xen runs in ring 0, the PV guest kernel in ring 1, its processes in ring 3. Every exception of the
+guest enters Xen first (only ring 0 may read CR2, and the real IDT is Xen's); Xen then *bounces* it
+to the handler the guest registered with ``set_trap_table``: it builds an exception frame on the
+guest kernel stack and resumes the guest at the handler, in ring 1. One exception skips Xen: when
+vector 0x80 is registered without the IF flag, Xen puts a direct trap gate in the real IDT and
+``int $0x80`` goes straight from ring 3 to the guest kernel.
+
+A privileged instruction (write CR3, HLT, LGDT, IN/OUT, CLI/STI) executed outside ring 0 raises #GP.
+Xen's #GP handler emulates the few it allows (port I/O for a domain with I/O privilege, a CR3 reload
+from the guest kernel) and bounces every other one to the guest's #GP handler. A paravirtualised kernel
+therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT``).
+
+Simplifications:
+- The bounce frame is recorded as a value (``BounceFrame``) on the vcpu and in the trace, not pushed
+  into guest stack memory; guest handlers are Python callbacks found by their registered address.
+- ``write_cr3`` stands for reloading the current page-table base (a TLB flush); Xen's emulation does
+  not revalidate a new table here (xen/mm.py owns new_guest_cr3).
+- CLI/STI always fault (a PV guest runs with IOPL 0); Xen 3.0 emulated them only with a virtual IOPL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from xenlab.xen.costs import charge
+from xenlab.xen.event import vcpu_info_read, vcpu_info_write
+from xenlab.xen.hypercall import hypercall
+from xenlab.xen.public import errno as E
+from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_SS, FLAT_USER_CS, TI_GET_DPL, TI_GET_IF,
+                                           TRAP_NAMES, TRAP_gp_fault, TRAP_no_device,
+                                           TRAP_page_fault, VALID_CODESEL, trap_info)
+
+INT80_VECTOR = 0x80
+X86_CR0_TS = 1 << 3
+EFLAGS_IF = 1 << 9
+
+# Privileged instructions the model knows, with the paravirtual way of doing the same thing.
+PRIVILEGED = ("write_cr3", "hlt", "lgdt", "out", "in", "cli", "sti")
+PV_REPLACEMENT = {
+    "write_cr3": "mmuext_op(MMUEXT_TLB_FLUSH_LOCAL) (or MMUEXT_NEW_BASEPTR for a new table)",
+    "hlt": "set_timer_op(next tick) + sched_op(SCHEDOP_block)",
+    "lgdt": "set_gdt(frames, entries)",
+    "out": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
+    "in": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
+    "cli": "vcpu_info->evtchn_upcall_mask = 1 (a plain memory write)",
+    "sti": "vcpu_info->evtchn_upcall_mask = 0, then check evtchn_upcall_pending",
+}
+
+
+@dataclass(frozen=True)
+class BounceFrame:
+    """What create_bounce_frame pushes on the guest kernel stack (x86_32, 3.0)."""
+    vector: int
+    error_code: int | None
+    from_ring: int
+    cs: int                      # handler selector (the guest's)
+    eip: int                     # handler address
+    saved_upcall_mask: int       # stored in the upper half of the CS slot
+    eflags_if: int               # IF in the saved EFLAGS = !saved_upcall_mask
+    ss: int | None               # pushed only when coming from ring 3 (stack switch to kernel_ss:kernel_sp)
+    esp: int | None
+    masks_events: bool           # TI IF flag: upcall_mask set on entry (like an interrupt gate)
+
+
+@dataclass
+class ArchVcpu:
+    """struct arch_vcpu's guest context: virtual IDT, callbacks, kernel stack, control registers."""
+    trap_ctxt: list = field(default_factory=lambda: [trap_info(vector=i) for i in range(256)])
+    event_callback_cs: int = 0
+    event_callback_eip: int = 0
+    failsafe_callback_cs: int = 0
+    failsafe_callback_eip: int = 0
+    kernel_ss: int = 0
+    kernel_sp: int = 0
+    ctrlreg: list = field(default_factory=lambda: [0] * 8)
+    int80_direct: bool = False       # the real IDT has a direct trap gate for int $0x80
+    iopl: int = 0                    # virtual IOPL (physdev_op SET_IOPL)
+    last_bounce: BounceFrame | None = None
+    counts: dict = field(default_factory=dict)
+
+
+def arch(v) -> ArchVcpu:
+    a = getattr(v, "arch", None)
+    if a is None:
+        a = v.arch = ArchVcpu()
+    return a
+
+
+def _count(v, key: str) -> None:
+    c = arch(v).counts
+    c[key] = c.get(key, 0) + 1
+
+
+def ring_crossing(v, path: tuple[int, ...], why: str, **payload) -> None:
+    """Record the privilege levels a control transfer went through (e.g. (3, 0, 1))."""
+    machine = v.domain.machine
+    machine.cpus[v.processor].ring = path[-1]
+    if machine.trace.active:
+        machine.trace.emit("HW", "ring", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
+                           path=path, why=why, **payload)
+
+
+# -- hypercalls -------------------------------------------------------------------------------------------
+@hypercall("set_trap_table")
+def do_set_trap_table(current, traps) -> int:
+    """Install trap_info entries in the virtual IDT until one has address 0; -EPERM on a bad cs.
+
+    Entries before a bad one stay installed, as in Xen (it copies one entry at a time). None clears
+    the whole table (a modern addition).
+    """
+    a = arch(current)
+    if traps is None:
+        a.trap_ctxt = [trap_info(vector=i) for i in range(256)]
+        a.int80_direct = False
+        return 0
+    if not isinstance(traps, (list, tuple)):
+        return -E.EFAULT
+    for t in traps:
+        if not isinstance(t, trap_info):
+            return -E.EFAULT
+        if t.address == 0:
+            break
+        if not VALID_CODESEL(t.cs):
+            return -E.EPERM
+        a.trap_ctxt[t.vector & 0xFF] = replace(t)
+        if t.vector == INT80_VECTOR:
+            init_int80_direct_trap(current)
+    return 0
+
+
+def init_int80_direct_trap(v) -> None:
+    """A direct trap gate (0x8f00 | DPL<<13) only when vector 0x80 does not ask to mask events."""
+    ti = arch(v).trap_ctxt[INT80_VECTOR]
+    arch(v).int80_direct = bool(ti.address) and not TI_GET_IF(ti) and VALID_CODESEL(ti.cs)
+
+
+@hypercall("set_callbacks")
+def do_set_callbacks(current, event_cs: int, event_eip: int, failsafe_cs: int, failsafe_eip: int) -> int:
+    if not VALID_CODESEL(event_cs) or not VALID_CODESEL(failsafe_cs):
+        return -E.EPERM
+    a = arch(current)
+    a.event_callback_cs, a.event_callback_eip = event_cs, event_eip
+    a.failsafe_callback_cs, a.failsafe_callback_eip = failsafe_cs, failsafe_eip
+    return 0
+
+
+@hypercall("stack_switch")
+def do_stack_switch(current, ss: int, esp: int) -> int:
+    """Set the ring-1 stack (TSS ss1/esp1) used when an exception arrives from ring 3."""
+    if (ss & 3) != 1:
+        return -E.EPERM
+    a = arch(current)
+    a.kernel_ss, a.kernel_sp = ss, esp
+    return 0
+
+
+@hypercall("fpu_taskswitch")
+def do_fpu_taskswitch(current, set_: int) -> int:
+    """Set (stts) or clear (clts) the virtual CR0.TS: the next FPU use raises #NM."""
+    a = arch(current)
+    a.ctrlreg[0] = a.ctrlreg[0] | X86_CR0_TS if set_ else a.ctrlreg[0] & ~X86_CR0_TS
+    return 0
+
+
+# -- exceptions -------------------------------------------------------------------------------------------------
+def do_trap(v, vector: int, error_code: int | None = None, from_ring: int = 3, cr2: int | None = None):
+    """An exception of guest ``v`` taken by Xen (ring 0) and bounced to the guest's handler.
+
+    Returns the BounceFrame, or None when the guest has no handler (Xen crashes the domain).
+    """
+    machine = v.domain.machine
+    a = arch(v)
+    _count(v, f"trap{vector}")
+    charge(v, "trap")
+    if vector == TRAP_page_fault and cr2 is not None:
+        # 3.0: the faulting address goes into vcpu_info->arch.cr2 (2.0 pushed it on the frame).
+        vcpu_info_write(v, "arch.cr2", cr2 & 0xFFFFFFFF)
+        a.ctrlreg[2] = cr2
+    ti = a.trap_ctxt[vector]
+    if machine.trace.active:
+        machine.trace.emit("HW", "trap", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, vector=vector,
+                           name=TRAP_NAMES.get(vector, f"vector {vector}"), error_code=error_code,
+                           from_ring=from_ring, cr2=cr2, handler=ti.address)
+    if ti.address == 0 or (ti.cs & ~3) == 0:
+        from xenlab.xen.console import printk
+        printk(machine, f"(XEN) domain {v.domid}: unhandled {TRAP_NAMES.get(vector, vector)} "
+                        f"from ring {from_ring}: no handler registered, crashing the domain")
+        ring_crossing(v, (from_ring, 0), "crash", vector=vector)
+        machine.domain_shutdown(v.domain, "crash")
+        return None
+    frame = create_bounce_frame(v, vector, ti, error_code, from_ring)
+    ring_crossing(v, (from_ring, 0, 1), "exception", vector=vector)
+    return frame
+
+
+def create_bounce_frame(v, vector: int, ti: trap_info, error_code: int | None, from_ring: int) -> BounceFrame:
+    saved_mask = vcpu_info_read(v, "evtchn_upcall_mask")
+    masks = bool(TI_GET_IF(ti))
+    a = arch(v)
+    frame = BounceFrame(vector=vector, error_code=error_code, from_ring=from_ring, cs=ti.cs, eip=ti.address,
+                        saved_upcall_mask=saved_mask, eflags_if=0 if saved_mask else 1,
+                        ss=a.kernel_ss if from_ring == 3 else None,
+                        esp=a.kernel_sp if from_ring == 3 else None, masks_events=masks)
+    if masks:
+        vcpu_info_write(v, "evtchn_upcall_mask", 1)
+    a.last_bounce = frame
+    machine = v.domain.machine
+    if machine.trace.active:
+        machine.trace.emit("HW", "bounce", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, vector=vector,
+                           cs=ti.cs, eip=ti.address, error_code=error_code, saved_upcall_mask=saved_mask,
+                           masks_events=masks, stack=(frame.ss, frame.esp))
+    return frame
+
+
+def event_callback(v) -> None:
+    """Deliver the event upcall: a bounce frame to event_callback_cs:eip with events masked (entry.S)."""
+    machine = v.domain.machine
+    vcpu_info_write(v, "evtchn_upcall_mask", 1)
+    charge(v, "upcall")
+    a = arch(v)
+    if machine.trace.active:
+        machine.trace.emit("HW", "bounce", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, vector="event",
+                           cs=a.event_callback_cs, eip=a.event_callback_eip, error_code=None,
+                           saved_upcall_mask=0, masks_events=True, stack=(None, None))
+    ring_crossing(v, (0, 1), "event upcall")
+
+
+def do_page_fault(v, addr: int, error_code: int, from_ring: int = 3):
+    """#PF: no Xen fixup applies in this model, so propagate_page_fault (CR2 into vcpu_info)."""
+    return do_trap(v, TRAP_page_fault, error_code, from_ring, cr2=addr)
+
+
+def software_interrupt(v, vector: int, from_ring: int = 3):
+    """``int $vector`` from guest code. Returns ("direct"|"bounced"|"gp"|"crash", BounceFrame|None).
+
+    int $0x80 with a direct trap gate never enters Xen. Otherwise the real IDT has no gate the guest
+    may use, so the CPU raises #GP with error code (vector << 3) | 2, and Xen's #GP handler checks
+    the DPL of the virtual IDT entry (permit_softint) before bouncing to it.
+    """
+    a = arch(v)
+    machine = v.domain.machine
+    if vector == INT80_VECTOR and a.int80_direct and TI_GET_DPL(a.trap_ctxt[vector]) >= from_ring:
+        ti = a.trap_ctxt[vector]
+        _count(v, "syscall_direct")
+        charge(v, "syscall_direct")
+        if machine.trace.active:
+            machine.trace.emit("HW", "syscall", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
+                               vector=vector, path="direct", handler=ti.address)
+        ring_crossing(v, (from_ring, 1), "int80 direct trap gate", vector=vector)
+        a.last_bounce = BounceFrame(vector, None, from_ring, ti.cs, ti.address,
+                                    vcpu_info_read(v, "evtchn_upcall_mask"), 1,
+                                    a.kernel_ss if from_ring == 3 else None,
+                                    a.kernel_sp if from_ring == 3 else None, False)
+        return "direct", a.last_bounce
+    ti = a.trap_ctxt[vector & 0xFF]
+    if ti.address and TI_GET_DPL(ti) >= from_ring:
+        _count(v, "softint_bounced")
+        frame = do_trap(v, vector, None, from_ring)
+        if machine.trace.active:
+            machine.trace.emit("HW", "syscall", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
+                               vector=vector, path="through Xen", handler=ti.address)
+        return ("bounced" if frame else "crash"), frame
+    frame = do_trap(v, TRAP_gp_fault, (vector << 3) | 2, from_ring)
+    return ("gp" if frame else "crash"), frame
+
+
+def device_not_available(v, from_ring: int = 3):
+    """#NM after fpu_taskswitch(1): bounced to the guest, which restores the FPU and clears TS."""
+    if not arch(v).ctrlreg[0] & X86_CR0_TS:
+        return None
+    return do_trap(v, TRAP_no_device, None, from_ring)
+
+
+# -- privileged instructions ------------------------------------------------------------------------------------
+def guest_io_okay(v, port: int) -> bool:
+    """I/O from ring ``r`` is allowed when the virtual IOPL is at least the ring (dom0 after SET_IOPL)."""
+    return arch(v).iopl >= 1 and v.domain.is_privileged
+
+
+def privileged_instruction(v, insn: str, ring: int, *operands):
+    """A PV guest executes ``insn`` in ``ring`` (1 or 3): #GP into Xen, then emulate or bounce.
+
+    Returns ("emulated", value) or ("bounced"/"crash", BounceFrame|None).
+    """
+    if insn not in PRIVILEGED:
+        raise ValueError(f"unknown privileged instruction {insn!r}; known: {', '.join(PRIVILEGED)}")
+    if ring not in (1, 3):
+        raise ValueError(f"a PV guest runs in ring 1 (kernel) or 3 (user), not {ring}")
+    machine = v.domain.machine
+    _count(v, f"priv_{insn}")
+    if machine.trace.active:
+        machine.trace.emit("HW", "gp_fault", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, insn=insn,
+                           ring=ring, operands=operands)
+    ok, value = emulate_privileged_op(v, insn, ring, operands)
+    if ok:
+        charge(v, "trap")
+        charge(v, "emulate")
+        ring_crossing(v, (ring, 0, ring), "emulated " + insn)
+        if machine.trace.active:
+            machine.trace.emit("HW", "emulate", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, insn=insn,
+                               operands=operands, result=value)
+        return "emulated", value
+    frame = do_trap(v, TRAP_gp_fault, 0, ring)
+    return ("bounced" if frame else "crash"), frame
+
+
+def emulate_privileged_op(v, insn: str, ring: int, operands) -> tuple[bool, int | None]:
+    """What Xen's #GP handler agrees to do for the guest (3.0 emulate_privileged_op, reduced)."""
+    if insn in ("in", "out"):
+        port = operands[0] if operands else 0
+        if not guest_io_okay(v, port):
+            return False, None
+        machine = v.domain.machine
+        ports = getattr(machine, "ioports", None)
+        if insn == "in":
+            return True, (ports.read(port) if ports else 0xFF)
+        if ports:
+            ports.write(port, operands[1] if len(operands) > 1 else 0)
+        return True, None
+    if insn == "write_cr3" and ring == 1:
+        arch(v).counts["cr3_reloads"] = arch(v).counts.get("cr3_reloads", 0) + 1
+        return True, None
+    return False, None
+
+
+def trap_table_dump(v) -> str:
+    a = arch(v)
+    lines = [f"virtual IDT of {v.label} (int80 {'direct gate' if a.int80_direct else 'through Xen'}):"]
+    for ti in a.trap_ctxt:
+        if ti.address:
+            lines.append(f"  {ti.vector:#04x} {TRAP_NAMES.get(ti.vector, ''):9s} dpl={TI_GET_DPL(ti)} "
+                         f"IF={'1' if TI_GET_IF(ti) else '0'} {ti.cs:#06x}:{ti.address:#010x}")
+    return "\n".join(lines)
+
+
+__all__ = ["do_set_trap_table", "do_set_callbacks", "do_stack_switch", "do_fpu_taskswitch", "do_trap",
+           "do_page_fault", "software_interrupt", "privileged_instruction", "BounceFrame", "arch",
+           "PRIVILEGED", "PV_REPLACEMENT", "trap_table_dump", "FLAT_USER_CS", "FLAT_KERNEL_SS", "EFLAGS_IF"]
