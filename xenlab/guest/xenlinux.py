@@ -15,6 +15,7 @@ Simplifications:
 from __future__ import annotations
 
 from xenlab.guest.cpu import CPU_OPS, guest_system_time, hvm_boot, hvm_cpu_op, pv_boot, pv_cpu_op
+from xenlab.guest.dirty import dirty_op, flush_writes
 from xenlab.guest.workload import Program, resolve
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import (BITS_PER_LONG, CONSOLEIO_write, SCHEDOP_block, SCHEDOP_shutdown,
@@ -62,6 +63,7 @@ class VcpuContext:
 
     def switch_out(self, now: int) -> None:
         if self.progress.active:
+            flush_writes(self, now)                  # the writes of this slice ("dirty" op, guest/dirty.py)
             self.machine.timers.stop_timer(self.progress)
             if self.remaining is not None:
                 self.remaining = max(0, self.remaining - (now - self.run_start))
@@ -72,6 +74,7 @@ class VcpuContext:
 
     # -- execution -----------------------------------------------------------------------------------------
     def _progress_fn(self, _data) -> None:
+        flush_writes(self, self.machine.now)
         self.remaining = None
         self.pc += 1
         self.advance()
@@ -136,8 +139,11 @@ class VcpuContext:
                     self.pc = target
                 else:
                     self.loop_counts[self.pc - 1] = 0
+            elif kind == "dirty":
+                dirty_op(self, op)
             elif kind == "io":
-                self.kernel.do_io(v, op)
+                if self.kernel.do_io(v, op):      # finished at once (or already done): go on
+                    continue
                 return
             elif kind in CPU_OPS:
                 self.kernel.cpu_op(v, op)
@@ -287,8 +293,21 @@ class XenLinux:
         self.console_write(v, f"Kernel panic - not syncing: {why}")
         self.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(3))
 
-    def do_io(self, v, op) -> None:
-        raise ValueError(f"{self.d.name}: no I/O devices in this kernel yet (op {op!r})")
+    def do_io(self, v, op) -> bool:
+        """An ("io", ...) workload op: start it, or wait for it; True once it has finished."""
+        from xenlab.guest.io import do_io
+        return do_io(self, v, op)
+
+    # -- the kernel's page allocator (frames for rings, I/O buffers, packets) -------------------------------
+    def alloc_page(self) -> int:
+        """A free pfn of this domain, highest first (the low pfns hold start_info, console, store)."""
+        free = self.__dict__.setdefault("free_pfns", list(range(3, len(self.d.p2m))))
+        if not free:
+            raise MemoryError(f"{self.d.name}: out of memory for I/O pages")
+        return free.pop()
+
+    def free_page(self, pfn: int) -> None:
+        self.__dict__.setdefault("free_pfns", list(range(3, len(self.d.p2m)))).append(pfn)
 
 
 class HVMGuest(XenLinux):

@@ -135,6 +135,8 @@ class Xend:
         self._timer = machine.timers.init_timer("xend", self._act, None, 0, PRIO_DEFAULT)
         self._pending: list[int] = []
         machine.on_domain_shutdown.append(self._shutdown_seen)
+        from xenlab.toolstack.devices import DeviceManager
+        self.devices = DeviceManager(self)   # disk = [...] and vif = [...]: vbd/vif set-up and teardown
 
     def _shutdown_seen(self, d) -> None:
         if d.domain_id == 0:

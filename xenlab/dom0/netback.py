@@ -1,0 +1,325 @@
+"""netback: dom0's half of the virtual network interface (linux-2.6-xen-sparse/drivers/xen/netback).
+
+Each guest interface ``vif<domid>.<devid>`` has two rings shared with the guest and one event
+channel. On the **TX** ring the guest sends: a request names a granted page, an offset and a size;
+netback maps the page read-only (``GNTTABOP_map_grant_ref``), copies the frame out, unmaps, answers
+and hands the frame to the bridge. On the **RX** ring the guest posts empty buffers; a frame for the
+guest goes into the next one, in one of two ways negotiated through XenStore (xen-facts 2b):
+
+- page flipping (Xen 3.0): netback puts the frame in one of its own pages and *gives the page away*
+  with ``GNTTABOP_transfer`` to the guest's ``GTF_accept_transfer`` entry; it then takes a fresh page
+  for itself;
+- copying (Xen 3.1): if the front end wrote ``request-rx-copy = 1`` (the back end offers
+  ``feature-rx-copy = 1``), Xen copies the frame into the guest's granted page (``GNTTABOP_copy``).
+
+Bad requests: a TX request whose data crosses its page, or whose grant does not map, is answered
+NETIF_RSP_ERROR and dropped; a producer index more than a ring ahead ("Impossible number of
+requests", modern netback) disables the interface. A frame arriving with no RX buffer posted waits in
+a short queue (``RX_QUEUE_MAX``), then is dropped and counted.
+
+Simplifications:
+- The bridge calls ``deliver`` directly (no Linux skb, no qdisc); TX is served when the event comes.
+- After a flip, netback's replacement page comes straight from Xen's heap into the same pfn (what
+  XENMEM_increase_reservation and MMU_MACHPHYS_UPDATE would do).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from xenlab.dom0.xenbus import read_state, switch_state
+from xenlab.hw.ethernet import mac_str
+from xenlab.xen.gnttab import foreign_page
+from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public import grant_table as G
+from xenlab.xen.public.io import netif as N
+from xenlab.xen.public.io.ring import BackRing
+from xenlab.xen.public.io.xenbus import XenbusState
+from xenlab.xen.public.xen import DOMID_SELF
+
+RX_QUEUE_MAX = 32
+PAGE = 4096
+
+
+@dataclass
+class VifStats:
+    """Per interface, from the guest's side as xentop shows them (NETTX = what the guest sent)."""
+    tx_packets: int = 0
+    tx_bytes: int = 0
+    rx_packets: int = 0
+    rx_bytes: int = 0
+    tx_errors: int = 0
+    rx_dropped: int = 0
+    rx_flips: int = 0
+    rx_copies: int = 0
+    notify_sent: int = 0
+    notify_held: int = 0
+
+
+@dataclass
+class Netif:
+    domid: int
+    devid: int
+    backend_path: str
+    frontend_path: str
+    mac: bytes = b""
+    bridge: str = "xenbr0"
+    tx: BackRing | None = None
+    rx: BackRing | None = None
+    handles: list[int] = field(default_factory=list)    # the two ring mappings
+    port: int = 0
+    rx_copy: bool = False
+    broken: bool = False
+    rx_queue: list[bytes] = field(default_factory=list)
+    stats: VifStats = field(default_factory=VifStats)
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"vif{self.domid}.{self.devid}"
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.domid, self.devid)
+
+    def deliver(self, frame: bytes) -> None:       # the bridge port interface
+        self.owner.deliver(self, frame)
+
+    def __repr__(self) -> str:
+        mode = "copy" if self.rx_copy else "flip"
+        return f"<Netif {self.name} {mac_str(self.mac)} rx={mode} port {self.port}{' BROKEN' if self.broken else ''}>"
+
+
+class Netback:
+    """The network backend driver of dom0; ``rx_mode`` "copy" is a 3.1 back end, "flip" a 3.0 one."""
+
+    def __init__(self, machine, bridge, rx_mode: str = "copy"):
+        if rx_mode not in ("copy", "flip"):
+            raise ValueError(f"rx_mode is 'copy' (Xen 3.1) or 'flip' (Xen 3.0), got {rx_mode!r}")
+        self.machine = machine
+        self.bridge = bridge
+        self.rx_mode = rx_mode
+        self.netifs: dict[tuple[int, int], Netif] = {}
+
+    @property
+    def xs(self):
+        return self.machine.xend.xenstored.tools
+
+    @property
+    def dom0(self):
+        return self.machine.dom0
+
+    def _hc(self, name, *args) -> int:
+        return self.dom0.hypercall(name, *args)
+
+    def _log(self, netif: Netif, msg: str) -> None:
+        netif.log.append(msg)
+        self.machine.trace.emit("IO", "netback_log", domid=netif.domid, devid=netif.devid, msg=msg)
+
+    # -- xenbus ---------------------------------------------------------------------------------------
+    def probe(self, domid: int, devid: int, backend_path: str) -> Netif:
+        xs = self.xs
+        netif = Netif(domid, devid, backend_path, xs.read(f"{backend_path}/frontend"))
+        netif.owner = self
+        netif.mac = bytes(int(x, 16) for x in xs.read(f"{backend_path}/mac").split(":"))
+        netif.bridge = xs.read(f"{backend_path}/bridge")
+        if self.rx_mode == "copy":
+            xs.write(f"{backend_path}/feature-rx-copy", "1")
+        self.netifs[netif.key] = netif
+        switch_state(xs, backend_path, XenbusState.InitWait)
+        return netif
+
+    def frontend_changed(self, netif: Netif) -> None:
+        state = read_state(self.xs, netif.frontend_path)
+        if state in (XenbusState.Initialised, XenbusState.Connected) and netif.tx is None:
+            if self.connect(netif) == 0:
+                switch_state(self.xs, netif.backend_path, XenbusState.Connected)
+            else:
+                switch_state(self.xs, netif.backend_path, XenbusState.Closing)
+
+    def connect(self, netif: Netif) -> int:
+        xs, fe = self.xs, netif.frontend_path
+        refs = [int(xs.read(f"{fe}/tx-ring-ref")), int(xs.read(f"{fe}/rx-ring-ref"))]
+        evtchn = int(xs.read(f"{fe}/event-channel"))
+        netif.rx_copy = self.rx_mode == "copy" and xs.read(f"{fe}/request-rx-copy") == "1"
+        ops = [G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=r, dom=netif.domid) for r in refs]
+        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, ops, 2)
+        if any(op.status != G.GNTST_okay for op in ops):
+            self._unmap([op.handle for op in ops if op.status == G.GNTST_okay])
+            self._log(netif, "failed to map the rings")
+            return -1
+        bind = ev.evtchn_bind_interdomain(remote_dom=netif.domid, remote_port=evtchn)
+        rc = self._hc("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_interdomain, bind))
+        if rc < 0:
+            self._unmap([op.handle for op in ops])
+            return rc
+        mem = self.machine.memory
+        hook = functools.partial(self._ring_event, netif.key)
+        tx = N.new_netif_tx_sring(mem, foreign_page(self.dom0, ops[0].handle).maddr, init=False,
+                                  on_event=functools.partial(hook, "tx"))
+        rx = N.new_netif_rx_sring(mem, foreign_page(self.dom0, ops[1].handle).maddr, init=False,
+                                  on_event=functools.partial(hook, "rx"))
+        netif.tx, netif.rx = BackRing(tx), BackRing(rx)
+        netif.handles = [op.handle for op in ops]
+        netif.port = bind.local_port
+        self.dom0.kernel.port_handlers[netif.port] = functools.partial(self._on_event, netif.key)
+        self.bridge.add_port(netif.name, netif)
+        return 0
+
+    def disconnect(self, netif: Netif) -> None:
+        self.bridge.del_port(netif.name)
+        if netif.tx is not None:
+            self._unmap(netif.handles)
+            self.dom0.kernel.port_handlers.pop(netif.port, None)
+            self._hc("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_close, ev.evtchn_close(netif.port)))
+            netif.tx = netif.rx = None
+            netif.handles = []
+
+    def remove(self, domid: int) -> None:
+        for key in [k for k in self.netifs if k[0] == domid]:
+            self.disconnect(self.netifs.pop(key))
+
+    def _unmap(self, handles) -> None:
+        if handles:
+            ops = [G.GnttabUnmapGrantRef(handle=h) for h in handles]
+            self._hc("grant_table_op", G.GNTTABOP_unmap_grant_ref, ops, len(ops))
+
+    def _ring_event(self, key, ring: str, name: str, **payload) -> None:
+        trace = self.machine.trace
+        if trace.active:
+            trace.emit("IO", f"netif_{ring}_{name}", domid=key[0], devid=key[1], **payload)
+
+    def _notify(self, netif: Netif, ring: BackRing) -> None:
+        if ring.push_responses_and_check_notify():
+            netif.stats.notify_sent += 1
+            self._hc("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_send, ev.evtchn_send(netif.port)))
+        else:
+            netif.stats.notify_held += 1
+
+    # -- TX: the guest sends ----------------------------------------------------------------------------
+    def _on_event(self, key, v, port: int) -> None:
+        netif = self.netifs.get(key)
+        if netif is None or netif.tx is None or netif.broken:
+            return
+        self.net_tx_action(netif)
+        self.net_rx_action(netif)                  # buffers may have been posted meanwhile
+
+    def net_tx_action(self, netif: Netif) -> int:
+        ring = netif.tx
+        sent = 0
+        while True:
+            if ring.request_prod_overflow(ring.sring.req_prod):
+                netif.broken = True
+                self._log(netif, f"Impossible number of requests. req_prod {ring.sring.req_prod}, "
+                                 f"req_cons {ring.req_cons}, size {ring.nr_ents}: disabling {netif.name}")
+                return sent
+            frames = []
+            while ring.has_unconsumed_requests():
+                req = ring.consume_request()
+                frame = self._tx_one(netif, req)
+                ring.produce_response(N.NetifTxResponse(req.id, N.NETIF_RSP_OKAY if frame else N.NETIF_RSP_ERROR))
+                if frame:
+                    frames.append(frame)
+            if frames or ring.rsp_prod_pvt != ring.sring.rsp_prod:
+                self._notify(netif, ring)
+            for frame in frames:
+                sent += 1
+                netif.stats.tx_packets += 1
+                netif.stats.tx_bytes += len(frame)
+                self.bridge.receive(netif.name, frame)
+            if not ring.final_check_for_requests():
+                return sent
+
+    def _tx_one(self, netif: Netif, req: N.NetifTxRequest) -> bytes | None:
+        if req.offset + req.size > PAGE or req.size < 14:
+            netif.stats.tx_errors += 1
+            self._log(netif, f"netback: packet of {req.size} bytes at offset {req.offset} crosses its page")
+            return None
+        op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map | G.GNTMAP_readonly, ref=req.gref, dom=netif.domid)
+        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, [op], 1)
+        if op.status != G.GNTST_okay:
+            netif.stats.tx_errors += 1
+            self._log(netif, f"netback: bad grant reference {req.gref}: {G.GNTST_NAMES[op.status]}")
+            return None
+        frame = foreign_page(self.dom0, op.handle).read(req.offset, req.size)
+        self._unmap([op.handle])
+        return frame
+
+    # -- RX: a frame for the guest -------------------------------------------------------------------------
+    def deliver(self, netif: Netif, frame: bytes) -> None:
+        if netif.rx is None or netif.broken:
+            netif.stats.rx_dropped += 1
+            return
+        if len(netif.rx_queue) >= RX_QUEUE_MAX:
+            netif.stats.rx_dropped += 1
+            return
+        netif.rx_queue.append(frame)
+        self.net_rx_action(netif)
+
+    def net_rx_action(self, netif: Netif) -> int:
+        ring = netif.rx
+        if ring is None or not netif.rx_queue:
+            return 0
+        if ring.request_prod_overflow(ring.sring.req_prod):
+            netif.broken = True
+            self._log(netif, f"Impossible number of RX requests: disabling {netif.name}")
+            return 0
+        done = 0
+        while netif.rx_queue and ring.has_unconsumed_requests():
+            frame = netif.rx_queue.pop(0)
+            req = ring.consume_request()
+            status = self._rx_copy(netif, req, frame) if netif.rx_copy else self._rx_flip(netif, req, frame)
+            ring.produce_response(N.NetifRxResponse(req.id, 0, N.NETRXF_data_validated if status > 0 else 0,
+                                                    status))
+            if status > 0:
+                netif.stats.rx_packets += 1
+                netif.stats.rx_bytes += len(frame)
+            else:
+                netif.stats.rx_dropped += 1
+            done += 1
+        if done:
+            self._notify(netif, ring)
+        return done
+
+    def _rx_page(self, frame: bytes) -> tuple[int, int]:
+        """A dom0 page holding ``frame`` (the skb's data): (pfn, mfn)."""
+        k = self.dom0.kernel
+        pfn = k.alloc_page()
+        mfn = self.dom0.p2m[pfn]
+        mem = self.machine.memory
+        mem.clear_frame(mfn)
+        mem.write_bytes(mfn << 12, frame)
+        return pfn, mfn
+
+    def _rx_copy(self, netif: Netif, req, frame: bytes) -> int:
+        pfn, mfn = self._rx_page(frame)
+        op = G.GnttabCopy(source=G.GnttabCopyPtr(mfn, DOMID_SELF, 0),
+                          dest=G.GnttabCopyPtr(req.gref, netif.domid, 0), len=len(frame),
+                          flags=G.GNTCOPY_dest_gref)
+        self._hc("grant_table_op", G.GNTTABOP_copy, [op], 1)
+        self.dom0.kernel.free_page(pfn)
+        if op.status != G.GNTST_okay:
+            self._log(netif, f"netback: rx copy failed: {G.GNTST_NAMES[op.status]}")
+            return N.NETIF_RSP_ERROR
+        netif.stats.rx_copies += 1
+        return len(frame)
+
+    def _rx_flip(self, netif: Netif, req, frame: bytes) -> int:
+        pfn, mfn = self._rx_page(frame)
+        op = G.GnttabTransfer(mfn=mfn, domid=netif.domid, ref=req.gref)
+        self._hc("grant_table_op", G.GNTTABOP_transfer, [op], 1)
+        if op.status != G.GNTST_bad_page:
+            self._replace_page(pfn)                 # the page is gone from dom0 (even on failure)
+        self.dom0.kernel.free_page(pfn)
+        if op.status != G.GNTST_okay:
+            self._log(netif, f"netback: rx flip failed: {G.GNTST_NAMES[op.status]}")
+            return N.NETIF_RSP_ERROR
+        netif.stats.rx_flips += 1
+        return len(frame)
+
+    def _replace_page(self, pfn: int) -> None:
+        m = self.machine
+        new = m.frame_table.alloc(0, 1)[0]
+        self.dom0.p2m[pfn] = new
+        m.m2p[new] = pfn
+        self.dom0.tot_pages += 1

@@ -1,0 +1,216 @@
+"""xend's device controllers: virtual disks and network interfaces from a domain's config.
+
+Models X@RELEASE-3.0.0:tools/python/xen/xend/server/{DevController,blkif,netif}.py. For each entry
+of ``disk = ['file:/img,xvda,w']`` and ``vif = ['mac=00:16:3e:..., bridge=xenbr0']`` xend writes the
+front-end directory ``/local/domain/<domU>/device/<class>/<devid>`` and the back-end directory
+``/local/domain/0/backend/<class>/<domU>/<devid>``, both in state Initialising (1); then the two
+drivers meet through XenStore (xen-facts section 12): the back end goes InitWait, the front end
+publishes its ring and channel, the back end connects, the front end connects.
+
+It also brings up dom0's network: the bridge xenbr0 with the physical card peth0 as a port, on a
+LAN where a host outside the machine (10.0.0.1) answers ARP and ping.
+
+Simplifications:
+- The handshake runs at once, in order, while the domain is created (paused): each driver's
+  "otherend changed" is called by this module instead of by a watch firing.
+- Guests get addresses 10.0.0.<domid + 10> unless the vif says ``ip=``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+from xenlab.dom0.blkback import Blkback
+from xenlab.dom0.bridge import Bridge, NicPort
+from xenlab.dom0.netback import Netback
+from xenlab.dom0.xenbus import backend_path, frontend_path
+from xenlab.hw.ethernet import XEN_OUI, mac_str
+from xenlab.hw.nic import NIC_PIRQ, ExternalHost, Lan, Nic
+from xenlab.xen.domain import DomainCreateError
+from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public.io.xenbus import XenbusState
+
+_DEV = re.compile(r"^(?:ioemu:)?(xvd|hd|sd)([a-z])(\d*)(?::(?:disk|cdrom))?$")
+
+
+class DeviceError(DomainCreateError):
+    pass
+
+
+def blkdev_name_to_number(name: str) -> int:
+    """xvda -> 202*256, hda -> 3*256, sdb -> 8*256+16 (xend's blkdev_name_to_number)."""
+    m = _DEV.match(name)
+    if not m:
+        raise DeviceError(f"{name!r} is not a virtual disk name (xvda, hda, sda ...)")
+    kind, letter, part = m.group(1), ord(m.group(2)) - ord("a"), int(m.group(3) or 0)
+    if kind == "xvd":
+        return (202 << 8) | (letter << 4) | part
+    if kind == "sd":
+        return (8 << 8) | (letter << 4) | part
+    major = (3, 22, 33, 34)[letter // 2] if letter < 8 else 56
+    return (major << 8) | ((letter % 2) << 6) | part
+
+
+def parse_disk(spec: str) -> tuple[str, str, str, str]:
+    """'file:/img,xvda,w' -> ('file', '/img', 'xvda', 'w')."""
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) != 3 or ":" not in parts[0]:
+        raise DeviceError(f"disk {spec!r}: expected 'file:PATH,DEVICE,MODE' (e.g. 'file:/img,xvda,w')")
+    kind, path = parts[0].split(":", 1)
+    if kind == "tap" and ":" in path:
+        kind, path = "file", path.split(":", 1)[1]
+    if kind not in ("file", "phy"):
+        raise DeviceError(f"disk {spec!r}: only file: and phy: backends exist here")
+    mode = parts[2]
+    if mode not in ("r", "w", "w!"):
+        raise DeviceError(f"disk {spec!r}: mode must be r or w, got {mode!r}")
+    return kind, path, parts[1], "r" if mode == "r" else "w"
+
+
+def parse_vif(spec: str) -> dict[str, str]:
+    """'mac=00:16:3e:00:00:01, bridge=xenbr0' -> {'mac': ..., 'bridge': ...}."""
+    out = {}
+    for item in filter(None, (p.strip() for p in spec.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DeviceError(f"vif {spec!r}: {item!r} is not key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+class DeviceManager:
+    """Installed in xend: sets up each new domain's disks and interfaces, tears them down at death."""
+
+    def __init__(self, xend, netback_rx_mode: str = "copy"):
+        self.xend = xend
+        m = self.machine = xend.machine
+        self.blkback = Blkback(m)
+        self.lan = Lan(m.timers)
+        self.nic = Nic(self.lan)
+        self.outside = ExternalHost(self.lan)
+        self.bridge = Bridge(m)
+        self.bridge.add_port(self.nic.name, NicPort(self.nic))
+        self.netback = Netback(m, self.bridge, netback_rx_mode)
+        self.nic_port = 0
+        xend.on_create.append(self.domain_created)
+        m.on_domain_destroy.append(self.domain_destroyed)
+
+    @property
+    def tools(self):
+        return self.xend.xenstored.tools
+
+    # -- dom0's network ------------------------------------------------------------------------------------
+    def _bind_nic(self) -> None:
+        """dom0's NIC driver binds the card's interrupt (once, when the first vif appears)."""
+        if self.nic_port:
+            return
+        dom0 = self.machine.dom0
+        bind = ev.evtchn_bind_pirq(pirq=NIC_PIRQ)
+        if dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_pirq, bind)) == 0:
+            self.nic_port = bind.port
+            dom0.kernel.port_handlers[bind.port] = functools.partial(self._nic_interrupt)
+            self.nic.interrupt = functools.partial(self._raise_nic_pirq)
+
+    def _raise_nic_pirq(self) -> None:
+        from xenlab.xen.evtchn import send_guest_pirq
+        send_guest_pirq(self.machine.dom0, NIC_PIRQ)
+
+    def _nic_interrupt(self, v, port: int) -> None:
+        frames, self.nic.rx_queue = self.nic.rx_queue, []
+        for frame in frames:
+            self.bridge.receive(self.nic.name, frame)
+
+    # -- creation -------------------------------------------------------------------------------------------
+    def domain_created(self, d) -> None:
+        if d.kind != "pv" or getattr(d, "xs", None) is None:
+            if d.config.disk or d.config.vif:
+                d.kernel.d.console_output.append("(devices need a PV guest with XenStore)")
+            return
+        try:
+            for i, spec in enumerate(d.config.disk):
+                self.add_vbd(d, spec)
+            for i, spec in enumerate(d.config.vif):
+                self.add_vif(d, i, spec)
+        except (DeviceError, OSError) as exc:
+            self.machine.domain_destroy(d)
+            raise DeviceError(f"Error creating domain {d.name!r}: {exc}") from None
+
+    def _nodes(self, d, devclass: str, devid: int, front: dict, back: dict) -> tuple[str, str]:
+        t = self.tools
+        fe, be = frontend_path(d.domain_id, devclass, devid), backend_path(0, devclass, d.domain_id, devid)
+        for path, values, owner, reader in ((be, back, 0, d.domain_id), (fe, front, d.domain_id, 0)):
+            t.mkdir(path)
+            t.set_perms(path, [f"n{owner}", f"r{reader}"])
+            for key, value in values.items():
+                t.write(f"{path}/{key}", str(value))
+        t.write(f"{fe}/backend", be)
+        t.write(f"{fe}/backend-id", "0")
+        t.write(f"{be}/frontend", fe)
+        t.write(f"{be}/frontend-id", str(d.domain_id))
+        t.write(f"{be}/state", str(int(XenbusState.Initialising)))
+        t.write(f"{fe}/state", str(int(XenbusState.Initialising)))
+        return fe, be
+
+    def add_vbd(self, d, spec: str):
+        from xenlab.guest.blkfront import Blkfront
+        kind, path, dev, mode = parse_disk(spec)
+        devid = blkdev_name_to_number(dev)
+        if not os.path.isfile(path):
+            raise DeviceError(f"Device {devid} (vbd) could not be connected. {path} does not exist.")
+        if os.path.getsize(path) < 512:
+            raise DeviceError(f"Device {devid} (vbd) could not be connected. {path} is smaller than one sector.")
+        fe, be = self._nodes(d, "vbd", devid, {"virtual-device": devid, "device-type": "disk"},
+                             {"dev": dev, "type": kind, "params": os.path.abspath(path), "mode": mode,
+                              "dev-num": devid})
+        blkif = self.blkback.probe(d.domain_id, devid, be)            # -> InitWait
+        front = Blkfront(d.kernel, devid, dev)
+        d.kernel.__dict__.setdefault("vbds", {})[dev] = front
+        front.backend_changed()                                      # sees InitWait -> Initialised
+        self.blkback.frontend_changed(blkif)                         # sees Initialised -> Connected
+        front.backend_changed()                                      # sees Connected -> Connected
+        return front
+
+    def add_vif(self, d, index: int, spec: str):
+        from xenlab.guest.netfront import Netfront
+        opts = parse_vif(spec)
+        mac = opts.get("mac") or self.random_mac(d, index)
+        bridge = opts.get("bridge", self.bridge.name)
+        ip = opts.get("ip", f"10.0.0.{(d.domain_id + 10) % 250 + 2}")
+        fe, be = self._nodes(d, "vif", index, {"handle": index, "mac": mac},
+                             {"handle": index, "mac": mac, "bridge": bridge, "script": "/etc/xen/scripts/vif-bridge",
+                              "ip": ip})
+        self._bind_nic()
+        netif = self.netback.probe(d.domain_id, index, be)
+        front = Netfront(d.kernel, index, ip, want_copy=opts.get("rx", "copy") != "flip")
+        d.kernel.__dict__.setdefault("vifs", []).append(front)
+        if index == 0:
+            d.kernel.net = front.stack
+        front.backend_changed()                                      # InitWait -> rings -> Connected
+        self.netback.frontend_changed(netif)                         # -> Connected
+        return front
+
+    def random_mac(self, d, index: int) -> str:
+        """xend's randomMAC: 00:16:3e, then 0x00-0x7f and two random bytes (seeded here)."""
+        rng = self.machine.child_rng(f"mac.{d.domain_id}.{index}.{d.name}")
+        tail = bytes([int(rng.integers(0, 0x80)), int(rng.integers(0, 0x100)), int(rng.integers(0, 0x100))])
+        return mac_str(XEN_OUI + tail)
+
+    # -- death -------------------------------------------------------------------------------------------------
+    def domain_destroyed(self, d) -> None:
+        self.blkback.remove(d.domain_id)
+        self.netback.remove(d.domain_id)
+        self.tools.rm(f"/local/domain/0/backend/vbd/{d.domain_id}")
+        self.tools.rm(f"/local/domain/0/backend/vif/{d.domain_id}")
+
+    # -- for xentop and the views -------------------------------------------------------------------------------
+    def vbd_stats(self, domid: int) -> dict:
+        return {b.devid: b.stats for (dd, _), b in self.blkback.blkifs.items() if dd == domid}
+
+    def vif_stats(self, domid: int) -> dict:
+        return {n.devid: n.stats for (dd, _), n in self.netback.netifs.items() if dd == domid}
+
+
+def devices(machine) -> DeviceManager:
+    """The machine's device manager (xend installs it)."""
+    return machine.xend.devices
