@@ -12,6 +12,9 @@ Operations:
     ("console", text)           write a line to the domain's console
     ("shutdown", reason)        SCHEDOP_shutdown with "poweroff", "reboot", "crash" or "suspend"
     ("loop", target, count)     jump to op ``target``; count None = for ever, else that many times
+    ("dirty", pages_per_sec, working_set_pages[, first_pfn])
+                                from now on, every compute writes that many pages per second round
+                                the working set (guest/dirty.py; ("dirty", 0, 0) stops)
     ("syscall", nr)             a process makes system call nr (int $0x80)            } the CPU chapter,
     ("fault", vector[, addr])   a process takes exception ``vector`` (14: page fault)  } guest/cpu.py
     ("fpu",)                    a process uses the FPU after a task switch (#NM)       }
@@ -28,6 +31,7 @@ US = 1_000
 OPCODES = ("compute", "block", "sleep", "yield", "hypercall", "console", "shutdown", "loop", "io", "mark",
            "syscall", "fault", "fpu", "priv", "insn")
 PRIVILEGED_INSNS = ("write_cr3", "hlt", "lgdt", "out", "in", "cli", "sti")
+OPCODES += ("dirty",)                   # memory writes for live migration (guest/dirty.py)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ class Program:
                 raise ValueError(f"program {self.name!r}, op {i}: insn needs a ring, 1 (kernel) or 3 (user)")
             if op[0] == "fault" and (len(op) < 2 or not isinstance(op[1], int) or not 0 <= op[1] < 32):
                 raise ValueError(f"program {self.name!r}, op {i}: fault needs an exception vector 0..31")
+            if op[0] == "dirty":
+                from xenlab.guest.dirty import validate_op
+                why = validate_op(op)
+                if why:
+                    raise ValueError(f"program {self.name!r}, op {i}: {why}")
             if op[0] == "loop":
                 if not 0 <= op[1] < len(self.ops):
                     raise ValueError(f"program {self.name!r}, op {i}: loop target {op[1]} is outside the program")

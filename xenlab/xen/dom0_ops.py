@@ -108,4 +108,7 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
             return machine.scheduler.adjust(d, dict(u.params))
         u.params = machine.scheduler.get_params(d)
         return 0
+    if cmd == D.DOM0_SHADOW_CONTROL:
+        from xenlab.xen.shadow import shadow_mode_control    # log-dirty mode for live migration
+        return shadow_mode_control(d, u, current)
     return -E.ENOSYS

@@ -116,3 +116,43 @@ class dom0_op:
     cmd: int
     u: Any = None
     interface_version: int = DOM0_INTERFACE_VERSION
+
+
+# --- DOM0_SHADOW_CONTROL (X@RELEASE-3.0.0:xen/include/public/dom0_ops.h), used by xen/shadow.py ----
+DOM0_SHADOW_CONTROL_OP_OFF = 0
+DOM0_SHADOW_CONTROL_OP_ENABLE_TEST = 1
+DOM0_SHADOW_CONTROL_OP_ENABLE_LOGDIRTY = 2
+DOM0_SHADOW_CONTROL_OP_ENABLE_TRANSLATE = 3
+DOM0_SHADOW_CONTROL_OP_FLUSH = 10        # table ops
+DOM0_SHADOW_CONTROL_OP_CLEAN = 11
+DOM0_SHADOW_CONTROL_OP_PEEK = 12
+
+
+@dataclass
+class dom0_shadow_control_stats:
+    fault_count: int = 0
+    dirty_count: int = 0
+    dirty_net_count: int = 0
+    dirty_block_count: int = 0
+
+
+@dataclass
+class dom0_shadow_control:
+    domain: int = 0                      # IN
+    op: int = 0                          # IN: DOM0_SHADOW_CONTROL_OP_*
+    dirty_bitmap: Any = None             # IN: a writable buffer (numpy uint8 / bytearray) or None
+    pages: int = 0                       # IN/OUT: size of the bitmap in pages; OUT: pages covered
+    stats: dom0_shadow_control_stats = field(default_factory=dom0_shadow_control_stats)   # OUT
+
+
+# Page-type tags in the pfn_type words of a save stream (DOM0_GETPAGEFRAMEINFO, 3.0 dom0_ops.h).
+LTAB_SHIFT = 28
+NOTAB = 0
+L1TAB = 1 << LTAB_SHIFT
+L2TAB = 2 << LTAB_SHIFT
+L3TAB = 3 << LTAB_SHIFT
+L4TAB = 4 << LTAB_SHIFT
+LPINTAB = 1 << 31
+XTAB = 0xF << LTAB_SHIFT                 # invalid page
+LTAB_MASK = XTAB
+LTABTYPE_MASK = 0x7 << LTAB_SHIFT
