@@ -1,0 +1,177 @@
+"""The CPU chapter's views without a browser: pure arrays first, then the widgets driven by clicks."""
+import numpy as np
+import pytest
+
+import xenlab
+from xenlab.guest.workload import kernel_mix
+from xenlab.i18n import set_language
+from xenlab.viz.clocks import ClockRecorder, clock_series, sample_clocks, wall_text
+from xenlab.viz.evtchn import (CELL_BOTH, CELL_MASKED, CELL_PENDING, delivery_frames, evtchn_grid,
+                               frames_for_port, port_rows)
+from xenlab.viz.hypercalls import (VMX_ROOT, decode, hypercall_counts, ring_arrays, ring_steps,
+                                   tracer_rows)
+from xenlab.xen.public import event_channel as ev
+
+
+@pytest.fixture(scope="module")
+def traced():
+    m = xenlab.Machine(memory_mb=96, hvm=True)
+    with m.trace.record() as events:
+        pv = m.create_domain(xenlab.DomainConfig(name="pv", memory=16, workload=kernel_mix(3)))
+        hv = m.create_domain(xenlab.DomainConfig(name="hv", memory=16, kind="hvm", workload=kernel_mix(3)))
+        pv.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_send, ev.evtchn_send(999)))
+        m.run_for(20_000_000)
+    return m, pv, hv, events
+
+
+def test_rows_match_calls_with_results_and_errno(traced):
+    m, pv, hv, events = traced
+    rows = tracer_rows(events, domid=pv.domain_id)
+    assert rows and all(r["domid"] == pv.domain_id for r in rows)
+    names = [r["name"] for r in rows]
+    assert names[:3] == ["set_trap_table", "set_callbacks", "stack_switch"]
+    bad = [r for r in rows if r["rc"] < 0]
+    assert any(r["errno"] == "-EINVAL" and "evtchn_send(port=999)" in r["args"] for r in bad)
+    assert tracer_rows(events, text="fpu_taskswitch") and all(
+        r["name"] == "fpu_taskswitch" for r in tracer_rows(events, text="fpu_taskswitch"))
+
+
+def test_counts_are_sorted_and_total(traced):
+    m, pv, hv, events = traced
+    rows = tracer_rows(events, domid=pv.domain_id)
+    names, counts = hypercall_counts(rows)
+    assert counts.sum() == len(rows)
+    assert list(counts) == sorted(counts, reverse=True)
+    assert dict(zip(names, counts)) == {k: v for k, v in pv.hypercall_counts.items()}
+
+
+def test_ring_walk_pv_vs_hvm(traced):
+    m, pv, hv, events = traced
+    pv_steps = ring_steps(events, pv.domain_id)
+    hv_steps = ring_steps(events, hv.domain_id)
+    assert ("int80 direct trap gate", (3, 1)) in pv_steps          # fast system call: no ring 0
+    assert ("exception", (3, 0, 1)) in pv_steps                    # page fault through Xen
+    assert any(p == (1, 0, 1) for _, p in pv_steps)                # hypercalls
+    assert any(p == (0, VMX_ROOT, 0) for _, p in hv_steps)         # VM exits
+    assert not any(0 in p and 3 in p for _, p in hv_steps)
+    a = ring_arrays(pv_steps, cursor=2)
+    assert a["x"].shape == a["y"].shape and a["x"][0] == 0 and a["label"] == pv_steps[1][0]
+    assert ring_arrays(pv_steps, 0)["x"].size == 0
+
+
+def test_decode_nested_dataclasses():
+    from xenlab.xen.trace import plain
+    text = decode(plain((ev.evtchn_op(4, ev.evtchn_send(3)),)))
+    assert text == "evtchn_op(cmd=4, u=evtchn_send(port=3))"
+    assert decode(0xC0100000) == "0xc0100000"
+
+
+def test_evtchn_grid_and_rows():
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="e", memory=8))
+    d.pause()
+    ipi = ev.evtchn_bind_ipi(vcpu=0)
+    d.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_ipi, ipi))
+    d.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_send, ev.evtchn_send(ipi.port)))
+    g = evtchn_grid(d, 64)
+    assert g["cells"].shape == (2, 32)
+    assert g["cells"][0, ipi.port] == CELL_PENDING
+    from xenlab.xen.event import test_and_set_bit
+    from xenlab.xen.public.xen import SI_EVTCHN_MASK
+    test_and_set_bit(d, SI_EVTCHN_MASK, 40)
+    test_and_set_bit(d, SI_EVTCHN_MASK, ipi.port)
+    g = evtchn_grid(d, 64)
+    assert g["cells"][1, 8] == CELL_MASKED and g["cells"][0, ipi.port] == CELL_BOTH
+    rows = port_rows(d)
+    assert rows[0]["port"] == 0 and rows[0]["state"] == "reserved"
+    assert any(r["port"] == ipi.port and r["state"] == "ipi" and r["pending"] for r in rows)
+
+
+def test_delivery_frames_follow_the_four_steps():
+    set_language("en")
+    full = delivery_frames(pending=0, mask=0, sel=0, upcall_pending=0, port=35)
+    assert [f["stopped"] for f in full if "stopped" in f] == ["upcall"]
+    assert len(full) == 4 and full[-1]["sel"] == 0b10 and full[-1]["upcall"] == 1
+    assert delivery_frames(1 << 35, 0, 0, 0, 35)[-1]["stopped"] == "already pending"
+    assert delivery_frames(0, 1 << 35, 0, 0, 35)[-1]["stopped"] == "masked"
+    assert delivery_frames(0, 0, 0b10, 0, 35)[-1]["stopped"] == "selector already set"
+    assert delivery_frames(0, 0, 0b01, 1, 35)[-1]["stopped"] == "upcall already pending"
+    assert "port 35" in full[0]["text"]
+
+
+def test_frames_for_port_do_not_change_the_machine():
+    m = xenlab.Machine(memory_mb=64)
+    d = m.dom0
+    before = m.memory.frame(d.shared_info_mfn).copy()
+    frames = frames_for_port(d, 20)
+    assert frames and np.array_equal(before, m.memory.frame(d.shared_info_mfn))
+
+
+def test_clock_series_shows_virtual_time_stopping():
+    m = xenlab.Machine(memory_mb=64)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=8, workload="cpu-bound"))
+    b = m.create_domain(xenlab.DomainConfig(name="b", memory=8, workload="interactive"))
+    rec = ClockRecorder(m)
+    rec.run(40_000_000, every_ns=2_000_000)
+    a.pause()
+    rec.run(20_000_000, every_ns=2_000_000)
+    s = clock_series(rec.samples)
+    va = s[a.domain_id]["virtual_ms"]
+    assert np.all(np.diff(va) >= 0)
+    assert va[-1] == va[-10]                                   # paused: flat
+    assert s[b.domain_id]["virtual_ms"][-1] < s[b.domain_id]["system_ms"][-1]
+    assert np.all(np.diff(s[0]["system_ms"]) > 0)
+    snap = sample_clocks(m)
+    assert snap[a.domain_id]["wall_ns"] - snap[a.domain_id]["system_ns"] == 1133740800 * 10**9
+    assert wall_text(1133740800 * 10**9 + 1500) == "2005-12-05 00:00:00.000001"
+
+
+# -- widgets, driven without a browser -------------------------------------------------------------------------
+def test_tracer_widget_runs_and_replays():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.hypercalls import HypercallTracer
+    m = xenlab.Machine(memory_mb=64)
+    m.create_domain(xenlab.DomainConfig(name="k", memory=8, workload=kernel_mix(2)))
+    view = HypercallTracer(m)
+    buttons = view.widget.children[0].children[2], view.widget.children[4].children[0], view.widget.children[4].children[1]
+    buttons[0].click()                                          # run 10 ms
+    assert view.errors == [] and view.cursor > 0
+    assert "<table" in view.table.value and len(view.bars.x) > 0
+    n = view.cursor
+    buttons[1].click()
+    assert view.cursor == n - 1 and len(view.rings.x) > 0
+    view.filter.value = "set_timer_op"
+    assert all(x == "set_timer_op" for x in view.bars.x)
+    view.close()
+
+
+def test_tracer_widget_shows_errors():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.hypercalls import HypercallTracer
+    m = xenlab.Machine(memory_mb=64)
+    view = HypercallTracer(m)
+    view.run_ns = -5                                            # run_for(-5) is refused by the machine
+    view.widget.children[0].children[2].click()
+    assert view.errors and "Error" in view.error_box.value or "Błąd" in view.error_box.value
+
+
+def test_evtchn_and_clocks_widgets():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.clocks import ClocksView
+    from xenlab.viz.evtchn import EvtchnView
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="c", memory=8, workload="cpu-bound"))
+    e = EvtchnView(m, d.domain_id)
+    e.port.value = 3
+    e.start_delivery(3)
+    for _ in range(5):
+        e.next_frame()
+    assert e.errors == [] and e.caption.value
+    assert e.grid.color.shape == (2, 32)
+    c = ClocksView(m, run_ns=10_000_000, every_ns=2_000_000)
+    c.run()
+    c.which.value = d.domain_id
+    c.toggle_pause()
+    c.run()
+    assert c.errors == [] and d.pause_count == 1
+    assert np.asarray(c.lines.y).shape[0] == len(m.domains)
