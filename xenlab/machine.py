@@ -50,7 +50,7 @@ class StepRecord:
 
 
 class Machine:
-    def __init__(self, cpus: int = 1, memory_mb: int = 256, sched: str = "rrobin", seed: int = 0,
+    def __init__(self, cpus: int = 1, memory_mb: int = 256, sched: str = "credit", seed: int = 0,
                  hvm: bool = False, paging: str = "2level", tsc_mhz: int = 2000,
                  dom0_mem_mb: int | None = None, verbose: bool = False,
                  boot_wallclock: tuple[int, int] | None = None):

@@ -70,6 +70,13 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
     if cmd == D.DOM0_SCHED_ID:
         u.sched_id = machine.scheduler.sched_id
         return 0
+    if cmd == D.DOM0_SCHEDCTL:
+        if u.sched_id != machine.scheduler.sched_id:
+            return -E.EINVAL                  # sched_ctl: the call names another scheduler
+        if u.direction == D.SCHED_INFO_PUT:
+            return machine.scheduler.sched_ctl(dict(u.params))
+        u.params = machine.scheduler.get_ctl()
+        return 0
     if cmd == D.DOM0_READCONSOLE:
         u.buffer = "".join(machine.console_ring)
         u.count = len(u.buffer)
@@ -104,6 +111,8 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
         machine.alloc_vcpus(d, u.max)
         return 0
     if cmd == D.DOM0_ADJUSTDOM:
+        if u.sched_id != machine.scheduler.sched_id:
+            return -E.EINVAL                  # sched_adjdom: the call names another scheduler
         if u.direction == D.SCHED_INFO_PUT:
             return machine.scheduler.adjust(d, dict(u.params))
         u.params = machine.scheduler.get_params(d)

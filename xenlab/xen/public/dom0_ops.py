@@ -112,6 +112,14 @@ SCHED_INFO_GET = 1
 
 
 @dataclass
+class dom0_schedctl:
+    """DOM0_SCHEDCTL: the scheduler's global parameters (BVT's ctx_allow, Round Robin's slice)."""
+    sched_id: int = 0
+    direction: int = 0           # SCHED_INFO_PUT 0 / SCHED_INFO_GET 1
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
 class dom0_op:
     cmd: int
     u: Any = None

@@ -79,6 +79,15 @@ class RoundRobin(Scheduler):
     def get_params(self, d) -> dict:
         return {"slice_ns": self.rr_slice}
 
+    def sched_ctl(self, params: dict) -> int:
+        """DOM0_SCHEDCTL: ``{"slice": ns}`` sets rr_slice."""
+        if set(params) - {"slice"}:
+            return -E.EINVAL
+        return self.set_slice(params["slice"]) if "slice" in params else 0
+
+    def get_ctl(self) -> dict:
+        return {"slice": self.rr_slice}
+
     def dump(self) -> str:
         lines = [f"Scheduler: {self.name} (rrobin), slice {self.rr_slice // MILLISECS} ms"]
         for cpu, q in enumerate(self.runq):
