@@ -335,13 +335,71 @@ def build(root: Path = ROOT) -> list:
     return written
 
 
+def _visible_text(outputs) -> str:
+    parts = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            parts.append(out.get("data", {}).get("text/plain", "") + "\n")
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}\n")
+    return "\n".join(line.rstrip() for line in "".join(parts).rstrip().splitlines())
+
+
+def update_outputs(root: Path = ROOT, names=None) -> list:
+    """Run each source's Polish notebook in a fresh kernel and write what its `check` cells print
+    back into the source's `::: output` blocks. Review the diff: it is the new expected output."""
+    import asyncio
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    changed = []
+    for src in sources(root):
+        if names and src.name not in names:
+            continue
+        checked = [(i, b) for i, b in enumerate(src.blocks) if b.kind == "code" and "check" in b.options]
+        if not checked:
+            continue
+        target = root / ("notebooks" if src.kind == "lecture" else "solutions") / "pl" / f"{src.name}.ipynb"
+        nb = nbformat.reads(dumps(notebook(build_cells(src, "pl", root), "pl", src, src.kind)), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+        env = {**os.environ, "JPY_SESSION_NAME": str(target)}
+        client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True)
+        asyncio.run(client.async_execute(env=env, cwd=str(root)))
+        got = [_visible_text(c.outputs) for c in nb.cells
+               if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
+        lines = src.path.read_text(encoding="utf-8").splitlines()
+        # Replace output blocks from the bottom up so earlier line numbers stay valid.
+        for (i, code), text in reversed(list(zip(checked, got))):
+            out = src.blocks[i + 1]
+            start, end = out.line, out.line + len(out.text.splitlines()) if out.text else out.line
+            if out.text != text:
+                lines[start:end] = text.splitlines()
+        new = "\n".join(lines) + "\n"
+        if new != src.path.read_text(encoding="utf-8"):
+            src.path.write_text(new, encoding="utf-8")
+            changed.append(src.path)
+    return changed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xenlab.coursebuild",
                                      description="Build notebooks/, solutions/ and exercises/ from course/.")
     parser.add_argument("--check", action="store_true", help="only report out-of-date files (exit 1 if any)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the course checkout (default: %(default)s)")
+    parser.add_argument("--update-outputs", nargs="*", metavar="NAME", default=None,
+                        help="run the sources (all, or those named) and write what their check cells "
+                             "print into their output blocks, then rebuild")
     args = parser.parse_args(argv)
     try:
+        if args.update_outputs is not None:
+            for p in update_outputs(args.root, args.update_outputs or None):
+                print(f"updated {p.relative_to(args.root)}")
         if args.check:
             bad = stale(args.root)
             for p in bad:
