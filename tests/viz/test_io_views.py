@@ -1,0 +1,85 @@
+"""The I/O views' pure functions and their widgets, without a browser."""
+import numpy as np
+
+import xenlab
+from xenlab.viz.blkio import BlkView, io_timeline, vbd_rows
+from xenlab.viz.netflow import NetView, hops, vif_rows
+from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe, ring_arrays
+
+MS = 1_000_000
+
+
+def test_ringlab_hand_worked_example():
+    lab = RingLab(8)
+    for step in ("produce", "produce", "produce"):
+        lab.step(step)
+    assert "EVENT" in lab.step("push")                 # req_event=1 lies in (0, 3]
+    a = lab.arrays()
+    assert a["counts"] == {"request": 3, "outstanding": 0, "response": 0, "unused": 5}
+    lab.step("consume")
+    lab.step("respond")
+    a = lab.arrays()
+    assert a["counts"] == {"request": 2, "outstanding": 1, "response": 0, "unused": 5}
+    assert "EVENT" in lab.step("bpush")
+    a = lab.arrays()
+    assert a["counts"] == {"request": 2, "outstanding": 0, "response": 1, "unused": 5}
+    assert describe(a).startswith("[RQQ.....] req_prod=3 req_cons=1 rsp_prod=1 rsp_cons=0")
+    lab.step("produce")
+    assert "held off" in lab.step("push")              # back end has not re-armed req_event
+    assert a["notify"]["front_sent"] == 1
+    assert list(a["region"]) == [2, 0, 0, 3, 3, 3, 3, 3]
+    assert np.allclose(a["x"] ** 2 + a["y"] ** 2, 1)
+
+
+def test_ring_view_buttons_and_recording(tmp_path):
+    lab = RingLab(8)
+    view = RingView(lab)
+    view.do("produce")
+    view.do("push")
+    assert list(view.slots.color) == [0, 3, 3, 3, 3, 3, 3, 3]
+    assert "req_prod=1" in list(view.marks.text)
+    view._guarded(lambda: lab.step("nonsense"))()
+    assert "unknown step" in view.error_box.value      # shown, not lost
+
+    img = tmp_path / "d.img"
+    img.write_bytes(b"\0" * 512 * 64)
+    m = xenlab.Machine(memory_mb=48, seed=1)
+    d = m.create_domain(xenlab.DomainConfig(name="g", memory=8, disk=[f"file:{img},xvda,w"]))
+    vbd = d.kernel.vbds["xvda"]
+    back = m.xend.devices.blkback.blkifs[(d.domain_id, 202 << 8)].ring
+    rec = RingRecorder(m, vbd.ring, back)
+    with m.trace.record() as events:
+        vbd.write(0, b"a" * 4096)
+        vbd.read(0, 8)
+        m.run_for(5 * MS)
+    rec.stop()
+    assert len(rec.frames) > 6
+    assert max(f["counts"]["request"] for f in rec.frames) >= 1
+    assert rec.frames[-1]["counts"]["unused"] == 32
+    played = RingView(rec)
+    played.slider.value = len(rec.frames) - 1
+    assert played.caption.value == rec.captions[-1]
+    tl = io_timeline(events)
+    assert list(tl["sector"]) == [0, 0] and (tl["end_ms"] > tl["start_ms"]).all()
+    rows = vbd_rows(m)
+    assert rows[0]["wr_req"] == 1 and rows[0]["rd_sect"] == 8
+    BlkView(m, events).update(events)
+
+
+def test_packet_flow():
+    m = xenlab.Machine(memory_mb=64, seed=4)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=8, vif=[""]))
+    m.create_domain(xenlab.DomainConfig(name="b", memory=8, vif=["ip=10.0.0.77"]))
+    with m.trace.record() as events:
+        p = a.kernel.net.ping("10.0.0.77", 32)
+        m.run_for(2 * MS)
+    assert p.ok
+    h = hops(events)
+    stages = [x["stage"] for x in h]
+    assert stages[:3] == ["netfront TX", "netback TX", "bridge"]
+    assert "netfront RX" in stages
+    assert any("echo request" in x["what"] for x in h)
+    rows = vif_rows(m)
+    assert [r["vif"] for r in rows] == ["vif1.0", "vif2.0"]
+    view = NetView(m, events)
+    assert "vif1.0" in view.table.value and "bridge" in view.flow.value

@@ -1,0 +1,79 @@
+"""The packet-flow view (chapter 11): where each frame went, guest -> netfront -> TX ring -> netback
+-> bridge -> (NIC | netback -> RX ring -> netfront) -> guest, and each interface's counters.
+
+Pure functions: ``hops(events)`` turns recorded trace events into a list of hops (time, stage,
+where, what); ``vif_rows(machine)`` gives xentop's NETTX/NETRX numbers per interface. ``NetView``
+shows them.
+"""
+from __future__ import annotations
+
+STAGES = ("netfront TX", "netback TX", "bridge", "netback RX", "netfront RX")
+
+
+def _stage(e) -> str | None:
+    n = e.name
+    if n == "netfront_tx_produce_request":
+        return "netfront TX"
+    if n == "netif_tx_consume_request":
+        return "netback TX"
+    if n == "bridge_forward":
+        return "bridge"
+    if n == "netif_rx_produce_response":
+        return "netback RX"
+    if n == "netfront_rx_consume_response":
+        return "netfront RX"
+    return None
+
+
+def hops(events) -> list[dict]:
+    out = []
+    for e in events:
+        if e.cls != "IO":
+            continue
+        stage = _stage(e)
+        if stage is None:
+            continue
+        p = e.data
+        where = (f"d{e.domid}" if e.domid is not None else p.get("bridge", ""))
+        if stage == "bridge":
+            where = f"{p['in_port']} -> {', '.join(p['out_ports']) or '(nowhere)'}"
+        out.append({"time_us": e.time / 1000, "stage": stage, "stage_no": STAGES.index(stage), "where": where,
+                    "what": p.get("what", f"slot {p.get('slot')}")})
+    return out
+
+
+def vif_rows(machine) -> list[dict]:
+    rows = []
+    for (domid, devid), n in sorted(machine.xend.devices.netback.netifs.items()):
+        d = machine.domains.get(domid)
+        s = n.stats
+        rows.append({"domain": d.name if d else domid, "vif": n.name, "mode": "copy" if n.rx_copy else "flip",
+                     "tx_pkts": s.tx_packets, "tx_bytes": s.tx_bytes, "rx_pkts": s.rx_packets,
+                     "rx_bytes": s.rx_bytes, "rx_dropped": s.rx_dropped, "tx_errors": s.tx_errors})
+    return rows
+
+
+def hops_text(h: list[dict]) -> str:
+    return "\n".join(f"{x['time_us']:10.1f} us  {x['stage']:<12} {x['where']:<28} {x['what']}" for x in h)
+
+
+class NetView:
+    def __init__(self, machine, events=()):
+        import ipywidgets as W
+        from xenlab.viz.blkio import rows_html
+        self.machine = machine
+        self._rows_html = rows_html
+        self.table = W.HTML()
+        self.flow = W.HTML()
+        self.widget = W.VBox([self.table, self.flow])
+        self.update(events)
+
+    def update(self, events=()) -> None:
+        h = hops(events)
+        with self.table.hold_sync():
+            self.table.value = self._rows_html(vif_rows(self.machine))
+            self.flow.value = "<pre>" + hops_text(h) + "</pre>"
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
