@@ -1,3 +1,4 @@
 """The toolstack: xend and xm, acting on Xen through dom0's privileged hypercalls."""
 from xenlab.toolstack.xm import XmError, XmResult, xm  # noqa: F401
+from xenlab.toolstack import migrate, restore, save, xentop  # noqa: F401,E402  (xm save/restore/migrate/top)
 from xenlab.toolstack import xm_sched  # noqa: F401,E402  (sched-credit, sched-sedf, sched-bvt ...)
