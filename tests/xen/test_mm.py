@@ -41,7 +41,11 @@ def test_check_descriptor_rules():
     assert not check_descriptor(0x0000E90000000067)             # a TSS
     assert check_descriptor(0xFC40B2000000FFFF)                 # base 0xFC000000: the RO M2P, readable
     assert not check_descriptor(0xFC40B2400000FFFF)             # base 0xFC400000: Xen's own area
-    assert not check_descriptor(0x0040B2000000FFFF | 0xF0 << 56)  # byte-granular reaching the hole
+    # base 0xFC3F0000, 1 MiB byte-granular (G=0): ends at 0xFC4F0000, inside Xen's area; without G
+    # Xen cannot truncate, so it refuses. b = 0xFC | 0100 1111b=0x4F | 0xB2 | 0x3F, a = 0x0000ffff.
+    assert not check_descriptor(0xFC4FB23F0000FFFF)
+    # with G=1 it is truncated: (0xFC400000 - 0xFC3F0000) >> 12 = 16 pages, limit 15 = 0x0000f
+    assert check_descriptor(0xFCCFB23F0000FFFF).raw == 0xFCC0B23F0000000F
     assert check_descriptor(0x00407A000000FFFF)                 # not present: harmless
     assert check_descriptor(0x0040B2000000FFFF)                 # 64 KiB at 0: untouched
     assert check_descriptor(0x0040B2000000FFFF).raw == 0x0040B2000000FFFF
