@@ -1,0 +1,83 @@
+"""The scheduler lab: pure array functions on a simulation, and the widget driven without a browser."""
+import time
+
+import numpy as np
+import pytest
+
+from xenlab.viz import schedlab as L
+
+MS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def report():
+    return L.simulate("credit", L.default_domains(), 500 * MS)
+
+
+def test_gantt_segments_cover_each_domains_cpu_time(report):
+    g = L.gantt_arrays(report)
+    for name, domid in report.domids.items():
+        x = g[domid]["x"].reshape(-1, 3)
+        assert np.isnan(x[:, 2]).all() and (x[:, 1] >= x[:, 0]).all()
+        ran_ms = (x[:, 1] - x[:, 0]).sum()
+        assert ran_ms == pytest.approx(report.achieved[domid] * report.duration / MS, rel=0.01)
+        assert set(np.unique(g[domid]["y"][~np.isnan(g[domid]["y"])])) <= {0}
+
+
+def test_gantt_window_clips(report):
+    t0 = report.intervals[0].start
+    g = L.gantt_arrays(report, t0, t0 + 50 * MS)
+    for arr in g.values():
+        x = arr["x"][~np.isnan(arr["x"])]
+        assert x.size == 0 or (x.min() >= t0 / MS and x.max() <= (t0 + 50 * MS) / MS)
+
+
+def test_share_and_latency_arrays(report):
+    sh = L.share_arrays(report)
+    assert sh["names"] == ["cpu", "web", "video"]
+    assert sh["achieved"].sum() <= 1.0 + 1e-9 and (sh["promised"] > 0).all()
+    h = L.latency_hist(report)
+    web = report.domids["web"]
+    assert h[web]["counts"].sum() == len(report.latencies[web])
+    assert len(h["edges_ms"]) == len(h[web]["counts"]) + 1
+
+
+@pytest.mark.parametrize("sched,key", [("credit", "pri"), ("bvt", "evt"), ("atropos", "deadline"),
+                                       ("sedf", "deadline")])
+def test_step_mode_shows_the_deciding_values(sched, key):
+    r = L.simulate(sched, L.default_domains(), 200 * MS)
+    rows = L.decision_rows(r, 0, 50)
+    assert len(rows) >= 5 and [x["n"] for x in rows] == list(range(len(rows)))
+    assert any(key in x["values"] for x in rows if x["domain"] != "idle")
+    assert "cpu0" in L.decision_text(rows[:3])
+
+
+def test_params_from_sliders():
+    assert L.sched_params("sedf", {"period_ms": 20, "slice_ms": 30, "extratime": 0, "weight": 0}) == {
+        "period": 20 * MS, "slice": 20 * MS, "extratime": 0, "weight": 0}
+    assert L.sched_params("atropos", {"period_ms": 20, "slice_ms": 5, "xtratime": 1})["latency"] == 20 * MS
+    cfgs = L.domain_configs("credit", [L.LabDomain("a", params={"credit": {"weight": 512, "cap": 30}})])
+    assert (cfgs[0].weight, cfgs[0].cap) == (512, 30)
+
+
+def test_resimulation_is_fast_enough_to_feel_live():
+    start = time.perf_counter()
+    L.simulate("credit", L.default_domains(), 1000 * MS)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_widget_slider_resimulates_and_steps():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("bqplot")
+    lab = L.SchedLab(duration_ns=300 * MS)
+    before = lab.report.achieved[lab.report.domids["cpu"]]
+    lab.set_param("cpu", "weight", 1024)
+    after = lab.report.achieved[lab.report.domids["cpu"]]
+    assert after > before and lab.error_box.value == ""
+    lab.sliders[("web", "cap")].value = 5                    # a slider moved as in the browser
+    assert lab.report is not None and lab.error_box.value == ""
+    lab.sched.value = "sedf"
+    assert lab.report.sched == "sedf" and ("video", "period_ms") in lab.sliders
+    lab.step()
+    assert "cpu0" in lab.steps.value and lab.cursor > 0
+    assert lab.bars.y.shape == (2, 3)

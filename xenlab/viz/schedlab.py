@@ -1,0 +1,293 @@
+"""The scheduler lab (chapter 7): the same domains under any scheduler, tuned live with sliders.
+
+Pure functions turn a simulation into arrays (tested without a browser):
+- ``simulate(sched, specs, ...)`` runs a fresh machine and returns a ``measure.Report``;
+- ``gantt_arrays(report, t0, t1)``: per domain, x/y arrays of the stretches it ran on each pCPU
+  (NaN-separated segments for one bqplot Lines mark per domain);
+- ``share_arrays(report)``: achieved against promised share per domain;
+- ``latency_hist(report, bins)``: wake-up latency histogram per domain;
+- ``decision_rows(report, start, count)``: the scheduling decisions with the values that made them
+  (evt for BVT, deadline for Atropos/SEDF, priority and credit for Credit).
+``SchedLab`` is the widget: choose a scheduler (any registered one, a student's too), move a slider,
+and it re-simulates (about 0.1 s for a second of three domains) and redraws in one batch.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xenlab.i18n import t
+
+MS = 1_000_000
+
+# Per scheduler: (parameter, minimum, maximum, default, unit) for the sliders. "_ms" values are ms.
+PARAM_SPECS = {
+    "credit": [("weight", 1, 1024, 256, ""), ("cap", 0, 100, 0, "%")],
+    "bvt": [("mcu_adv", 1, 100, 10, ""), ("warpback", 0, 1, 0, ""), ("warpvalue", 0, 100000, 0, ""),
+            ("warpl", 0, 2000, 2000, "ms")],
+    "atropos": [("period_ms", 1, 200, 100, "ms"), ("slice_ms", 0, 200, 10, "ms"), ("xtratime", 0, 1, 1, "")],
+    "sedf": [("period_ms", 1, 200, 100, "ms"), ("slice_ms", 0, 200, 0, "ms"), ("extratime", 0, 1, 1, ""),
+             ("weight", 0, 10, 0, "")],
+    "rrobin": [],
+}
+DECISION_KEYS = {"credit": ("pri", "credit"), "bvt": ("evt", "avt", "svt", "warp"),
+                 "atropos": ("deadline", "remain", "state"), "sedf": ("deadline", "slice_left", "queue", "score")}
+
+
+@dataclass
+class LabDomain:
+    """One domain of the lab: a name, a workload and its parameters per scheduler (slider values)."""
+    name: str
+    workload: str = "cpu"              # cpu | interactive | periodic
+    burst_ms: int = 2                  # interactive: burst; periodic: execution time
+    gap_ms: int = 15                   # interactive: think time; periodic: period
+    params: dict = field(default_factory=dict)       # sched -> {param: slider value}
+
+    def program(self):
+        from xenlab.guest.workload import cpu_bound, interactive, periodic
+        if self.workload == "interactive":
+            return interactive(self.burst_ms * MS, self.gap_ms * MS)
+        if self.workload == "periodic":
+            return periodic(self.gap_ms * MS, self.burst_ms * MS)
+        return cpu_bound()
+
+    def values(self, sched: str) -> dict:
+        base = {p: d for p, _, _, d, _ in PARAM_SPECS.get(sched, [])}
+        return {**base, **self.params.get(sched, {})}
+
+
+def default_domains() -> list[LabDomain]:
+    return [LabDomain("cpu", "cpu"), LabDomain("web", "interactive", 2, 15),
+            LabDomain("video", "periodic", 5, 20,
+                      {"atropos": {"period_ms": 20, "slice_ms": 6, "xtratime": 0},
+                       "sedf": {"period_ms": 20, "slice_ms": 6, "extratime": 0}})]
+
+
+def sched_params(sched: str, values: dict) -> dict:
+    """Slider values -> the scheduler's adjust() parameters (ms -> ns, Atropos's latency = period)."""
+    if sched == "credit":
+        return {}
+    if sched in ("atropos", "sedf"):
+        out = {"period": int(values["period_ms"] * MS), "slice": int(min(values["slice_ms"], values["period_ms"]) * MS)}
+        if sched == "atropos":
+            out.update(latency=out["period"], xtratime=int(values["xtratime"]))
+        else:
+            out.update(extratime=int(values["extratime"]), weight=int(values["weight"]))
+            if out["weight"]:
+                out.update(period=0, slice=0)
+        return out
+    return {k: int(v) for k, v in values.items()}
+
+
+def domain_configs(sched: str, specs) -> list:
+    from xenlab.xen.domain import DomainConfig
+    out = []
+    for s in specs:
+        v = s.values(sched)
+        kw = {"weight": int(v["weight"]), "cap": int(v["cap"])} if sched == "credit" else {}
+        out.append(DomainConfig(name=s.name, memory=16, workload=s.program(),
+                                sched_params=sched_params(sched, v), **kw))
+    return out
+
+
+def simulate(sched: str, specs, duration_ns: int = 1000 * MS, cpus: int = 1, seed: int = 0):
+    from xenlab.xen.sched.measure import run_experiment
+    _, report = run_experiment(sched, domain_configs(sched, specs), duration_ns, cpus=cpus, seed=seed)
+    return report
+
+
+# -- arrays for the plots --------------------------------------------------------------------------------
+def gantt_arrays(report, t0: int | None = None, t1: int | None = None) -> dict:
+    """domid -> {"name", "x" (ms), "y" (pCPU)}: NaN-separated segments of each stretch it ran."""
+    t0 = report.intervals[0].start if t0 is None and report.intervals else (t0 or 0)
+    t1 = max((i.end for i in report.intervals), default=0) if t1 is None else t1
+    names = {v: k for k, v in report.domids.items()}
+    out = {}
+    for domid in report.domids.values():
+        xs, ys = [], []
+        for i in report.intervals:
+            if i.domid != domid or i.end <= t0 or i.start >= t1:
+                continue
+            xs += [max(i.start, t0) / MS, min(i.end, t1) / MS, np.nan]
+            ys += [i.pcpu, i.pcpu, np.nan]
+        out[domid] = {"name": names[domid], "x": np.array(xs, dtype=float), "y": np.array(ys, dtype=float)}
+    return out
+
+
+def share_arrays(report) -> dict:
+    names = list(report.domids)
+    ids = [report.domids[n] for n in names]
+    return {"names": names, "achieved": np.array([report.achieved.get(i, 0.0) for i in ids]),
+            "promised": np.array([report.promised.get(i, 0.0) for i in ids])}
+
+
+def latency_hist(report, bins_ms=(0, 0.5, 1, 2, 5, 10, 20, 50, 100)) -> dict:
+    """domid -> counts of wake-up latencies per bin (ms); the last bin takes everything above."""
+    edges = np.array(list(bins_ms) + [np.inf], dtype=float)
+    out = {"edges_ms": edges}
+    for name, domid in report.domids.items():
+        lat = np.array(report.latencies.get(domid, []), dtype=float) / MS
+        out[domid] = {"name": name, "counts": np.histogram(lat, bins=edges)[0]}
+    return out
+
+
+def decision_rows(report, start: int = 0, count: int = 10) -> list[dict]:
+    """The scheduling decisions from number ``start`` on: time, pCPU, who, why, the deciding values."""
+    names = {v: k for k, v in report.domids.items()}
+    keys = DECISION_KEYS.get(report.sched)
+    rows = []
+    for n, (time, pcpu, domid, vcpu, reason, decision, switched) in enumerate(report.decisions[start:start + count],
+                                                                                start):
+        values = decision or {}
+        shown = {k: values[k] for k in (keys or values) if k in values and values[k] is not None}
+        who = "idle" if domid is None else names.get(domid, f"d{domid}")
+        rows.append({"n": n, "time_ms": time / MS, "pcpu": pcpu, "domain": who, "switch": switched,
+                     "reason": reason, "values": shown})
+    return rows
+
+
+def decision_text(rows) -> str:
+    lines = []
+    for r in rows:
+        vals = " ".join(f"{k}={v / MS:.3f}ms" if k in ("deadline", "remain", "slice_left") and isinstance(v, int)
+                        else f"{k}={v}" for k, v in r["values"].items())
+        arrow = "->" if r["switch"] else "=="
+        lines.append(f"#{r['n']:<4} {r['time_ms']:9.3f} ms cpu{r['pcpu']} {arrow} {r['domain']:<8} "
+                     f"{vals:<40} {r['reason']}")
+    return "\n".join(lines)
+
+
+# -- the widget ----------------------------------------------------------------------------------------------
+class SchedLab:
+    COLORS = ["#3c78c8", "#e08a2c", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+
+    def __init__(self, scheds=("credit", "bvt", "atropos", "sedf", "rrobin"), specs=None, cpus: int = 1,
+                 duration_ns: int = 1000 * MS, window_ns: int = 200 * MS, seed: int = 0):
+        import bqplot as bq
+        import ipywidgets as W
+        self.specs = specs or default_domains()
+        self.cpus, self.duration_ns, self.window_ns, self.seed = cpus, duration_ns, window_ns, seed
+        self.errors: list[str] = []
+        self.report = None
+        self.cursor = 0
+        self.sched = W.Dropdown(options=list(scheds), value=scheds[0], description=t("viz.schedlab.sched"))
+        self.sliders_box = W.VBox()
+        # Gantt chart.
+        gx, gy = bq.LinearScale(min=0), bq.LinearScale(min=-0.5, max=cpus - 0.5)
+        self.gantt = [bq.Lines(x=[], y=[], scales={"x": gx, "y": gy}, stroke_width=14, colors=[c],
+                               display_legend=True, labels=[s.name])
+                      for s, c in zip(self.specs, self.COLORS)]
+        self.gantt_fig = bq.Figure(marks=self.gantt, title=t("viz.schedlab.gantt", ms=window_ns // MS), animation_duration=0,
+                                   axes=[bq.Axis(scale=gx, label=t("viz.schedlab.time_ms")),
+                                         bq.Axis(scale=gy, side="left", label="pCPU", tick_format="d")],
+                                   layout=W.Layout(width="100%", height="220px"))
+        # Shares.
+        bx, by = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
+        self.bars = bq.Bars(x=[], y=[], scales={"x": bx, "y": by}, type="grouped", colors=["#3c78c8", "#bbbbbb"],
+                            labels=[t("viz.schedlab.achieved"), t("viz.schedlab.promised")], display_legend=True)
+        self.share_fig = bq.Figure(marks=[self.bars], title=t("viz.schedlab.shares"), animation_duration=0,
+                                   axes=[bq.Axis(scale=bx), bq.Axis(scale=by, side="left")],
+                                   layout=W.Layout(width="50%", height="260px"))
+        # Latency histogram.
+        hx, hy = bq.OrdinalScale(), bq.LinearScale(min=0)
+        self.hist = bq.Bars(x=[], y=[], scales={"x": hx, "y": hy}, type="grouped", colors=self.COLORS,
+                            display_legend=True)
+        self.hist_fig = bq.Figure(marks=[self.hist], title=t("viz.schedlab.latency"), animation_duration=0,
+                                  axes=[bq.Axis(scale=hx, label="ms"), bq.Axis(scale=hy, side="left")],
+                                  layout=W.Layout(width="50%", height="260px"))
+        self.table = W.HTML()
+        self.steps = W.HTML()
+        self.error_box = W.HTML()
+        step = W.Button(description=t("viz.schedlab.step"), icon="step-forward")
+        step.on_click(self._guarded(self.step))
+        self.sched.observe(self._guarded(lambda *_: self._rebuild_sliders()), names="value")
+        self.widget = W.VBox([self.sched, self.sliders_box, self.gantt_fig,
+                              W.HBox([self.share_fig, self.hist_fig]), self.table,
+                              W.HBox([step]), self.steps, self.error_box])
+        self._rebuild_sliders()
+
+    # -- controls ----------------------------------------------------------------------------------------------
+    def _rebuild_sliders(self) -> None:
+        import ipywidgets as W
+        sched = self.sched.value
+        self.sliders = {}
+        rows = []
+        for spec in self.specs:
+            row = [W.Label(spec.name, layout=W.Layout(width="70px"))]
+            for name, lo, hi, default, unit in PARAM_SPECS.get(sched, []):
+                value = spec.values(sched)[name]
+                s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=name,
+                                continuous_update=False, layout=W.Layout(width="260px"))
+                s.observe(self._guarded(self._on_slider), names="value")
+                self.sliders[(spec.name, name)] = s
+                row.append(s)
+            rows.append(W.HBox(row))
+        self.sliders_box.children = rows
+        self.resimulate()
+
+    def set_param(self, domain: str, name: str, value) -> None:
+        """What a slider does, callable from code (and from tests)."""
+        spec = next(s for s in self.specs if s.name == domain)
+        spec.params.setdefault(self.sched.value, {})[name] = value
+        if (domain, name) in self.sliders and self.sliders[(domain, name)].value != value:
+            self.sliders[(domain, name)].value = value       # observer re-simulates
+        else:
+            self.resimulate()
+
+    def _on_slider(self, change) -> None:
+        for (domain, name), s in self.sliders.items():
+            if s is change["owner"]:
+                spec = next(x for x in self.specs if x.name == domain)
+                spec.params.setdefault(self.sched.value, {})[name] = change["new"]
+        self.resimulate()
+
+    # -- simulation and drawing -----------------------------------------------------------------------------
+    def resimulate(self) -> None:
+        self.report = simulate(self.sched.value, self.specs, self.duration_ns, self.cpus, self.seed)
+        self.cursor = 0
+        self.redraw()
+
+    def redraw(self) -> None:
+        r = self.report
+        g = gantt_arrays(r, r.intervals[0].start if r.intervals else 0,
+                         (r.intervals[0].start if r.intervals else 0) + self.window_ns)
+        for mark, (domid, arr) in zip(self.gantt, g.items()):
+            with mark.hold_sync():
+                mark.x, mark.y = arr["x"], arr["y"]
+        sh = share_arrays(r)
+        with self.bars.hold_sync():
+            self.bars.x = sh["names"]
+            self.bars.y = np.vstack([sh["achieved"], sh["promised"]])
+        h = latency_hist(r)
+        edges = h["edges_ms"]
+        labels = [f"<{e:g}" if np.isfinite(e) else f">{edges[-2]:g}" for e in edges[1:]]
+        counts = [h[d]["counts"] for d in r.domids.values()]
+        with self.hist.hold_sync():
+            self.hist.x = labels
+            self.hist.y = np.vstack(counts) if counts else []
+            self.hist.labels = list(r.domids)
+        self.table.value = "<pre>" + r.table() + "</pre>"
+        self.steps.value = ""
+
+    def step(self, *_) -> None:
+        """Step mode: show the next few decisions with the values that made them."""
+        rows = decision_rows(self.report, self.cursor, 8)
+        self.cursor += len(rows)
+        self.steps.value = "<pre>" + (decision_text(rows) or t("viz.schedlab.no_more")) + "</pre>"
+
+    def _guarded(self, fn):
+        def callback(*args):
+            try:
+                fn(*args)
+                self.error_box.value = ""
+            except Exception as exc:
+                self.errors.append(traceback.format_exc())
+                self.error_box.value = ("<pre style='color:#b00'>" +
+                                        t("viz.schedlab.error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
+        return callback
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
