@@ -225,9 +225,17 @@ def build_cells(src: Source, lang: str, root: Path = ROOT) -> list:
                 cell["outputs"] = [{"output_type": "execute_result", "execution_count": None,
                                     "metadata": {}, "data": {"text/plain": _lines(nxt.text)}}]
             cells.append(cell)
+    code_number = 0
     for index, cell in enumerate(cells):
         cell["id"] = _cell_id(f"{src.name}-{lang}", index)
         cell["source"] = _lines(cell["source"])
+        if cell["cell_type"] == "code":
+            code_number += 1
+            if cell["outputs"]:  # nbval compares only cells that look executed
+                cell["execution_count"] = code_number
+                for out in cell["outputs"]:
+                    if out["output_type"] == "execute_result":
+                        out["execution_count"] = code_number
     return cells
 
 
