@@ -81,6 +81,7 @@ def schedule(machine, cpu: int):
     s_timer = machine.s_timers[cpu]
     machine.timers.stop_timer(s_timer)
     ts = machine.scheduler.do_schedule(cpu, now)
+    machine.stats["sched_decisions"] = machine.stats.get("sched_decisions", 0) + 1
     nxt = ts.vcpu
     if nxt is None or (not nxt.is_idle and not nxt.runnable()):
         raise AssertionError(f"scheduler {machine.scheduler.opt_name} picked a vcpu that cannot run: {nxt!r}")
