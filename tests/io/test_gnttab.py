@@ -24,6 +24,13 @@ def env(base):
     return snap, snap.domains[a.domain_id], snap.domains[b.domain_id]
 
 
+def unmapped(d, pfn):
+    """The frame of d's pfn once d's kernel has dropped its own mapping of it (as before a transfer)."""
+    from xenlab.guest.pages import unmap_direct
+    unmap_direct(d.kernel, pfn)
+    return d.p2m[pfn]
+
+
 def gop(d, cmd, *ops, count=None):
     return d.hypercall("grant_table_op", cmd, list(ops), len(ops) if count is None else count)
 
@@ -129,17 +136,17 @@ def test_writing_flag_follows_write_pins(env):
     m, a, b = env
     g = guest_grants(a.kernel)
     mfn = a.p2m[32]
-    count0 = m.frame_table[mfn].count
+    count0, type0 = m.frame_table[mfn].count, m.frame_table[mfn].type_count
     ref = g.grant_foreign_access(b.domain_id, mfn)
     r = map_(b, a, ref, G.GNTMAP_host_map | G.GNTMAP_readonly)
     assert g.entry(ref).flags == G.GTF_permit_access | G.GTF_reading
     w = map_(b, a, ref, G.GNTMAP_host_map)
     assert g.entry(ref).flags == G.GTF_permit_access | G.GTF_reading | G.GTF_writing
-    assert m.frame_table[mfn].type == "writable" and m.frame_table[mfn].type_count == 1
+    assert m.frame_table[mfn].type == "writable" and m.frame_table[mfn].type_count == type0 + 1
     assert m.frame_table[mfn].count == count0 + 1         # one general reference for the active entry
     unmap(b, w.handle)
     assert g.entry(ref).flags == G.GTF_permit_access | G.GTF_reading
-    assert m.frame_table[mfn].type_count == 0
+    assert m.frame_table[mfn].type_count == type0
     unmap(b, r.handle)
     assert g.entry(ref).flags == G.GTF_permit_access
     assert m.frame_table[mfn].count == count0
@@ -220,11 +227,10 @@ def test_transfer_success(env):
     ga = guest_grants(a.kernel)
     # a gives up pfn 50's frame (decrease_reservation) and offers it for a flip from b.
     pfn = 50
-    old = a.p2m[pfn]
-    m.frame_table.free([old], m.memory)
-    a.tot_pages -= 1
+    from xenlab.guest.pages import give_back
+    give_back(a.kernel, pfn)
     ref = ga.grant_foreign_transfer(b.domain_id, pfn)
-    mfn = b.p2m[60]
+    mfn = unmapped(b, 60)
     m.memory.write_bytes(mfn << 12, b"flipped page")
     tot_a, tot_b = a.tot_pages, b.tot_pages
     op = G.GnttabTransfer(mfn=mfn, domid=a.domain_id, ref=ref)
@@ -243,31 +249,31 @@ def test_transfer_errors(env):
     ga = guest_grants(a.kernel)
     free0 = m.frame_table.free_frames
     # bad page: not ours, Xen's, out of range, or still referenced: the page stays where it was.
-    for mfn in (a.p2m[61], a.shared_info_mfn, m.frame_table.nr_frames + 5, 0):
+    for mfn in (unmapped(a, 61), a.shared_info_mfn, m.frame_table.nr_frames + 5, 0, b.p2m[61]):
         op = G.GnttabTransfer(mfn=mfn, domid=a.domain_id, ref=9)
         gop(b, G.GNTTABOP_transfer, op)
         assert op.status == G.GNTST_bad_page
-    busy = b.p2m[62]
+    busy = unmapped(b, 62)
     m.frame_table.count_info[busy] += 1
     op = G.GnttabTransfer(mfn=busy, domid=a.domain_id, ref=9)
     gop(b, G.GNTTABOP_transfer, op)
     assert op.status == G.GNTST_bad_page and m.frame_table[busy].owner == b.domain_id
     # bad domain: the page is gone from b and freed.
     tot_b = b.tot_pages
-    mfn = b.p2m[63]
+    mfn = unmapped(b, 63)
     op = G.GnttabTransfer(mfn=mfn, domid=77, ref=9)
     gop(b, G.GNTTABOP_transfer, op)
     assert op.status == G.GNTST_bad_domain
     assert b.tot_pages == tot_b - 1 and m.frame_table[mfn].owner is None
     # entry not accept_transfer for b / a at max_pages: general error, page freed.
     ref = ga.grant_foreign_access(b.domain_id, a.p2m[64])
-    mfn = b.p2m[65]
+    mfn = unmapped(b, 65)
     op = G.GnttabTransfer(mfn=mfn, domid=a.domain_id, ref=ref)
     gop(b, G.GNTTABOP_transfer, op)
     assert op.status == G.GNTST_general_error and m.frame_table[mfn].owner is None
     ref = ga.grant_foreign_transfer(b.domain_id, 66)
     assert a.tot_pages >= a.max_pages                     # a did not give a page back first
-    mfn = b.p2m[67]
+    mfn = unmapped(b, 67)
     op = G.GnttabTransfer(mfn=mfn, domid=a.domain_id, ref=ref)
     gop(b, G.GNTTABOP_transfer, op)
     assert op.status == G.GNTST_general_error and m.frame_table[mfn].owner is None

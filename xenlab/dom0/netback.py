@@ -19,8 +19,7 @@ a short queue (``RX_QUEUE_MAX``), then is dropped and counted.
 
 Simplifications:
 - The bridge calls ``deliver`` directly (no Linux skb, no qdisc); TX is served when the event comes.
-- After a flip, netback's replacement page comes straight from Xen's heap into the same pfn (what
-  XENMEM_increase_reservation and MMU_MACHPHYS_UPDATE would do).
+- After a flip netback refills the pfn at once (XENMEM_increase_reservation, guest/pages.py).
 """
 from __future__ import annotations
 
@@ -305,21 +304,20 @@ class Netback:
         return len(frame)
 
     def _rx_flip(self, netif: Netif, req, frame: bytes) -> int:
+        from xenlab.guest.pages import refill, take_foreign, unmap_direct
+        k = self.dom0.kernel
         pfn, mfn = self._rx_page(frame)
+        unmap_direct(k, pfn)                        # Xen gives away only a page nobody maps
         op = G.GnttabTransfer(mfn=mfn, domid=netif.domid, ref=req.gref)
         self._hc("grant_table_op", G.GNTTABOP_transfer, [op], 1)
-        if op.status != G.GNTST_bad_page:
-            self._replace_page(pfn)                 # the page is gone from dom0 (even on failure)
-        self.dom0.kernel.free_page(pfn)
+        if op.status == G.GNTST_bad_page:
+            take_foreign(k, pfn, mfn)               # still ours: map it back
+        else:
+            self.dom0.p2m[pfn] = 0xFFFFFFFF         # gone from dom0 even on failure: refill the hole
+            refill(k, pfn)
+        k.free_page(pfn)
         if op.status != G.GNTST_okay:
             self._log(netif, f"netback: rx flip failed: {G.GNTST_NAMES[op.status]}")
             return N.NETIF_RSP_ERROR
         netif.stats.rx_flips += 1
         return len(frame)
-
-    def _replace_page(self, pfn: int) -> None:
-        m = self.machine
-        new = m.frame_table.alloc(0, 1)[0]
-        self.dom0.p2m[pfn] = new
-        m.m2p[new] = pfn
-        self.dom0.tot_pages += 1

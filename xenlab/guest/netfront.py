@@ -13,8 +13,7 @@ enqueuing receive requests", netif.h 3.0); sending does, subject to the ring's h
 
 Simplifications:
 - ``RX_BUFFERS`` buffers are posted (Linux adapts its target between 8 and 256).
-- Giving a page back to Xen (XENMEM_decrease_reservation) and the M2P update after a flip
-  (MMU_MACHPHYS_UPDATE) are done directly on the frame table and ``machine.m2p``.
+- (guest/pages.py does the decrease_reservation and MMU_MACHPHYS_UPDATE work of a flip.)
 """
 from __future__ import annotations
 
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from xenlab.dom0.xenbus import read_state, switch_state, transaction
 from xenlab.dom0.xenstore import is_error
 from xenlab.guest.gnttab import guest_grants
+from xenlab.guest.pages import give_back, refill, take_foreign
 from xenlab.hw.ethernet import IpStack, ip_bytes, mac_str
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io import netif as N
@@ -128,12 +128,7 @@ class Netfront:
     # -- RX buffers -------------------------------------------------------------------------------------
     def _give_back(self, pfn: int) -> None:
         """XENMEM_decrease_reservation of one page: the pfn becomes a hole for a flipped page."""
-        m, d = self.machine, self.d
-        mfn = d.p2m[pfn]
-        m.m2p[mfn] = M2P_INVALID
-        m.frame_table.free([mfn], m.memory)
-        d.tot_pages -= 1
-        d.p2m[pfn] = M2P_INVALID
+        give_back(self.kernel, pfn)
 
     def alloc_rx_buffers(self) -> int:
         """Post RX buffers up to RX_BUFFERS (network_alloc_rx_buffers); no notification needed."""
@@ -227,12 +222,9 @@ class Netfront:
                 else:
                     mfn = grants.end_foreign_transfer(buf.ref)
                     if mfn:
-                        self.d.p2m[buf.pfn] = mfn          # the new page takes the hole's place
-                        m.m2p[mfn] = buf.pfn               # MMU_MACHPHYS_UPDATE
+                        take_foreign(k, buf.pfn, mfn)      # P2M, MMU_MACHPHYS_UPDATE, direct map
                     else:                                   # nothing came: fill the hole again
-                        new = m.frame_table.alloc(self.d.domain_id, 1)[0]
-                        self.d.p2m[buf.pfn], m.m2p[new] = new, buf.pfn
-                        self.d.tot_pages += 1
+                        refill(k, buf.pfn)
                 if rsp.status > 0:
                     start = (self.d.p2m[buf.pfn] << 12) + rsp.offset
                     frames.append(mem.read_bytes(start, rsp.status))

@@ -300,14 +300,13 @@ class XenLinux:
 
     # -- the kernel's page allocator (frames for rings, I/O buffers, packets) -------------------------------
     def alloc_page(self) -> int:
-        """A free pfn of this domain, highest first (the low pfns hold start_info, console, store)."""
-        free = self.__dict__.setdefault("free_pfns", list(range(3, len(self.d.p2m))))
-        if not free:
-            raise MemoryError(f"{self.d.name}: out of memory for I/O pages")
-        return free.pop()
+        """A free pfn for a driver buffer (from the page-table code's free list when there is one)."""
+        from xenlab.guest.pages import take_page
+        return take_page(self)
 
     def free_page(self, pfn: int) -> None:
-        self.__dict__.setdefault("free_pfns", list(range(3, len(self.d.p2m)))).append(pfn)
+        from xenlab.guest.pages import put_page
+        put_page(self, pfn)
 
 
 class HVMGuest(XenLinux):
