@@ -78,6 +78,19 @@ def write_resume_record(kernel) -> int:
     return len(body)
 
 
+def canonicalise_start_info(d) -> None:
+    """__do_suspend: store_mfn and console_mfn become pfns (mfn_to_pfn), for the restorer to map back."""
+    from xenlab.xen.public.xen import start_info
+    mem, m2p = d.machine.memory, d.machine.m2p
+    base = d.p2m[0] << 12
+    info = start_info.unpack(mem.read_bytes(base, 1104))
+    for name in ("store_mfn", "console_mfn"):
+        mfn = getattr(info, name)
+        if 0 < mfn < len(m2p) and int(m2p[mfn]) < len(d.p2m):
+            setattr(info, name, int(m2p[mfn]))
+    mem.write_bytes(base, info.pack())
+
+
 def request_suspend(kernel) -> int:
     """__do_suspend(): stop writing, save progress, SCHEDOP_shutdown(SHUTDOWN_suspend)."""
     d = kernel.d
@@ -85,6 +98,7 @@ def request_suspend(kernel) -> int:
     for ctx in kernel.contexts:
         flush_writes(ctx, now)
     write_resume_record(kernel)
+    canonicalise_start_info(d)
     # start_info, the console and xenstore rings: touched on the way down (xencons_suspend ...).
     mark_dirty(d, [0, 1, 2])
     return kernel.hypercall(d.vcpus[0], "sched_op", SCHEDOP_shutdown, sched_shutdown(SHUTDOWN_suspend))

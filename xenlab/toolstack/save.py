@@ -23,6 +23,11 @@ Simplifications:
   list carries 0xFFFFFFFF entries unless the guest names its P2M frames (``d.p2m_frame_pfns``).
 - Without page tables in the guest (no CR3), the model does not refuse the save, as xc_linux_save
   does ("not in a valid Linux guest OS state").
+- The model's log-dirty mode sees the guest's own writes only (xen/shadow.py). Xen's writes into a
+  guest (bounce frames on its stack, vcpu_info) and dom0's (console and xenstore ring indices) are
+  not logged, so before the last iteration the sender compares a checksum of every page with the one
+  it sent and adds the changed pages to the last iteration as fixups (``Iteration.fixups``), as
+  xc_linux_save's ``to_fix`` pages are.
 - Saving to a file takes no simulated time unless a ``Link`` is given; over a link, each batch takes
   the time the rate limiter of xc_linux_save (ADAPTIVE_SAVE) would give it.
 """
@@ -102,6 +107,14 @@ def scan_order(max_pfn: int) -> np.ndarray:
     return permute(np.arange(max_pfn), max_pfn, order_nr)
 
 
+_SUM_WEIGHTS = (np.arange(PAGE_SIZE // 8, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
+
+
+def page_sums(pages: np.ndarray) -> np.ndarray:
+    """A 64-bit checksum per page (rows of 4096 bytes), to notice pages changed behind our back."""
+    return (pages.view(np.uint64) * _SUM_WEIGHTS).sum(axis=1, dtype=np.uint64)
+
+
 # -- the link the stream travels over --------------------------------------------------------------------
 @dataclass
 class Link:
@@ -124,6 +137,7 @@ class Iteration:
     rate_mbit: int = 0
     bytes: int = 0
     last: bool = False
+    fixups: int = 0               # pages changed behind the log-dirty mode, added to the last iteration
 
     @property
     def duration_ns(self) -> int:
@@ -286,11 +300,14 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
     to_send = np.ones(max_pfn, dtype=bool)
     to_skip = np.zeros(max_pfn, dtype=bool)
     sent_last_iter, total_sent, iteration = max_pfn, 0, 0
+    sent_sums = np.zeros(max_pfn, dtype=np.uint64)
     stats_at = machine.now
+    fixups = 0
     frames = machine.memory.data.reshape(-1, PAGE_SIZE)
     while True:
         iteration += 1
-        it = Iteration(iteration, machine.now, rate_mbit=link.rate_mbit if link else 0, last=last_iter)
+        it = Iteration(iteration, machine.now, rate_mbit=link.rate_mbit if link else 0, last=last_iter,
+                       fixups=fixups if last_iter else 0)
         N = 0
         while N < max_pfn:
             if not last_iter:
@@ -309,6 +326,7 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
             mfns = p2m[pfns]
             tags = pfn_types(machine, mfns)
             pages = frames[mfns].copy()
+            sent_sums[pfns] = page_sums(pages)
             for j in np.flatnonzero(tags & D.LTABTYPE_MASK):
                 tab = int(tags[j]) & D.LTABTYPE_MASK
                 pages[j] = canonicalize_pagetable(machine, d, tab, pages[j], to_pfn=True)
@@ -331,6 +349,11 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
             report.suspended_at = machine.now
         to_send, stats = _shadow(machine, d, D.DOM0_SHADOW_CONTROL_OP_CLEAN, max_pfn)
         it.dirtied = stats.dirty_count
+        if last_iter:                          # pages written behind the log-dirty mode: fix them up
+            changed = page_sums(frames[p2m]) != sent_sums
+            fix = changed & ~to_send
+            to_send |= changed
+            fixups = int(fix.sum())
         if adaptive and link is not None:
             link.rate_mbit = next_rate(link.rate_mbit, stats.dirty_count, machine.now - stats_at)
         stats_at = machine.now

@@ -82,7 +82,7 @@ def _copy_bitmap(s: ShadowState, sc: D.dom0_shadow_control) -> None:
     buf = sc.dirty_bitmap
     if len(buf) < packed.size:
         raise ValueError(f"dirty_bitmap holds {len(buf)} bytes, {packed.size} needed for {pages} pages")
-    buf[:packed.size] = packed
+    buf[:packed.size] = packed.tobytes()
 
 
 def shadow_mode_control(d, sc: D.dom0_shadow_control, current) -> int:
@@ -133,9 +133,9 @@ def _op(d, sc: D.dom0_shadow_control) -> int:
 
 def bitmap_to_bools(bitmap, pages: int) -> np.ndarray:
     """The toolstack's view of a bitmap buffer: one bool per pfn."""
-    return np.unpackbits(np.asarray(bitmap, dtype=np.uint8), bitorder="little", count=pages).astype(bool)
+    return np.unpackbits(np.frombuffer(bytes(bitmap), dtype=np.uint8), bitorder="little", count=pages).astype(bool)
 
 
-def bitmap_buffer(pages: int) -> np.ndarray:
+def bitmap_buffer(pages: int) -> bytearray:
     """A zeroed buffer for ``pages`` bits, rounded up to whole unsigned longs as xc_linux_save allocates."""
-    return np.zeros(((pages + 31) // 32) * 4, dtype=np.uint8)
+    return bytearray(((pages + 31) // 32) * 4)
