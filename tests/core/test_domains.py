@@ -27,8 +27,13 @@ def test_memory_is_owned_frames_recorded_in_the_frame_table():
     assert d.tot_pages == 16 * 256 == len(d.p2m) == d.max_pages
     owned = set(m.frame_table.frames_of(1).tolist())
     assert set(d.p2m) <= owned and d.shared_info_mfn in owned
-    info = m.frame_table[d.p2m[5]]
-    assert info.owner == 1 and info.count == 1 and info.allocated
+    # A data page mapped once, writable, by the kernel's direct map: the allocation reference plus one
+    # for the mapping, and one writable type reference (xen-facts 5d).
+    info = m.frame_table[d.p2m[-1]]
+    assert info.owner == 1 and info.allocated and info.count == 2
+    assert (info.type, info.type_count) == ("writable", 1)
+    root = m.frame_table[d.p2m[d.kernel.mm.root_pfn]]
+    assert root.type == "l2" and root.pinned and root.validated
     assert all(m.m2p[mfn] == pfn for pfn, mfn in enumerate(d.p2m))
 
 

@@ -66,7 +66,7 @@ def test_config_file_errors_name_file_line_and_problem(tmp_path):
 def test_config_file_like_xmexample1_creates_domain(tmp_path):
     cfg = tmp_path / "xmexample1"
     cfg.write_text('kernel = "/boot/vmlinuz-2.6-xenU"\nmemory = 64\nname = "ExampleDomain"\n'
-                   "vif = ['']\ndisk = ['phy:hda1,hda1,w']\nroot = \"/dev/hda1 ro\"\nextra = \"4\"\n")
+                   "vif = ['']\nroot = \"/dev/hda1 ro\"\nextra = \"4\"\n")
     m = xenlab.Machine()
     r = xenlab.xm(m, f"create {cfg} vcpus=2")
     assert "Started domain ExampleDomain" in r.text

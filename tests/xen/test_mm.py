@@ -23,8 +23,8 @@ _spec.loader.exec_module(_ref)
 def booted(request):
     m = xenlab.Machine(memory_mb=64, paging=request.param)
     d = m.create_domain(xenlab.DomainConfig(name="u", memory=8))
-    g = GuestMM(d)
-    g.boot()
+    g = d.kernel.mm                       # the kernel built its page tables at boot
+    assert isinstance(g, GuestMM) and g.root_pfn is not None
     return m, d, g
 
 

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import xenlab
-from xenlab.guest.mm import GuestMM, GuestMMError
+from xenlab.guest.mm import GuestMMError
 from xenlab.xen.public import xen as X
 from xenlab.xen.public.memory import (XENMEM_decrease_reservation, XENMEM_increase_reservation,
                                       mmu_update_t, mmuext_op_t, xen_memory_reservation)
@@ -24,9 +24,7 @@ class MMMachine(RuleBasedStateMachine):
         self.m = xenlab.Machine(memory_mb=64, paging=paging, seed=seed)
         self.doms = [self.m.create_domain(xenlab.DomainConfig(name=f"u{i}", memory=2, maxmem=3))
                      for i in range(2)]
-        self.gmm = [GuestMM(d) for d in self.doms]
-        for g in self.gmm:
-            g.boot()
+        self.gmm = [d.kernel.mm for d in self.doms]        # built by each kernel at boot
         self.esize = 4 if paging == "2level" else 8
         self.ops = 0
 

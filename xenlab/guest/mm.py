@@ -43,7 +43,7 @@ class GuestMM:
         self.d, self.machine, self.mode = d, d.machine, d.machine.paging
         self.esize = 4 if self.mode == "2level" else 8
         self.batch = batch
-        self.free_pfns = list(range(len(d.p2m) - 1, 1, -1))   # pfn 0 start_info, 1 console
+        self.free_pfns = list(range(len(d.p2m) - 1, 2, -1))   # pfn 0 start_info, 1 console, 2 xenstore
         self.pt_pfns: set[int] = set()
         self.ballooned: list[int] = []
         self.vmas: list[tuple[int, int, bool]] = []

@@ -177,7 +177,10 @@ class XenLinux:
 
     # -- boot ----------------------------------------------------------------------------------------------
     def boot(self) -> None:
-        """start_kernel(): trap table and callbacks, bind the timer VIRQ on every vcpu, say hello."""
+        """start_kernel(): page tables through Xen, trap table and callbacks, timer VIRQs, hello."""
+        from xenlab.guest.mm import GuestMM
+        self.mm = GuestMM(self.d)
+        self.mm.boot()
         pv_boot(self)
         for v in self.d.vcpus:
             bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
@@ -217,6 +220,16 @@ class XenLinux:
             return
         self.d.xs.write("control/shutdown", "")
         self.request_shutdown(reasons[value])
+
+    # -- the guest-level memory API notebooks use (guest/mm.py does the work) ---------------------------
+    def map_page(self, va: int, pfn: int, writable: bool = True, user: bool = True) -> int:
+        return self.mm.map_page(va, pfn, writable=writable, user=user)
+
+    def unmap_page(self, va: int) -> None:
+        self.mm.unmap_page(va)
+
+    def translate(self, va: int, access: str = "r", user: bool = False) -> int:
+        return self.mm.translate(va, access, user)
 
     def _timer_interrupt(self, v, port: int) -> None:
         v.guest.timer_fired = True
