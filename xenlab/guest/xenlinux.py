@@ -202,12 +202,24 @@ class XenLinux:
         if xs is None or not port:
             return
         self.port_handlers[port] = self._xenbus_event
-        xs.watch("control/shutdown", "shutdown")
+        self.xenbus_watch("control/shutdown", "shutdown", self._on_shutdown_watch)
+
+    def xenbus_watch(self, path: str, token: str, handler) -> None:
+        """register_xenbus_watch(): ``handler(v, path)`` runs when the watch fires (a bound method or
+        functools.partial, so snapshots copy cleanly)."""
+        self.xenbus_handlers = getattr(self, "xenbus_handlers", {})
+        self.xenbus_handlers[token] = handler
+        self.d.xs.watch(path, token)
 
     def _xenbus_event(self, v, port: int) -> None:
+        """xenwatch: deliver each queued watch event to the handler registered for its token."""
         for path, token in self.d.xs.pop_events():
-            if token == "shutdown":
-                self._shutdown_handler(v)
+            handler = getattr(self, "xenbus_handlers", {}).get(token)
+            if handler is not None:
+                handler(v, path)
+
+    def _on_shutdown_watch(self, v, path: str) -> None:
+        self._shutdown_handler(v)
 
     def _shutdown_handler(self, v) -> None:
         """drivers/xen/core/reboot.c: read control/shutdown, clear it, and act."""
