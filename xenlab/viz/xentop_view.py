@@ -1,0 +1,81 @@
+"""xentop as a live table (chapter 13): the text xentop prints, plus a CPU(%) bar per domain.
+
+``xentop_arrays(rows)`` is the pure part (numpy arrays from xentop's rows, no widgets);
+``XentopView(machine)`` shows one frame and a button that runs the machine for ``delay_ns`` and
+samples again, so CPU(%) is measured over that interval exactly as xentop does.
+"""
+from __future__ import annotations
+
+import html
+import traceback
+
+import numpy as np
+
+from xenlab.i18n import get_language
+
+TEXT = {"pl": {"next": "Następna próbka", "title": "xentop: CPU(%) domen", "error": "Błąd widżetu: {e}"},
+        "en": {"next": "Next sample", "title": "xentop: CPU(%) per domain", "error": "The widget hit an error: {e}"}}
+
+
+def _t(key: str, **kw) -> str:
+    return TEXT.get(get_language(), TEXT["en"])[key].format(**kw)
+
+
+def xentop_arrays(rows: list[dict]) -> dict:
+    """Names, CPU(%), MEM(%), and a colour per domain (running/blocked/paused/other) for the bars."""
+    colours = {"r": "#2ca02c", "b": "#1f77b4", "p": "#ff7f0e"}
+    names = [r["name"] for r in rows]
+    state_colour = []
+    for r in rows:
+        st = r["state"]
+        state_colour.append(next((c for letter, c in colours.items() if letter in st), "#7f7f7f"))
+    return {"names": names, "cpu_pct": np.array([r["cpu_pct"] for r in rows], dtype=float),
+            "mem_pct": np.array([r["mem_pct"] for r in rows], dtype=float), "colors": state_colour,
+            "cpu_max": max(100.0, float(max((r["cpu_pct"] for r in rows), default=0.0)))}
+
+
+class XentopView:
+    def __init__(self, machine, delay_ns: int = 1_000_000_000):
+        import bqplot as bq
+        import ipywidgets as W
+
+        from xenlab.toolstack.xentop import xentop
+        self.machine, self.delay_ns, self._xentop = machine, int(delay_ns), xentop
+        self.errors: list = []
+        self.result = xentop(machine, delay_ns=self.delay_ns)
+        sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=100.0)
+        self.bars = bq.Bars(x=[], y=[], scales={"x": sx, "y": sy}, colors=["#2ca02c"])
+        self.figure = bq.Figure(marks=[self.bars], title=_t("title"), animation_duration=0,
+                                axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical", label="CPU(%)")],
+                                layout=W.Layout(width="100%", height="260px"))
+        self.text = W.HTML()
+        self.button = W.Button(description=_t("next"))
+        self.error_box = W.HTML()
+        self.button.on_click(self._guarded(self.step))
+        self.widget = W.VBox([self.text, self.figure, self.button, self.error_box])
+        self.redraw()
+
+    def step(self, *_):
+        self.result = self._xentop(self.machine, delay_ns=self.delay_ns, prev=self.result.samples[-1])
+        self.redraw()
+
+    def redraw(self) -> None:
+        a = xentop_arrays(self.result.rows)
+        with self.bars.hold_sync():
+            self.bars.x, self.bars.y, self.bars.colors = a["names"], a["cpu_pct"], a["colors"]
+            self.bars.scales["y"].max = a["cpu_max"]
+        self.text.value = "<pre style='font-size:11px'>" + html.escape(self.result.text) + "</pre>"
+
+    def _guarded(self, fn):
+        def callback(*args):
+            try:
+                fn(*args)
+                self.error_box.value = ""
+            except Exception as exc:
+                self.errors.append(traceback.format_exc())
+                self.error_box.value = "<pre style='color:#b00'>" + html.escape(_t("error", e=exc)) + "</pre>"
+        return callback
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
