@@ -100,7 +100,7 @@ def resolve_host(target):
 
 def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBIT_RATE,
             activation_ns: int = 0, max_iters: int = DEF_MAX_ITERS, max_factor: int = DEF_MAX_FACTOR,
-            adaptive: bool = True) -> MigrationReport:
+            adaptive: bool = True, stop_rule=None) -> MigrationReport:
     """Move domain ``d`` of ``machine`` to ``target`` (a Machine or a name in ``hosts``)."""
     target = resolve_host(target)
     if not 0 < rate_mbit <= MAX_MBIT_RATE:
@@ -112,7 +112,7 @@ def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBI
     src_start, dst_start = machine.now, target.now
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as stream:
         report = save_domain(machine, d, stream, live=live, link=link, destroy=False,
-                             max_iters=max_iters, max_factor=max_factor, adaptive=adaptive)
+                             max_iters=max_iters, max_factor=max_factor, adaptive=adaptive, stop_rule=stop_rule)
         if target is not machine:
             target.run(max(target.now, dst_start + (machine.now - src_start)))
         stream.seek(0)

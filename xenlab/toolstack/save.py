@@ -272,8 +272,13 @@ def suspend_domain(machine, d) -> None:
 
 
 def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = None, max_iters: int = 0,
-                  max_factor: int = 0, adaptive: bool = True) -> SaveReport:
-    """Write ``d``'s memory and state into ``sink``; live mode pre-copies while the guest runs."""
+                  max_factor: int = 0, adaptive: bool = True, stop_rule=None) -> SaveReport:
+    """Write ``d``'s memory and state into ``sink``; live mode pre-copies while the guest runs.
+
+    ``stop_rule`` replaces precopy_should_stop (same arguments; a true value ends the pre-copy), so
+    an exercise can drive the real loop with a student's rule.
+    """
+    stop_rule = stop_rule or precopy_should_stop
     max_iters = max_iters or DEF_MAX_ITERS
     max_factor = max_factor or DEF_MAX_FACTOR
     out = StreamWriter(sink)
@@ -340,10 +345,10 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
         report.iterations.append(it)
         if last_iter:
             break
-        reason = precopy_should_stop(iteration, it.sent, sent_last_iter, it.skipped, total_sent, max_pfn,
+        reason = stop_rule(iteration, it.sent, sent_last_iter, it.skipped, total_sent, max_pfn,
                                      link.rate_mbit if link else link_rate, max_iters, max_factor)
         if reason:
-            report.stop_reason = reason
+            report.stop_reason = reason if isinstance(reason, str) else "stop rule"
             last_iter = True
             suspend_domain(machine, d)
             report.suspended_at = machine.now
