@@ -272,3 +272,6 @@ SI_WC_SEC = SI_WC_VERSION + 4
 SI_WC_NSEC = SI_WC_SEC + 4
 SI_ARCH_MAX_PFN = SI_WC_NSEC + 4
 SI_ARCH_PFN_TO_MFN_FRAME_LIST_LIST = SI_ARCH_MAX_PFN + 4
+
+# struct mmu_update and struct mmuext_op are declared in xen.h; their dataclasses live in memory.py.
+from xenlab.xen.public.memory import mmu_update_t, mmuext_op_t  # noqa: E402,F401
