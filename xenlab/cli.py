@@ -1,7 +1,7 @@
 """The `xenlab` command.
 
     xenlab lab [--lang pl|en] [--no-browser] [--port N] [--ip ADDR] [--token T] [--dir PATH] [-- JUPYTER-ARGS...]
-    xenlab grade PATH [--json] [--csv FILE] [--student ID] [--cell-timeout S] [--notebook-timeout S]
+    xenlab grade PATH [--json] [--csv FILE] [--student ID] [--jobs N] [--cell-timeout S] [--notebook-timeout S]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
 
@@ -136,6 +136,7 @@ def cmd_grade(args) -> int:
         return 1
     options = {"cell_timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout}
     if path.is_dir():
+        options["jobs"] = args.jobs
         def progress(report):
             if not args.json:
                 print(format_report(report, lang), flush=True)
@@ -200,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time limit per notebook cell in seconds (default: %(default)s)")
     grade.add_argument("--notebook-timeout", type=float, default=120, metavar="S",
                        help="time limit per notebook in seconds (default: %(default)s)")
+    grade.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+                       help="notebooks graded at the same time, one kernel each (default: %(default)s)")
     grade.set_defaults(func=cmd_grade)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))

@@ -84,7 +84,7 @@ def test_batch_survives_loops_crashes_and_corrupt_files(tmp_path):
     (subs / "frank").mkdir()
 
     started = time.monotonic()
-    reports = grade_folder(subs, lang="en", timeout_scale=0.1, cell_timeout=3, notebook_timeout=30)
+    reports = grade_folder(subs, lang="en", timeout_scale=0.1, cell_timeout=3, notebook_timeout=30, jobs=2)
     elapsed = time.monotonic() - started
     by = {r["student"]: r for r in reports}
     ex = get_exercise("ex01")

@@ -125,7 +125,7 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
         report = _empty_report(path, student, exercise_id or exercise_of(None, path), lang)
         report["problems"].append(t("grade.corrupt", lang, error=f"{type(exc).__name__}: {exc}"))
         if report["exercise"] in all_exercises():
-            report["checks"] = _zero_checks(report["exercise"], lang, report["problems"][-1])
+            report["checks"] = _zero_checks(report["exercise"], lang, t("grade.not_run", lang))
         return report
     exercise_id = exercise_id or exercise_of(nb, path)
     report = _empty_report(path, student, exercise_id, lang)
@@ -177,7 +177,7 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
     if results is None:
         problem = failure or t("grade.no_result", lang, error=_cell_error(nb.cells[-1]) or "-")
         report["problems"].append(problem)
-        results = _zero_checks(exercise_id, lang, problem)
+        results = _zero_checks(exercise_id, lang, t("grade.not_run", lang))
     elif failure:
         report["problems"].append(failure)
     report["checks"] = results
@@ -199,14 +199,21 @@ def find_submissions(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def grade_folder(folder, *, lang: str | None = None, on_report=None, **kwargs) -> list[dict]:
-    """Grade every student's notebooks; returns one report per (student, notebook or missing exercise)."""
+def grade_folder(folder, *, lang: str | None = None, on_report=None, jobs: int = 1,
+                 **kwargs) -> list[dict]:
+    """Grade every student's notebooks, `jobs` kernels at a time; one report per (student, notebook),
+    plus a zero report for each exercise a student did not hand in."""
+    from concurrent.futures import ThreadPoolExecutor
+
     lang = lang or get_language()
     submissions = find_submissions(Path(folder))
+    work = [(student, nbpath) for student, notebooks in submissions.items() for nbpath in notebooks]
     reports = []
-    for student, notebooks in submissions.items():
-        for nbpath in notebooks:
-            report = grade_notebook(nbpath, student, lang=lang, **kwargs)
+    with ThreadPoolExecutor(max_workers=max(1, int(jobs)), thread_name_prefix="xenlab-grade") as pool:
+        futures = [pool.submit(grade_notebook, nbpath, student, lang=lang, **kwargs)
+                   for student, nbpath in work]
+        for future in futures:                      # in submission order, whatever finishes first
+            report = future.result()
             reports.append(report)
             if on_report:
                 on_report(report)

@@ -41,6 +41,7 @@ MESSAGES: dict[str, object] = {
         "many": "{n} cells raised an error while the notebook ran (first: cell {first}: {error}).",
     },
     "grade.cell_timeout": "stopped after its time limit of {seconds} s",
+    "grade.not_run": "not run (see the problem above)",
     "grade.no_result": "The checks produced no result (the kernel may have been stopped): {error}",
     "grade.missing": "No submission for {exercise}.",
     "grade.nothing": "No notebooks to grade in {path}.",

@@ -43,6 +43,7 @@ MESSAGES: dict[str, object] = {
         "many": "{n} komórek zgłosiło błąd podczas wykonywania notatnika (pierwsza: komórka {first}: {error}).",
     },
     "grade.cell_timeout": "przerwana po przekroczeniu limitu {seconds} s",
+    "grade.not_run": "nie uruchomiono (zob. problem powyżej)",
     "grade.no_result": "Sprawdzenia nie zwróciły wyniku (jądro mogło zostać zatrzymane): {error}",
     "grade.missing": "Brak rozwiązania zadania {exercise}.",
     "grade.nothing": "W {path} nie ma notatników do oceny.",
