@@ -180,33 +180,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
     lab.add_argument("--lang", choices=LANGUAGES, default=None,
-                     help="language of the course (default: pl, or $XENLAB_LANG)")
-    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    lab.add_argument("--port", type=int, default=None, help="port (default: the first free one from 8888)")
-    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    lab.add_argument("--token", default=None, help="access token (default: a random one)")
-    lab.add_argument("--dir", default=None, help="the course folder (default: the checkout xenlab runs from)")
+                     help=t("cli.opt.lang"))
+    lab.add_argument("--no-browser", action="store_true", help=t("cli.opt.no_browser"))
+    lab.add_argument("--port", type=int, default=None, help=t("cli.opt.port"))
+    lab.add_argument("--ip", default="127.0.0.1", help=t("cli.opt.ip"))
+    lab.add_argument("--token", default=None, help=t("cli.opt.token"))
+    lab.add_argument("--dir", default=None, help=t("cli.opt.dir"))
     lab.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
     lab.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER-ARGS",
-                     help="further options passed to jupyter lab (after --)")
+                     help=t("cli.opt.jupyter_args"))
     lab.set_defaults(func=cmd_lab)
 
     grade = sub.add_parser("grade", help=t("cli.grade.help"), description=t("cli.grade.help"))
-    grade.add_argument("path", help="a submitted .ipynb, or a folder with one folder per student")
-    grade.add_argument("--json", action="store_true", help="print the full report as JSON")
-    grade.add_argument("--csv", metavar="FILE", help="write a gradebook (one row per student)")
-    grade.add_argument("--student", default=None, help="student id for a single notebook "
-                       "(default: the name of its folder)")
+    grade.add_argument("path", help=t("cli.opt.path"))
+    grade.add_argument("--json", action="store_true", help=t("cli.opt.json"))
+    grade.add_argument("--csv", metavar="FILE", help=t("cli.opt.csv"))
+    grade.add_argument("--student", default=None, help=t("cli.opt.student"))
     grade.add_argument("--cell-timeout", type=float, default=30, metavar="S",
-                       help="time limit per notebook cell in seconds (default: %(default)s)")
+                       help=t("cli.opt.cell_timeout"))
     grade.add_argument("--notebook-timeout", type=float, default=120, metavar="S",
-                       help="time limit per notebook in seconds (default: %(default)s)")
+                       help=t("cli.opt.notebook_timeout"))
     grade.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
-                       help="notebooks graded at the same time, one kernel each (default: %(default)s)")
+                       help=t("cli.opt.jobs"))
     grade.set_defaults(func=cmd_grade)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
-    xm.add_argument("xm_args", nargs=argparse.REMAINDER, help="an xm command, e.g. list")
+    xm.add_argument("xm_args", nargs=argparse.REMAINDER, help=t("cli.opt.xm_args"))
     xm.set_defaults(func=cmd_xm)
     return parser
 

@@ -199,8 +199,7 @@ def _toc(lang: str, root: Path) -> str:
         out += ["", f"### {words['exercises']}", ""]
         for n in exercises:
             chapter = re.match(r"ex(\d+)", n).group(1)
-            out.append(f"- [{n}](../../exercises/{lang}/{n}.ipynb) ({words['exercise_of']} {chapter}); "
-                       f"[{'rozwiązanie' if lang == 'pl' else 'solution'}](../../solutions/{lang}/{n}.ipynb)")
+            out.append(f"- [{n}](../../exercises/{lang}/{n}.ipynb) ({words['exercise_of']} {chapter})")
     return "\n".join(out)
 
 
