@@ -1,0 +1,171 @@
+"""The memory chapter's views without a browser: pure functions against hand-worked values, then the
+widgets driven by their methods and buttons."""
+import numpy as np
+import pytest
+
+import xenlab
+from xenlab.guest.gdt import guest_gdt
+from xenlab.hw.paging import PFEC_user_mode, PFEC_write_access
+from xenlab.hw.segments import GateDescriptor, SegmentDescriptor
+from xenlab.viz.memmap import (TYPE_CODES, ballooned_frames, frame_codes, frame_grid, owner_legend, p2m_runs,
+                               page_table_frames)
+from xenlab.viz.pagewalk import entry_bits, va_fields, walk_text, walk_view
+from xenlab.viz.segments import descriptor_fields, gdt_rows, layout_regions, segment_span, try_install
+from xenlab.xen.public.xen import DOMID_XEN
+
+
+@pytest.fixture(scope="module", params=["2level", "pae"])
+def machine(request):
+    m = xenlab.Machine(memory_mb=64, paging=request.param, seed=3)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=8))
+    b = m.create_domain(xenlab.DomainConfig(name="b", memory=8))
+    a.pause()
+    b.pause()
+    return m, a, b
+
+
+# -- segments ---------------------------------------------------------------------------------------------
+def test_layout_regions_cover_4gb_with_xen_on_top():
+    for mode, hvs in (("2level", 0xFC000000), ("pae", 0xF5800000)):
+        r = layout_regions(mode)
+        assert r[0]["start"] == 0 and r[-1]["end"] == 1 << 32
+        assert all(x["end"] == y["start"] for x, y in zip(r, r[1:]))
+        m2p = next(x for x in r if x["name"] == "m2p")
+        assert m2p["start"] == hvs and m2p["mib"] == (4 if mode == "2level" else 16)
+
+
+def test_descriptor_fields_hand_worked():
+    f = descriptor_fields(0x00CFBA000000FFFF)              # flat ring-1 code, as in Xen's GDT page
+    assert (f["base"], f["limit"], f["dpl"], f["g"], f["db"], f["kind"]) == \
+        (0, 0xFFFFF, 1, 1, 1, "code execute/read")
+    g = descriptor_fields(GateDescriptor(selector=0xE019, offset=0xC0100000, dpl=3).encode())
+    assert g["gate"] and g["selector"] == 0xE019 and g["offset"] == 0xC0100000
+
+
+def test_gdt_rows_and_install(machine):
+    m, a, b = machine
+    gdt = guest_gdt(a)
+    assert gdt.rc == 0
+    rows = gdt_rows(gdt.table, m.paging)
+    assert [r["index"] for r in rows] == [12, 13, 14, 15] and all(r["ok"] for r in rows)
+    top = 0xFC400000 if m.paging == "2level" else 0xF6800000
+    assert rows[0]["byte_limit"] == top - 1                 # set_gdt truncated the flat segment
+    r = try_install(gdt, 20, SegmentDescriptor.flat(0, True))
+    assert (r["rc"], r["errno"], r["ok"]) == (-22, "-EINVAL", False) and "DPL 0" in r["rule"]
+    assert gdt.table.read_raw(20) == 0                     # nothing changed
+    r = try_install(gdt, 20, SegmentDescriptor(base=0x1000, limit=0xFFFFF, type=2, dpl=3, g=1))
+    assert r["ok"] and r["truncated"] and r["span"] == (0x1000, top)
+    r = try_install(gdt, 21, SegmentDescriptor(base=0x1000, limit=0xFFFFF, type=2, dpl=3, g=0))
+    assert r["ok"] and not r["truncated"] and r["span"] == (0x1000, 0x101000)
+    assert not try_install(gdt, 22, GateDescriptor(selector=0xE008, offset=0, dpl=3))["ok"]
+    assert segment_span(SegmentDescriptor.flat(0, False).encode(), m.paging) is None
+
+
+# -- page walk ----------------------------------------------------------------------------------------------
+def test_va_fields_and_bits():
+    assert [(f["name"], f["value"]) for f in va_fields(0xC0401234, "2level")] == \
+        [("L2", 0x301), ("L1", 0x1), ("offset", 0x234)]
+    assert [(f["name"], f["value"]) for f in va_fields(0xC0401234, "pae")] == \
+        [("L3", 3), ("L2", 2), ("L1", 1), ("offset", 0x234)]
+    bits = {b["name"]: b["set"] for b in entry_bits(0x63, "2level")}
+    assert bits["P"] and bits["RW"] and bits["A"] and bits["D"] and not bits["US"] and "NX" not in bits
+
+
+def test_walk_view_success_fault_and_p2m(machine):
+    m, a, b = machine
+    cr3 = a.vcpus[0].cr3
+    v = walk_view(m, cr3, 0xC0005123, domain=a)
+    assert v["fault"] is None and v["maddr"] == (a.p2m[5] << 12) | 0x123
+    assert v["pfn"] == 5 and v["p2m_mfn"] == a.p2m[5]
+    assert len(v["steps"]) == (2 if m.paging == "2level" else 3)
+    assert "M2P[mfn] = pfn 0x5" in walk_text(v)
+    f = walk_view(m, cr3, 0x40000000, access="w", user=True)
+    assert f["maddr"] is None and f["fault"]["error_code"] == PFEC_write_access | PFEC_user_mode
+    pt = walk_view(m, cr3, 0xC0000000 + (a.kernel.mm.root_pfn << 12), access="w")
+    assert pt["fault"]["error_code"] & 1                     # the root is mapped read-only: protection
+
+
+def test_walk_view_compares_a_student_walk(machine):
+    m, a, b = machine
+    cr3 = a.vcpus[0].cr3
+
+    def good(mem, cr3, va, mode, write, user):
+        from xenlab.hw.paging import PageFault, walk
+        try:
+            return walk(mem, cr3, va, "w" if write else "r", mode, user=user, set_ad=False)[0], None
+        except PageFault as pf:
+            return None, pf.error_code
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert walk_view(m, cr3, 0xC0003000, walker=good)["agree"]
+    assert walk_view(m, cr3, 0x1000, walker=good)["agree"]
+    s = walk_view(m, cr3, 0xC0003000, walker=stub)
+    assert not s["agree"] and s["yours"]["problem"] == "not written yet"
+    assert walk_view(m, cr3, 0xC0003000, walker=lambda *a: 1 / 0)["yours"]["problem"].startswith("ZeroDivision")
+
+
+# -- memory map --------------------------------------------------------------------------------------------------
+def test_frame_codes_by_owner_and_type(machine):
+    m, a, b = machine
+    codes = frame_codes(m, "owner")
+    legend = owner_legend(m)
+    code_of = {lbl.split()[0]: c for c, lbl, _ in legend}
+    assert (codes == code_of[f"d{a.domain_id}"]).sum() == a.tot_pages + 1     # + the shared_info page
+    assert (codes == 1).sum() == (m.frame_table.owner == DOMID_XEN).sum()
+    types = frame_codes(m, "type")
+    names = [n for n, _ in TYPE_CODES]
+    pts = page_table_frames(m, a.domain_id)
+    assert pts and all(types[f] in (names.index("l1"), names.index("l2"), names.index("l3")) for f in pts)
+    assert types[a.p2m[3]] == names.index("l2" if m.paging == "2level" else "l3")   # the root (pfn 3)
+    g = frame_grid(m, "type", width=128)
+    assert g["grid"].shape[1] == 128 and sum(g["counts"].values()) == m.frame_table.nr_frames
+    runs = p2m_runs(a)
+    assert sum(n for _, _, n in runs) == len(a.p2m) and len(runs) >= 1
+    with pytest.raises(ValueError):
+        frame_codes(m, "colour")
+
+
+def test_balloon_frames_marked():
+    m = xenlab.Machine(memory_mb=64, seed=5)
+    d = m.create_domain(xenlab.DomainConfig(name="bal", memory=8))
+    d.pause()
+    with m.trace.record("MEM") as events:
+        assert d.kernel.mm.balloon_out(16) == 16
+    gone = ballooned_frames(events, d.domain_id)
+    assert len(gone) == 16 and all(m.frame_table.owner[f] == -1 for f in gone)
+    codes = frame_codes(m, "type", ballooned=gone)
+    assert (codes[gone] == len(TYPE_CODES) - 1).all()
+
+
+# -- widgets -------------------------------------------------------------------------------------------------------
+def test_widgets_drive_without_browser():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("bqplot")
+    from xenlab.viz.memmap import MemoryMap
+    from xenlab.viz.pagewalk import PageWalker
+    from xenlab.viz.segments import SegmentInspector
+    m = xenlab.Machine(memory_mb=64, seed=7)
+    d = m.create_domain(xenlab.DomainConfig(name="w", memory=8))
+    d.pause()
+    s = SegmentInspector(d)
+    s.dpl.value = 0
+    s.install_from_form()
+    assert "-EINVAL" in s.result.value and s.last["rc"] == -22
+    s.base.value = "not a number"
+    s._guarded(lambda: s.install_from_form())()              # a bad form: caught and shown
+    assert "ValueError" in s.error_box.value and s.errors
+    w = PageWalker(d)
+    view = w.walk(0xC0002000)
+    assert w.upto == 0 and view["maddr"] == d.p2m[2] << 12
+    w.step(+1)
+    w.step(+5)
+    assert w.upto == len(view["steps"]) and "M2P" in w.out.value
+    w.examples.value = 0x08048000
+    assert w.view["fault"] is not None
+    mm = MemoryMap(m)
+    mm.domain.value = d.domain_id
+    assert mm.balloon(-32) == 32 and len(mm.ballooned) == 32
+    mm.by.value = "type"
+    assert mm.grid.color.shape == (np.ceil(m.frame_table.nr_frames / 256), 256)
