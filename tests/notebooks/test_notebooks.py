@@ -65,6 +65,12 @@ def test_notebook_runs(path):
         assert got == want, (f"{path.name}, cell {index + 1}: output changed\n--- expected\n{want}\n"
                              f"--- got\n{got}\n(fix the model, or the `::: output` block in course/)")
     assert time.monotonic() - started < 60, "a notebook should run in well under a minute"
+    # xenlab.check() speaks the notebook's language (the kernel learns it from the notebook's folder)
+    lang = path.parent.name
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.strip().startswith("xenlab.check("):
+            text = visible_text(cell.outputs)
+            assert ("Sprawdzenia do zadania" if lang == "pl" else "Checks for exercise") in text, text
 
 
 def test_there_are_notebooks():
