@@ -23,14 +23,12 @@ LABELS = {
     "en": {"user": "guest user space", "kernel": "guest kernel (PAGE_OFFSET)", "m2p": "read-only M2P",
            "xen": "Xen (HYPERVISOR_VIRT_START)", "install": "install", "index": "entry",
            "accepted": "accepted", "refused": "refused", "rule": "rule", "stored": "stored",
-           "error": "error in the widget: {error}", "title": "4 GiB linear address space",
-           "head": "entry selector raw type DPL base limit(last byte) G D/B P | Xen's check"},
+           "error": "error in the widget: {error}", "title": "4 GiB linear address space"},
     "pl": {"user": "przestrzeń użytkownika gościa", "kernel": "jądro gościa (PAGE_OFFSET)",
            "m2p": "M2P tylko do odczytu", "xen": "Xen (HYPERVISOR_VIRT_START)", "install": "zainstaluj",
            "index": "wpis", "accepted": "przyjęty", "refused": "odrzucony", "rule": "reguła",
            "stored": "zapisano", "error": "błąd w widżecie: {error}",
-           "title": "4 GiB liniowej przestrzeni adresowej",
-           "head": "wpis selektor surowy typ DPL baza limit(ostatni bajt) G D/B P | sprawdzenie Xena"},
+           "title": "4 GiB liniowej przestrzeni adresowej"},
 }
 
 
@@ -68,7 +66,7 @@ def gdt_rows(table, mode: str = "2level", only_present: bool = True, rpl: int | 
 
 
 def rows_text(rows: list[dict]) -> str:
-    out = [label("head")]
+    out = ["entry selector raw                type                     DPL base limit(last byte) G D/B P | Xen's check"]
     for r in rows:
         if r["gate"]:
             what = f"-> {r['selector']:#06x}:{r['offset']:#x}"
