@@ -66,6 +66,8 @@ def test_find_course_prefers_explicit_dir(tmp_path):
 def test_xm_runs_on_a_fresh_machine():
     r = run("xm", "list")
     assert r.returncode == 0 and "Domain-0" in r.stdout
+    r = run("xm", "frobnicate")
+    assert r.returncode == 1 and "frobnicate" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_lab_serves_the_course(tmp_path):

@@ -113,7 +113,7 @@ def cmd_lab(args) -> int:
     print(t("cli.stop"), flush=True)
     env = {**os.environ, "XENLAB_LANG": lang}
     if args.dry_run:
-        print(" ".join(cmd))
+        print(" ".join(cmd), flush=True)
         return 0
     if os.name == "posix":
         os.execvpe(cmd[0], cmd, env)  # the server takes this process's PID: Ctrl+C and kill reach it
@@ -165,7 +165,12 @@ def cmd_xm(args) -> int:
     except ImportError:
         print(t("cli.xm_missing"), file=sys.stderr)
         return 1
-    result = xm(Machine(), " ".join(args.xm_args))
+    import shlex
+    try:
+        result = xm(Machine(), shlex.join(args.xm_args))
+    except Exception as exc:  # XmError: what xm itself prints as "Error: ..."
+        print(exc, file=sys.stderr)
+        return 1
     print(getattr(result, "text", result))
     return 0
 
@@ -219,7 +224,11 @@ def main(argv=None) -> int:
         elif a.startswith("--lang=") and a.split("=", 1)[1] in LANGUAGES:
             set_language(a.split("=", 1)[1])
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
