@@ -250,9 +250,11 @@ class Machine:
         cfg = DomainConfig(name="Domain-0", memory=mem_mb, vcpus=len(self.cpus), workload="idle",
                            kernel="/boot/vmlinuz-2.6.16-xen0")
         d = self.domain_create_empty(0, cfg, privileged=True)
-        d.max_pages = mem_mb << (20 - PAGE_SHIFT)
+        nr_pages = mem_mb << (20 - PAGE_SHIFT)
+        d.max_pages = nr_pages
         self.alloc_vcpus(d, cfg.vcpus)
-        build_domain(self, d, d.max_pages)
+        build_domain(self, d, nr_pages)
+        d.max_pages = 0xFFFFFFFF              # construct_dom0: d->max_pages = ~0U (no limit)
         self._attach_kernel(d)
         self.domain_unpause_by_systemcontroller(d)
         from xenlab.toolstack.xend import Xend

@@ -196,7 +196,7 @@ def test_page_tables_are_canonicalised_and_rebuilt():
     m.memory.write_u32((l2 << 12), (l1 << 12) | 0x67)
     m.memory.write_u32((l2 << 12) + 4 * 1010, (ft.nr_frames - 1) << 12 | 0x63)   # a Xen slot: zeroed
     ft.type_info[l1] = PGT_l1_page_table | PGT_validated | 1
-    ft.type_info[l2] = PGT_l2_page_table | PGT_validated | PGT_pinned | 1
+    ft.type_info[l2] = PGT_l2_page_table | PGT_validated | 1        # typed, not pinned: not re-validated
     buf = io.BytesIO()
     save_domain(m, d, buf)
     target = xenlab.Machine(seed=11, memory_mb=96)
@@ -208,4 +208,46 @@ def test_page_tables_are_canonicalised_and_rebuilt():
     assert target.memory.read_u32((new_l1 << 12) + 4 * 10) == (0x1234 << 12) | 0x6
     assert target.memory.read_u32(d2.p2m[l2_pfn] << 12) == (new_l1 << 12) | 0x67
     assert target.memory.read_u32((d2.p2m[l2_pfn] << 12) + 4 * 1010) == 0
-    assert (l2_pfn, D.L2TAB) in report.pinned and (l1_pfn, D.L1TAB) not in report.pinned
+    assert (l2_pfn, D.L2TAB) not in report.pinned and (l1_pfn, D.L1TAB) not in report.pinned
+
+
+def test_forged_pinned_table_is_refused_on_restore():
+    """Restore re-pins through Xen: a pinned 'table' whose entries map page-table pages writable
+    (here the kernel's own L1s, pfns 4..7) fails validation, and nothing is left behind."""
+    m, d = guest(workload="idle")
+    ft = m.frame_table
+    l1, l2 = d.p2m[40], d.p2m[41]
+    for i, pfn in enumerate((5, 6, 7)):
+        m.memory.write_u32((l1 << 12) + 4 * i, (d.p2m[pfn] << 12) | 0x67)
+    m.memory.write_u32(l2 << 12, (l1 << 12) | 0x67)
+    ft.type_info[l1] = PGT_l1_page_table | PGT_validated | 1
+    ft.type_info[l2] = PGT_l2_page_table | PGT_validated | PGT_pinned | 1
+    buf = io.BytesIO()
+    save_domain(m, d, buf)
+    target = xenlab.Machine(seed=11, memory_mb=96)
+    before = set(target.domains)
+    buf.seek(0)
+    with pytest.raises(RestoreError, match="refused to pin"):
+        restore_domain(target, buf)
+    assert set(target.domains) == before
+
+
+def test_restored_page_tables_are_pinned_validated_and_usable():
+    """xc_linux_restore re-pins the guest's tables on the new frames; the kernel keeps using them."""
+    src = xenlab.Machine(seed=4)
+    d = src.create_domain(xenlab.DomainConfig(name="g", memory=16))
+    va = 0x08000000
+    d.kernel.map_page(va, 40, writable=True)
+    src.memory.write_u32((d.p2m[40] << 12) + 8, 0xCAFEF00D)
+    buf = io.BytesIO()
+    save_domain(src, d, buf)
+    dst = xenlab.Machine(seed=5)
+    buf.seek(0)
+    r, _ = restore_domain(dst, buf)
+    root = dst.frame_table[r.p2m[r.kernel.mm.root_pfn]]
+    assert root.type == "l2" and root.pinned and root.validated
+    assert r.vcpus[0].cr3 == r.p2m[r.kernel.mm.root_pfn] << 12
+    assert r.kernel.translate(va) == r.p2m[40] << 12                  # the mapping moved with the guest
+    assert dst.memory.read_u32(r.kernel.translate(va) + 8) == 0xCAFEF00D
+    r.kernel.map_page(va + 0x1000, 41, writable=False)                 # and Xen accepts new updates
+    assert r.kernel.translate(va + 0x1000) == r.p2m[41] << 12

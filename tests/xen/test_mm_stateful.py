@@ -3,7 +3,8 @@ balloon operations from several domUs (some sending garbage); after every step a
 (mm_invariants.check) must find no violation. 30 examples of up to 500 steps: >= 10,000 operations."""
 import numpy as np
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
 
 import xenlab
 from xenlab.guest.mm import GuestMMError
@@ -19,6 +20,8 @@ DESCRIPTORS = [0, 0x00CFBA000000FFFF, 0x00CFB2000000FFFF, 0x00CF9A000000FFFF, 0x
 
 
 class MMMachine(RuleBasedStateMachine):
+    total_ops = 0                  # across examples, for the MIN_OPERATIONS floor
+
     @initialize(paging=st.sampled_from(["2level", "pae"]), seed=st.integers(0, 3))
     def boot(self, paging, seed):
         self.m = xenlab.Machine(memory_mb=64, paging=paging, seed=seed)
@@ -59,6 +62,7 @@ class MMMachine(RuleBasedStateMachine):
         rc = self.doms[i].hypercall(*args)
         assert isinstance(rc, int) and (rc <= 0 or args[0] == "memory_op"), rc
         self.ops += 1
+        MMMachine.total_ops += 1
         return rc
 
     # -- rules -------------------------------------------------------------------------------------------
@@ -116,6 +120,7 @@ class MMMachine(RuleBasedStateMachine):
         except (GuestMMError, ValueError):
             pass
         self.ops += 1
+        MMMachine.total_ops += 1
 
     @invariant()
     def safe(self):
@@ -123,6 +128,19 @@ class MMMachine(RuleBasedStateMachine):
             check(self.m)
 
 
-MMMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=500, deadline=None,
-                                       suppress_health_check=list(HealthCheck))
-test_mm_stateful = MMMachine.TestCase
+SETTINGS = settings(max_examples=50, stateful_step_count=500, deadline=None,
+                    suppress_health_check=list(HealthCheck))
+MIN_OPERATIONS = 10_000          # the issue's floor for one CI run
+
+
+def test_mm_stateful():
+    """Random mmu_update/mmuext_op/update_va_mapping/set_gdt/balloon sequences from two domUs (some
+    malicious); the invariants are checked after every step. Runs until at least MIN_OPERATIONS."""
+    total = 0
+    for _ in range(5):
+        MMMachine.total_ops = 0
+        run_state_machine_as_test(MMMachine, settings=SETTINGS)
+        total += MMMachine.total_ops
+        if total >= MIN_OPERATIONS:
+            break
+    assert total >= MIN_OPERATIONS, f"only {total} operations were driven"

@@ -102,6 +102,22 @@ class GuestMM:
         self.pt_pfns.add(pfn)
         return pfn
 
+    @classmethod
+    def from_restored(cls, d) -> "GuestMM":
+        """The kernel's bookkeeping after a restore or migration: its tables are already in memory
+        (re-pinned by the toolstack), so find the root from CR3 and the table pages by their type."""
+        g = cls(d)
+        m = d.machine
+        g.root_pfn = int(m.m2p[d.vcpus[0].cr3 >> PAGE_SHIFT])
+        table_types = (1, 2, 3)                          # PGT_l1/l2/l3_page_table >> 29
+        g.pt_pfns = {pfn for pfn, mfn in enumerate(d.p2m)
+                     if mfn != INVALID_P2M_ENTRY and (int(m.frame_table.type_info[mfn]) >> 29) in table_types
+                     and int(m.frame_table.type_info[mfn]) & PGT_count_mask}
+        g.ballooned = [pfn for pfn, mfn in enumerate(d.p2m) if mfn == INVALID_P2M_ENTRY]
+        taken = g.pt_pfns | set(g.ballooned)
+        g.free_pfns = [pfn for pfn in range(len(d.p2m) - 1, 2, -1) if pfn not in taken]
+        return g
+
     # -- boot -----------------------------------------------------------------------------------
     def boot(self) -> int:
         """paging_init(): map lowmem at PAGE_OFFSET, pin, switch CR3. Returns mmu_update calls made."""

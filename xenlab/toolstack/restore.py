@@ -11,8 +11,9 @@ resumes (guest/suspend.py): it rebinds its event channels and continues its work
 On any error the half-built domain is destroyed, so a bad file leaves the machine as it was.
 
 Simplifications:
-- Pinned page tables are listed in the report (``pinned``) but not re-pinned: the model's guest
-  kernels build and pin their own tables at run time.
+- Pinned page tables are re-pinned by dom0 on the guest's behalf and CR3 is re-taken as a root
+  reference, so Xen validates the canonicalised tables again on the new frames; the guest kernel's
+  own bookkeeping (which pfns are tables, which are free) is rebuilt from the frame table.
 - Only the arch fields (max_pfn) of the saved shared_info page are carried over; event channels are
   rebuilt by the guest's irq_resume and time by Xen, as they would be after restore.
 """
@@ -33,6 +34,9 @@ from xenlab.xen.domain_build import build_domain, write_start_info
 from xenlab.xen.page_alloc import OutOfMemory
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public import xen as X
+from xenlab.xen.public.errno import errno_name
+from xenlab.xen.public.memory import mmuext_op_t
 from xenlab.xen.public.xen import SI_ARCH_MAX_PFN, start_info
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -163,6 +167,30 @@ def xc_linux_restore(machine, d, reader: StreamReader, report: RestoreReport) ->
     return ctxt
 
 
+_PIN_CMD = {D.L1TAB: X.MMUEXT_PIN_L1_TABLE, D.L2TAB: X.MMUEXT_PIN_L2_TABLE,
+            D.L3TAB: X.MMUEXT_PIN_L3_TABLE, D.L4TAB: X.MMUEXT_PIN_L4_TABLE}
+
+
+def _repin(machine, d, report) -> None:
+    """xc_linux_restore: pin every table the guest had pinned, as dom0 on the guest's behalf
+    (mmuext_op with foreigndom), so Xen validates them again on the new machine frames."""
+    ops = [mmuext_op_t(cmd=_PIN_CMD[tab], mfn=d.p2m[pfn]) for pfn, tab in report.pinned]
+    if not ops:
+        return
+    done = [0]
+    rc = machine.dom0.hypercall("mmuext_op", ops, len(ops), done, d.domain_id)
+    if rc < 0:
+        raise RestoreError(f"Error: Restore failed: Xen refused to pin page table {done[0] + 1} of "
+                           f"{len(ops)} ({errno_name(rc)}): the image's page tables are not valid")
+
+
+def _set_cr3(d, cr3_maddr: int) -> None:
+    """arch_set_info_guest: take the root-table reference for the restored CR3."""
+    from xenlab.xen.mm import new_guest_cr3
+    if cr3_maddr and not new_guest_cr3(d.vcpus[0], cr3_maddr >> 12):
+        raise RestoreError(f"Error: Restore failed: CR3 {cr3_maddr:#x} is not a valid root page table")
+
+
 def _load_context(machine, d, ctxt: bytes) -> int:
     """DOM0_SETVCPUCONTEXT for vcpu 0; returns the start_info pfn (the suspend record in EDX)."""
     f = struct.unpack(VCPU_GUEST_CONTEXT_FMT, ctxt)
@@ -181,6 +209,7 @@ def _load_context(machine, d, ctxt: bytes) -> int:
     a.ctrlreg = list(f[CTXT_CTRLREG:CTXT_CTRLREG + 8])
     if f[CTXT_CR3]:
         a.ctrlreg[3] = d.p2m[f[CTXT_CR3] >> 12] << 12                  # PFN -> the new MFN
+        _set_cr3(d, a.ctrlreg[3])
     (a.event_callback_cs, a.event_callback_eip, a.failsafe_callback_cs,
      a.failsafe_callback_eip) = f[CTXT_CALLBACKS:CTXT_CALLBACKS + 4]
     return si_pfn
@@ -207,6 +236,7 @@ def restore_domain(machine, source, *, paused: bool = False):
     report = RestoreReport(config.name, d.domain_id, len(d.p2m))
     try:
         ctxt = xc_linux_restore(machine, d, reader, report)
+        _repin(machine, d, report)
         si_pfn = _load_context(machine, d, ctxt)
         info = _patch_start_info(machine, d, si_pfn)
     except Exception:
@@ -221,6 +251,9 @@ def restore_domain(machine, source, *, paused: bool = False):
     from xenlab.guest import make_kernel
     from xenlab.guest.suspend import resume
     d.kernel = make_kernel(d)
+    if d.kind == "pv" and d.vcpus[0].cr3:
+        from xenlab.guest.mm import GuestMM
+        d.kernel.mm = GuestMM.from_restored(d)          # the kernel's view of the tables it had
     for hook in machine.xend.on_create:
         hook(d)
     resume(d.kernel)
