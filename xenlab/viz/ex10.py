@@ -23,13 +23,13 @@ TIMEOUT_S = 2.0
 TEXT = {
     "en": {"not_written": "not written yet", "timeout": "did not finish in {s} s", "no_answer": "no answer",
            "agree": "agree", "differs": "DIFFERS", "yours": "yours", "xen": "Xen", "image": "image intact",
-           "data": "data", "left": "grant mappings left behind by your handler: {n}",
-           "problems": "problems in your handler:"},
+           "data": "data", "left": "grant mappings left behind by your function: {n}",
+           "problems": "problems in your function:"},
     "pl": {"not_written": "jeszcze nie napisana", "timeout": "nie skończyła się w {s} s",
            "no_answer": "brak odpowiedzi", "agree": "zgodne", "differs": "RÓŻNICA", "yours": "Twoje",
            "xen": "Xen", "image": "obraz nienaruszony", "data": "dane",
-           "left": "odwzorowania uprawnień pozostawione przez Twój handler: {n}",
-           "problems": "problemy w Twoim handlerze:"},
+           "left": "odwzorowania uprawnień pozostawione przez Twoją funkcję: {n}",
+           "problems": "problemy w Twojej funkcji:"},
 }
 
 
@@ -48,7 +48,8 @@ def _problem_of(exc: BaseException) -> str:
 # -- ex10 ------------------------------------------------------------------------------------------------
 def plug_handler(machine, handle_request) -> list:
     """Make dom0's blkback serve READ/WRITE (and unknown operations) with ``handle_request``.
-    Returns the list the served requests are recorded into: (request, responses, problem)."""
+    Returns the list the served requests are recorded into: (request, responses, problem,
+    mappings the handler left behind)."""
     from xenlab.dom0.blkreq import BlkbackIO
     from xenlab.toolstack.devices import devices
     bb = devices(machine).blkback
@@ -65,9 +66,10 @@ def plug_handler(machine, handle_request) -> list:
             call_with_timeout(handle_request, TIMEOUT_S, be, req)
         except BaseException as exc:            # the student's bug (or a loop), shown not raised
             problem = _problem_of(exc)
+        left = len(be.mapped)
         for page in list(be.mapped.values()):   # keep the machine sane for the next request
             be.unmap(page)
-        served.append((req, list(be.responses), problem, len(be.log) and be.log[-1]))
+        served.append((req, list(be.responses), problem, left))
     bb.dispatch = dispatch                       # an instance attribute: only this machine's blkback
     return served
 
@@ -107,7 +109,8 @@ def disk_run(handle_request, seed: int = 0) -> str:
     image[10 * 512: 34 * 512] = data
     io_row("xvda WRITE 24 sectors at 10", w, B.BLKIF_RSP_OKAY, lambda: rw.read_bytes() == bytes(image))
     r = a.read(10, 24)
-    io_row("xvda READ 24 sectors at 10", r, B.BLKIF_RSP_OKAY, lambda: r.data == data)
+    io_row("xvda READ 24 sectors at 10", r, B.BLKIF_RSP_OKAY,
+           lambda: r.data == data == rw.read_bytes()[10 * 512:34 * 512])
     io_row("xvda READ 4 sectors at 126 (past the end)", a.read(126, 4), B.BLKIF_RSP_ERROR,
            lambda: rw.read_bytes() == bytes(image))
     io_row("xvdb WRITE 8 sectors (read-only disk)", b.write(0, data[:4096]), B.BLKIF_RSP_ERROR,
@@ -130,9 +133,7 @@ def disk_run(handle_request, seed: int = 0) -> str:
         rsps = [rsp for _, rs, _, _ in served[before:] for rsp in rs if rsp.id == req.id]
         got = rsps[0].status if len(rsps) == 1 else None
         rows.append((label, got, B.BLKIF_RSP_ERROR, got == B.BLKIF_RSP_ERROR and rw.read_bytes() == bytes(image)))
-    from xenlab.xen.gnttab import grant_table
-    rings = sum(1 for blkif in (x for x in _blkifs(m)) if blkif.ring is not None)
-    left = len(grant_table(m.dom0).mappings()) - rings
+    left = sum(n for _, _, _, n in served)
     lines = [f"{_t('agree') if ok else _t('differs'):8s} {label:44s} {_t('yours')}="
              f"{_t('no_answer') if got is None else got!s:16s} blkback={want}"
              for label, got, want, ok in rows]
@@ -146,11 +147,6 @@ def disk_run(handle_request, seed: int = 0) -> str:
         f.unlink()
     tmp.rmdir()
     return "\n".join(lines)
-
-
-def _blkifs(m):
-    from xenlab.toolstack.devices import devices
-    return list(devices(m).blkback.blkifs.values())
 
 
 # -- ex10b -----------------------------------------------------------------------------------------------
