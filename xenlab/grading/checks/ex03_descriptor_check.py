@@ -100,7 +100,7 @@ def c_truncate(ctx):
                en=f"A flat 4 GiB segment ({mode}): Xen accepts it, but not in this form.")
     ok, _ = _call(ctx, desc(base=0xFFFF0000, limit=0xFFFF, g=0, dpl=3))
     expect(not ok, pl="Ta baza leży w obszarze Xena.", en="This base lies in Xen's area.")
-    ok, _ = _call(ctx, desc(base=0xF0000000, limit=0xFFFFF, g=0, dpl=3))
+    ok, _ = _call(ctx, desc(base=0xFC3F0000, limit=0xFFFFF, g=0, dpl=3))
     expect(not ok, pl="Segment o ziarnistości bajtowej sięga obszaru Xena.", en="A byte-granular segment reaches Xen's area.")
 
 
