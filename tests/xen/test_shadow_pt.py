@@ -4,7 +4,7 @@ import pytest
 
 import xenlab
 from xenlab.guest.hvm_mm import PAGE_OFFSET, hvm_mm
-from xenlab.hw.paging import walk
+from xenlab.hw.paging import PageFault, walk
 from xenlab.xen.public.memory import mmu_update_t
 from xenlab.xen.public.xen import DOMID_XEN
 from xenlab.xen.shadow_pt import guest_walk, shadow_pt
@@ -86,7 +86,7 @@ def test_guest_page_tables_are_read_only_in_the_shadow(pair):
     s = shadow_pt(hv)
     assert l1_gfn in s.table_gfns
     assert hvm_access_kind(g, PAGE_OFFSET + (l1_gfn << 12)) == "emulated"
-    with pytest.raises(Exception):
+    with pytest.raises(PageFault):
         walk(m.memory, hv.vcpus[0].cr3, PAGE_OFFSET + (l1_gfn << 12), "w", m.paging, set_ad=False)
 
 
