@@ -1,8 +1,9 @@
 """Polish and English strings for everything a student reads outside the notebooks.
 
 Widget labels, check and grader messages and CLI messages come from the two catalogues in this
-package (`pl.py`, `en.py`), both plain dicts keyed by dotted names. Polish is the default: it is the
-language of the lecture the course follows.
+package (`pl.py`, `en.py`), both plain dicts keyed by dotted names, merged with the per-area modules
+in `catalogues/` (a PL and an EN dict each) into one catalogue per language. Polish is the default:
+it is the language of the lecture the course follows.
 
     >>> from xenlab.i18n import set_language, t
     >>> set_language("pl"); t("grading.points", n=22)
@@ -24,10 +25,27 @@ import os
 
 from xenlab.i18n import en as _en
 from xenlab.i18n import pl as _pl
+from xenlab.i18n.catalogues import AREAS as _AREAS
 
 LANGUAGES = ("pl", "en")
 DEFAULT_LANGUAGE = "pl"
-CATALOGUES: dict[str, dict] = {"pl": _pl.MESSAGES, "en": _en.MESSAGES}
+
+
+def _merge(core: dict, parts) -> dict:
+    """The core catalogue with every area's messages added; a key defined twice is a bug."""
+    out = dict(core)
+    for name, part in parts:
+        twice = sorted(part.keys() & out.keys())
+        if twice:
+            raise ValueError(f"{name} defines messages defined already: {', '.join(twice)}")
+        out.update(part)
+    return out
+
+
+CATALOGUES: dict[str, dict] = {
+    "pl": _merge(_pl.MESSAGES, [(a.__name__, a.PL) for a in _AREAS]),
+    "en": _merge(_en.MESSAGES, [(a.__name__, a.EN) for a in _AREAS]),
+}
 
 _explicit: str | None = None
 

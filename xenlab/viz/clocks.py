@@ -13,7 +13,6 @@ import traceback
 import numpy as np
 
 from xenlab.i18n import t
-from xenlab.viz import cpu_text  # noqa: F401
 from xenlab.xen.time import NSEC_PER_SEC, four_clocks
 
 

@@ -12,7 +12,6 @@ import traceback
 import numpy as np
 
 from xenlab.i18n import t
-from xenlab.viz import cpu_text  # noqa: F401
 from xenlab.xen.event import port_is_masked, port_is_pending, vcpu_info_read
 from xenlab.xen.evtchn import ECS_FREE, ECS_NAMES
 

@@ -13,50 +13,23 @@ Nothing here raises because of the student's code: a stub, an exception or a loo
 from __future__ import annotations
 
 from xenlab.grading.runner import CheckTimeout, call_with_timeout
-from xenlab.i18n import get_language
+from xenlab.i18n import t
 from xenlab.viz.ring import RingLab
 from xenlab.xen.public.io.ring import BackRing, FrontRing, SharedRing
 
 TIMEOUT_S = 1.0
 M32 = 0xFFFF_FFFF
 
-TEXT = {
-    "en": {"not_written": "not written yet", "timeout": "did not finish in {s} s",
-           "agree": "agree", "differs": "DIFFERS", "yours": "yours", "xen": "Xen",
-           "skip": "Your functions are not ready ({why}); the block device run is skipped.",
-           "done": "I/Os completed: {done} of {total}", "image": "data in the image file byte for byte: {ok}",
-           "read": "read back equal to what was written: {ok}",
-           "events": "{who}: events guest->back end sent {sent}, held off {held}",
-           "you": "your ring", "model": "model's ring", "problems": "problems in your functions:",
-           "hang": "the guest waits for I/O that never completes: the back end was not woken, or the "
-                   "guest missed a response"},
-    "pl": {"not_written": "jeszcze nie napisana", "timeout": "nie skończyła się w {s} s",
-           "agree": "zgodne", "differs": "RÓŻNICA", "yours": "Twoje", "xen": "Xen",
-           "skip": "Twoje funkcje nie są gotowe ({why}); przebieg z urządzeniem blokowym pominięto.",
-           "done": "zakończone operacje I/O: {done} z {total}",
-           "image": "dane w pliku obrazu bajt w bajt: {ok}",
-           "read": "odczyt zgodny z tym, co zapisano: {ok}",
-           "events": "{who}: zdarzenia gość->backend wysłane {sent}, wstrzymane {held}",
-           "you": "Twój bufor", "model": "bufor modelu", "problems": "problemy w Twoich funkcjach:",
-           "hang": "gość czeka na operację, która się nie kończy: backend nie został obudzony albo gość "
-                   "przegapił odpowiedź"},
-}
-
-
-def _t(key: str, **kw) -> str:
-    return TEXT.get(get_language(), TEXT["en"])[key].format(**kw)
-
-
 def _call(fn, *args):
     """(value, None) or (None, what went wrong)."""
     if fn is None:
-        return None, _t("not_written")
+        return None, t("viz.exercise.not_written")
     try:
         return call_with_timeout(fn, TIMEOUT_S, *args), None
     except NotImplementedError:
-        return None, _t("not_written")
+        return None, t("viz.exercise.not_written")
     except CheckTimeout:
-        return None, _t("timeout", s=TIMEOUT_S)
+        return None, t("viz.exercise.timeout", s=TIMEOUT_S)
     except Exception as exc:                       # the student's bug, shown not raised
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -123,6 +96,7 @@ def side_by_side(push, final, size: int = 8, start: int = 2 ** 32 - 3) -> str:
     mf, mb = _twin(start, size, None)
     sf, sb = _twin(start, size, (push, final))
     lines = []
+    word = {k: t(f"viz.exercise.{k}") for k in ("agree", "differs", "yours", "xen")}
     for i, step in enumerate(SCRIPT):
         for f, b in ((mf, mb), (sf, sb)):
             if step == "produce":
@@ -148,10 +122,10 @@ def side_by_side(push, final, size: int = 8, start: int = 2 ** 32 - 3) -> str:
             problem = sf.problems[-1] if sf.problems else None
             sf.problems.clear()
             same = problem is None and yours == xen and _shared(mf) == _shared(sf)
-            lines.append(f"{_t('agree') if same else _t('differs'):8s} {what:52s} "
-                         f"{_t('yours')}={problem or yours!s:8s} {_t('xen')}={xen}")
+            lines.append(f"{word['agree'] if same else word['differs']:8s} {what:52s} "
+                         f"{word['yours']}={problem or yours!s:8s} {word['xen']}={xen}")
             if problem is None and _shared(mf) != _shared(sf):
-                lines.append(f"         {_t('yours')}: {_shared(sf)}\n         {_t('xen')}:   {_shared(mf)}")
+                lines.append(f"         {word['yours']}: {_shared(sf)}\n         {word['xen']}:   {_shared(mf)}")
             # Keep the twins in step: carry on from the model's state.
             for name in ("req_prod", "req_event", "rsp_prod", "rsp_event"):
                 setattr(sf.sring, name, getattr(mf.sring, name))
@@ -213,21 +187,21 @@ def block_device_run(push, final) -> str:
     for fn in (push, final):
         _, problem = _call(fn, f)
         if problem:
-            return _t("skip", why=problem)
+            return t("viz.ex09.skip", why=problem)
     try:
         yours = call_with_timeout(_disk_run, 20.0, push, final)
     except CheckTimeout:
-        return _t("hang")
+        return t("viz.ex09.hang")
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     model = _disk_run()
-    lines = [_t("done", done=yours["done"], total=yours["total"]),
-             _t("image", ok=yours["image"]), _t("read", ok=yours["read"]),
-             _t("events", who=_t("you"), sent=yours["sent"], held=yours["held"]),
-             _t("events", who=_t("model"), sent=model["sent"], held=model["held"])]
+    lines = [t("viz.ex09.done", done=yours["done"], total=yours["total"]),
+             t("viz.ex09.image", ok=yours["image"]), t("viz.ex09.read", ok=yours["read"]),
+             t("viz.ex09.events", who=t("viz.ex09.you"), sent=yours["sent"], held=yours["held"]),
+             t("viz.ex09.events", who=t("viz.ex09.model"), sent=model["sent"], held=model["held"])]
     if yours["done"] < yours["total"]:
-        lines.append(_t("hang"))
+        lines.append(t("viz.ex09.hang"))
     if yours["problems"]:
-        lines.append(_t("problems"))
+        lines.append(t("viz.ex09.problems"))
         lines += ["  " + p for p in dict.fromkeys(yours["problems"])]
     return "\n".join(lines)

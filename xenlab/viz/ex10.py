@@ -15,33 +15,16 @@ import pathlib
 import tempfile
 
 from xenlab.grading.runner import CheckTimeout, call_with_timeout
-from xenlab.i18n import get_language
+from xenlab.i18n import t
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 
 TIMEOUT_S = 2.0
-TEXT = {
-    "en": {"not_written": "not written yet", "timeout": "did not finish in {s} s", "no_answer": "no answer",
-           "agree": "agree", "differs": "DIFFERS", "yours": "yours", "xen": "Xen", "image": "image intact",
-           "data": "data", "left": "grant mappings left behind by your function: {n}",
-           "problems": "problems in your function:"},
-    "pl": {"not_written": "jeszcze nie napisana", "timeout": "nie skończyła się w {s} s",
-           "no_answer": "brak odpowiedzi", "agree": "zgodne", "differs": "RÓŻNICA", "yours": "Twoje",
-           "xen": "Xen", "image": "obraz nienaruszony", "data": "dane",
-           "left": "odwzorowania uprawnień pozostawione przez Twoją funkcję: {n}",
-           "problems": "problemy w Twojej funkcji:"},
-}
-
-
-def _t(key: str, **kw) -> str:
-    return TEXT.get(get_language(), TEXT["en"])[key].format(**kw)
-
-
 def _problem_of(exc: BaseException) -> str:
     if isinstance(exc, NotImplementedError):
-        return _t("not_written")
+        return t("viz.exercise.not_written")
     if isinstance(exc, CheckTimeout):
-        return _t("timeout", s=TIMEOUT_S)
+        return t("viz.exercise.timeout", s=TIMEOUT_S)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -134,14 +117,15 @@ def disk_run(handle_request, seed: int = 0) -> str:
         got = rsps[0].status if len(rsps) == 1 else None
         rows.append((label, got, B.BLKIF_RSP_ERROR, got == B.BLKIF_RSP_ERROR and rw.read_bytes() == bytes(image)))
     left = sum(n for _, _, _, n in served)
-    lines = [f"{_t('agree') if ok else _t('differs'):8s} {label:44s} {_t('yours')}="
-             f"{_t('no_answer') if got is None else got!s:16s} blkback={want}"
+    word = {k: t(f"viz.exercise.{k}") for k in ("agree", "differs", "yours")}
+    lines = [f"{word['agree'] if ok else word['differs']:8s} {label:44s} {word['yours']}="
+             f"{t('viz.ex10.no_answer') if got is None else got!s:16s} blkback={want}"
              for label, got, want, ok in rows]
     problems = list(dict.fromkeys(p for _, _, p, _ in served if p))
     if left > 0:
-        lines.append(_t("left", n=left))
+        lines.append(t("viz.ex10.left", n=left))
     if problems:
-        lines.append(_t("problems"))
+        lines.append(t("viz.ex10.problems"))
         lines += ["  " + p for p in problems]
     for f in (rw, ro):
         f.unlink()
@@ -169,6 +153,7 @@ def grant_rows(map_grant_ref, seed: int = 0) -> str:
         ("dom0 maps with neither host_map nor device_map", lab.case(0, 21, RO, 1, P, 0, lab.page[1])),
     ]
     lines = []
+    word = {k: t(f"viz.exercise.{k}") for k in ("agree", "differs", "yours", "xen")}
     for label, case in cases:
         xen = lab.xen(case)
         try:
@@ -180,6 +165,6 @@ def grant_rows(map_grant_ref, seed: int = 0) -> str:
         yours = problem if problem else (f"{G.GNTST_NAMES.get(got[0], got[0])}, {got[1]:#x}"
                                          if isinstance(got, tuple) and len(got) == 2
                                          and all(isinstance(x, int) for x in got) else repr(got))
-        lines.append(f"{_t('agree') if ok else _t('differs'):8s} {label:48s} {_t('yours')}={yours:28s} "
-                     f"{_t('xen')}={G.GNTST_NAMES[xen[0]]}, {xen[1]:#x}")
+        lines.append(f"{word['agree'] if ok else word['differs']:8s} {label:48s} {word['yours']}={yours:28s} "
+                     f"{word['xen']}={G.GNTST_NAMES[xen[0]]}, {xen[1]:#x}")
     return "\n".join(lines)

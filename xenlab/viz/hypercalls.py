@@ -13,7 +13,6 @@ import traceback
 import numpy as np
 
 from xenlab.i18n import t
-from xenlab.viz import cpu_text  # noqa: F401  (registers the strings)
 
 VMX_ROOT = -1          # where the ring view draws Xen when it takes a VM exit
 CLASSES = ("PV", "HW", "HVM")

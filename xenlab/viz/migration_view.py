@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xenlab.i18n import get_language
-
-TEXT = {"pl": {"title": "Migracja na żywo: iteracje kopiowania wstępnego", "x": "czas (s)",
-               "y": "przepustowość (Mb/s)", "downtime": "czas przestoju {ms:.1f} ms"},
-        "en": {"title": "Live migration: pre-copy iterations", "x": "time (s)", "y": "rate (Mb/s)",
-               "downtime": "downtime {ms:.1f} ms"}}
+from xenlab.i18n import t
 
 
 def migration_arrays(report) -> dict:
@@ -43,7 +38,6 @@ class MigrationView:
     def __init__(self, report):
         import bqplot as bq
         import ipywidgets as W
-        t = TEXT.get(get_language(), TEXT["en"])
         a = migration_arrays(report)
         xs, ys = bar_outlines(a)
         sx, sy = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
@@ -53,10 +47,10 @@ class MigrationView:
         labels_x = (a["start_s"] + a["end_s"]) / 2
         self.labels = bq.Label(x=labels_x, y=a["rate_mbit"] + 10, scales={"x": sx, "y": sy},
                                text=[f"{mb:.1f} MB" for mb in a["sent_mb"]], align="middle", default_size=10)
-        self.figure = bq.Figure(marks=[self.bars, self.labels], title=t["title"] + " - " +
-                                t["downtime"].format(ms=a["downtime_ms"]), animation_duration=0,
-                                axes=[bq.Axis(scale=sx, label=t["x"]), bq.Axis(scale=sy, orientation="vertical",
-                                                                               label=t["y"])],
+        self.figure = bq.Figure(marks=[self.bars, self.labels], title=t("viz.migration.title") + " - " +
+                                t("viz.migration.downtime", ms=a["downtime_ms"]), animation_duration=0,
+                                axes=[bq.Axis(scale=sx, label=t("viz.migration.x")),
+                                      bq.Axis(scale=sy, orientation="vertical", label=t("viz.migration.y"))],
                                 layout=W.Layout(width="100%", height="340px"))
         self.widget = self.figure
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from xenlab.i18n import get_language
+from xenlab.i18n import t
 from xenlab.perf import fig3, relative
 
 COLORS = {"L": "#3c3c3c", "X": "#d62728", "V": "#1f77b4", "U": "#2ca02c"}
-TITLE = {"pl": "Wydajność względem natywnego Linuksa (SOSP'03, rys. 3)",
-         "en": "Performance relative to native Linux (SOSP'03, Figure 3)"}
 
 
 def perf_arrays(use_bar_heights: bool = False) -> dict:
@@ -36,7 +34,7 @@ class PerfChart:
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=1.1)
         self.bars = bq.Bars(x=a["x"], y=a["y"], scales={"x": sx, "y": sy}, type="grouped",
                             colors=a["colors"], labels=a["configs"], display_legend=True)
-        self.figure = bq.Figure(marks=[self.bars], title=TITLE.get(get_language(), TITLE["en"]),
+        self.figure = bq.Figure(marks=[self.bars], title=t("viz.perf.title"),
                                 axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical")],
                                 animation_duration=0, layout=W.Layout(width="100%", height="360px"))
         self.widget = self.figure

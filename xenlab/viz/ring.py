@@ -14,31 +14,16 @@ import traceback
 
 import numpy as np
 
-from xenlab.i18n import get_language
+from xenlab.i18n import t
 from xenlab.xen.public.io.ring import REGION_NAMES, BackRing, FrontRing, SharedRing, regions
 
 REGION_COLOURS = ("#e08a2c", "#9467bd", "#2ca02c", "#dddddd")   # request, outstanding, response, unused
 POINTERS = ("req_prod", "req_cons", "rsp_prod", "rsp_cons", "req_event", "rsp_event")
 
-LABELS = {
-    "en": {"request": "request queue", "outstanding": "outstanding", "response": "response queue",
-           "unused": "unused", "produce": "guest: produce", "push": "guest: push",
-           "consume": "back: consume", "respond": "back: respond", "bpush": "back: push",
-           "gconsume": "guest: consume", "gfinal": "guest: final check", "bfinal": "back: final check",
-           "notes": "events sent: guest->back {gs}, back->guest {bs}; held off: {gh} and {bh}",
-           "title": "Descriptor ring ({n} slots)", "frame": "step"},
-    "pl": {"request": "kolejka żądań", "outstanding": "deskryptory w obsłudze", "response": "kolejka odpowiedzi",
-           "unused": "wolne deskryptory", "produce": "gość: produkuj", "push": "gość: opublikuj",
-           "consume": "backend: pobierz", "respond": "backend: odpowiedz", "bpush": "backend: opublikuj",
-           "gconsume": "gość: pobierz odpowiedź", "gfinal": "gość: ostatnie sprawdzenie",
-           "bfinal": "backend: ostatnie sprawdzenie",
-           "notes": "wysłane powiadomienia: gość->backend {gs}, backend->gość {bs}; wstrzymane: {gh} i {bh}",
-           "title": "Bufor cykliczny deskryptorów ({n} miejsc)", "frame": "krok"},
-}
-
 
 def label(key: str, **kw) -> str:
-    return LABELS.get(get_language(), LABELS["en"])[key].format(**kw)
+    """The viewer's label ``key`` (a region, a step, the title ...) in the current language."""
+    return t(f"viz.ring.{key}", **kw)
 
 
 def ring_arrays(front: FrontRing, back: BackRing) -> dict:

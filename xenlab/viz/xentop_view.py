@@ -11,14 +11,7 @@ import traceback
 
 import numpy as np
 
-from xenlab.i18n import get_language
-
-TEXT = {"pl": {"next": "Następna próbka", "title": "xentop: CPU(%) domen", "error": "Błąd widżetu: {e}"},
-        "en": {"next": "Next sample", "title": "xentop: CPU(%) per domain", "error": "The widget hit an error: {e}"}}
-
-
-def _t(key: str, **kw) -> str:
-    return TEXT.get(get_language(), TEXT["en"])[key].format(**kw)
+from xenlab.i18n import t
 
 
 def xentop_arrays(rows: list[dict]) -> dict:
@@ -45,11 +38,11 @@ class XentopView:
         self.result = xentop(machine, delay_ns=self.delay_ns)
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=100.0)
         self.bars = bq.Bars(x=[], y=[], scales={"x": sx, "y": sy}, colors=["#2ca02c"])
-        self.figure = bq.Figure(marks=[self.bars], title=_t("title"), animation_duration=0,
+        self.figure = bq.Figure(marks=[self.bars], title=t("viz.xentop.title"), animation_duration=0,
                                 axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical", label="CPU(%)")],
                                 layout=W.Layout(width="100%", height="260px"))
         self.text = W.HTML()
-        self.button = W.Button(description=_t("next"))
+        self.button = W.Button(description=t("viz.xentop.next"))
         self.error_box = W.HTML()
         self.button.on_click(self._guarded(self.step))
         self.widget = W.VBox([self.text, self.figure, self.button, self.error_box])
@@ -73,7 +66,7 @@ class XentopView:
                 self.error_box.value = ""
             except Exception as exc:
                 self.errors.append(traceback.format_exc())
-                self.error_box.value = "<pre style='color:#b00'>" + html.escape(_t("error", e=exc)) + "</pre>"
+                self.error_box.value = "<pre style='color:#b00'>" + html.escape(t("viz.xentop.error", error=exc)) + "</pre>"
         return callback
 
     def _ipython_display_(self):

@@ -1,13 +1,7 @@
-"""Widget strings of the CPU chapter (hypercall tracer, event channels, clocks), in Polish and English.
+"""Strings of the CPU chapter's views: the hypercall tracer, event channels, the four clocks."""
 
-They are merged into the i18n catalogues at import, so ``xenlab.i18n.t`` finds them like any other
-message; keeping them here lets the chapter's views ship without touching the shared catalogues.
-"""
-from __future__ import annotations
-
-from xenlab.i18n import CATALOGUES
-
-PL = {
+PL: dict[str, object] = {
+    # the hypercall tracer (chapter 5)
     "viz.cpu.tracer.title": "Hiperwywołania: liczba wywołań",
     "viz.cpu.tracer.filter": "Filtr",
     "viz.cpu.tracer.domain": "Domena",
@@ -20,7 +14,9 @@ PL = {
     "viz.cpu.tracer.step": "Krok {i} z {n}: {text}",
     "viz.cpu.tracer.empty": "Brak zarejestrowanych zdarzeń.",
     "viz.cpu.tracer.columns": "czas [ms]|domena|vcpu|hiperwywołanie|argumenty|wynik",
+    # every CPU-chapter view
     "viz.cpu.error": "Błąd w widżecie: {error}",
+    # event channels (chapter 6)
     "viz.cpu.evtchn.title": "Kanały zdarzeń domeny {domid}: oczekujące (P) i zamaskowane (M)",
     "viz.cpu.evtchn.animate": "Pokaż dostarczenie",
     "viz.cpu.evtchn.port": "Port",
@@ -30,6 +26,7 @@ PL = {
     "viz.cpu.evtchn.step3": "3. ustaw bit {word} selektora evtchn_pending_sel (był: {was})",
     "viz.cpu.evtchn.step4": "4. ustaw evtchn_upcall_pending (było: {was}) i obudź vcpu",
     "viz.cpu.evtchn.stop": "koniec: {why}",
+    # the four clocks (chapter 8)
     "viz.cpu.clocks.title": "Cztery rodzaje czasu",
     "viz.cpu.clocks.system": "czas systemowy [ms]",
     "viz.cpu.clocks.virtual": "wirtualny czas domeny [ms]",
@@ -38,7 +35,8 @@ PL = {
     "viz.cpu.clocks.legend": "{name}: TSC {tsc} cykli, czas systemowy {system:.3f} ms, wirtualny {virtual:.3f} ms, zegarowy {wall}",
 }
 
-EN = {
+EN: dict[str, object] = {
+    # the hypercall tracer (chapter 5)
     "viz.cpu.tracer.title": "Hypercalls: number of calls",
     "viz.cpu.tracer.filter": "Filter",
     "viz.cpu.tracer.domain": "Domain",
@@ -51,7 +49,9 @@ EN = {
     "viz.cpu.tracer.step": "Step {i} of {n}: {text}",
     "viz.cpu.tracer.empty": "No events recorded.",
     "viz.cpu.tracer.columns": "time [ms]|domain|vcpu|hypercall|arguments|result",
+    # every CPU-chapter view
     "viz.cpu.error": "Error in the widget: {error}",
+    # event channels (chapter 6)
     "viz.cpu.evtchn.title": "Event channels of domain {domid}: pending (P) and masked (M)",
     "viz.cpu.evtchn.animate": "Show a delivery",
     "viz.cpu.evtchn.port": "Port",
@@ -61,6 +61,7 @@ EN = {
     "viz.cpu.evtchn.step3": "3. set bit {word} of the selector evtchn_pending_sel (was: {was})",
     "viz.cpu.evtchn.step4": "4. set evtchn_upcall_pending (was: {was}) and kick the vcpu",
     "viz.cpu.evtchn.stop": "stop: {why}",
+    # the four clocks (chapter 8)
     "viz.cpu.clocks.title": "The four kinds of time",
     "viz.cpu.clocks.system": "system time [ms]",
     "viz.cpu.clocks.virtual": "domain virtual time [ms]",
@@ -68,7 +69,3 @@ EN = {
     "viz.cpu.clocks.pause": "Pause / unpause",
     "viz.cpu.clocks.legend": "{name}: TSC {tsc} cycles, system time {system:.3f} ms, virtual {virtual:.3f} ms, wall clock {wall}",
 }
-
-for _lang, _msgs in (("pl", PL), ("en", EN)):
-    for _k, _v in _msgs.items():
-        CATALOGUES[_lang].setdefault(_k, _v)

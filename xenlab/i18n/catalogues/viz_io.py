@@ -1,0 +1,81 @@
+"""Strings of the I/O views: the ring viewer and exercises 09, 10, 10b on the live model."""
+
+PL: dict[str, object] = {
+    # the ring viewer (chapter 9)
+    "viz.ring.request": "kolejka żądań",
+    "viz.ring.outstanding": "deskryptory w obsłudze",
+    "viz.ring.response": "kolejka odpowiedzi",
+    "viz.ring.unused": "wolne deskryptory",
+    "viz.ring.produce": "gość: produkuj",
+    "viz.ring.push": "gość: opublikuj",
+    "viz.ring.consume": "backend: pobierz",
+    "viz.ring.respond": "backend: odpowiedz",
+    "viz.ring.bpush": "backend: opublikuj",
+    "viz.ring.gconsume": "gość: pobierz odpowiedź",
+    "viz.ring.gfinal": "gość: ostatnie sprawdzenie",
+    "viz.ring.bfinal": "backend: ostatnie sprawdzenie",
+    "viz.ring.notes": "wysłane powiadomienia: gość->backend {gs}, backend->gość {bs}; wstrzymane: {gh} i {bh}",
+    "viz.ring.title": "Bufor cykliczny deskryptorów ({n} miejsc)",
+    "viz.ring.frame": "krok",
+    # a student's function next to the model's (exercises 09, 10, 10b)
+    "viz.exercise.not_written": "jeszcze nie napisana",
+    "viz.exercise.timeout": "nie skończyła się w {s} s",
+    "viz.exercise.agree": "zgodne",
+    "viz.exercise.differs": "RÓŻNICA",
+    "viz.exercise.yours": "Twoje",
+    "viz.exercise.xen": "Xen",
+    # exercise 09 on the live model
+    "viz.ex09.skip": "Twoje funkcje nie są gotowe ({why}); przebieg z urządzeniem blokowym pominięto.",
+    "viz.ex09.done": "zakończone operacje I/O: {done} z {total}",
+    "viz.ex09.image": "dane w pliku obrazu bajt w bajt: {ok}",
+    "viz.ex09.read": "odczyt zgodny z tym, co zapisano: {ok}",
+    "viz.ex09.events": "{who}: zdarzenia gość->backend wysłane {sent}, wstrzymane {held}",
+    "viz.ex09.you": "Twój bufor",
+    "viz.ex09.model": "bufor modelu",
+    "viz.ex09.problems": "problemy w Twoich funkcjach:",
+    "viz.ex09.hang": "gość czeka na operację, która się nie kończy: backend nie został obudzony albo gość przegapił odpowiedź",
+    # exercises 10 and 10b on the live model
+    "viz.ex10.no_answer": "brak odpowiedzi",
+    "viz.ex10.left": "odwzorowania uprawnień pozostawione przez Twoją funkcję: {n}",
+    "viz.ex10.problems": "problemy w Twojej funkcji:",
+}
+
+EN: dict[str, object] = {
+    # the ring viewer (chapter 9)
+    "viz.ring.request": "request queue",
+    "viz.ring.outstanding": "outstanding",
+    "viz.ring.response": "response queue",
+    "viz.ring.unused": "unused",
+    "viz.ring.produce": "guest: produce",
+    "viz.ring.push": "guest: push",
+    "viz.ring.consume": "back: consume",
+    "viz.ring.respond": "back: respond",
+    "viz.ring.bpush": "back: push",
+    "viz.ring.gconsume": "guest: consume",
+    "viz.ring.gfinal": "guest: final check",
+    "viz.ring.bfinal": "back: final check",
+    "viz.ring.notes": "events sent: guest->back {gs}, back->guest {bs}; held off: {gh} and {bh}",
+    "viz.ring.title": "Descriptor ring ({n} slots)",
+    "viz.ring.frame": "step",
+    # a student's function next to the model's (exercises 09, 10, 10b)
+    "viz.exercise.not_written": "not written yet",
+    "viz.exercise.timeout": "did not finish in {s} s",
+    "viz.exercise.agree": "agree",
+    "viz.exercise.differs": "DIFFERS",
+    "viz.exercise.yours": "yours",
+    "viz.exercise.xen": "Xen",
+    # exercise 09 on the live model
+    "viz.ex09.skip": "Your functions are not ready ({why}); the block device run is skipped.",
+    "viz.ex09.done": "I/Os completed: {done} of {total}",
+    "viz.ex09.image": "data in the image file byte for byte: {ok}",
+    "viz.ex09.read": "read back equal to what was written: {ok}",
+    "viz.ex09.events": "{who}: events guest->back end sent {sent}, held off {held}",
+    "viz.ex09.you": "your ring",
+    "viz.ex09.model": "model's ring",
+    "viz.ex09.problems": "problems in your functions:",
+    "viz.ex09.hang": "the guest waits for I/O that never completes: the back end was not woken, or the guest missed a response",
+    # exercises 10 and 10b on the live model
+    "viz.ex10.no_answer": "no answer",
+    "viz.ex10.left": "grant mappings left behind by your function: {n}",
+    "viz.ex10.problems": "problems in your function:",
+}
