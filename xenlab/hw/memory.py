@@ -11,11 +11,16 @@ Simplifications:
 """
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT  # 4096 bytes, x86 small page
 PAGE_MASK = ~(PAGE_SIZE - 1)
+
+
+_FORMATS = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
 
 
 class MemoryAccessError(ValueError):
@@ -25,13 +30,35 @@ class MemoryAccessError(ValueError):
 class MachineMemory:
     """``nr_frames`` frames of 4 KiB in one numpy array (``data``)."""
 
-    __slots__ = ("nr_frames", "data")
+    __slots__ = ("nr_frames", "data", "_mv", "_size")
 
     def __init__(self, nr_frames: int):
         if nr_frames <= 0:
             raise ValueError(f"nr_frames must be positive, got {nr_frames}")
         self.nr_frames = int(nr_frames)
         self.data = np.zeros(self.nr_frames * PAGE_SIZE, dtype=np.uint8)
+        self._attach()
+
+    def _attach(self) -> None:
+        # Scalar accesses go through struct on a memoryview of the same bytes: several times faster
+        # than slicing numpy for 1-8 byte fields, which is most of what Xen and guests touch.
+        self._mv = memoryview(self.data)
+        self._size = self.nr_frames * PAGE_SIZE
+
+    def __deepcopy__(self, memo):
+        clone = MachineMemory.__new__(MachineMemory)
+        memo[id(self)] = clone
+        clone.nr_frames = self.nr_frames
+        clone.data = self.data.copy()
+        clone._attach()
+        return clone
+
+    def __getstate__(self):
+        return {"nr_frames": self.nr_frames, "data": self.data}
+
+    def __setstate__(self, state):
+        self.nr_frames, self.data = state["nr_frames"], state["data"]
+        self._attach()
 
     @property
     def size(self) -> int:
@@ -59,22 +86,30 @@ class MachineMemory:
     # -- scalar little-endian access ------------------------------------------------------------
     def read(self, maddr: int, size: int) -> int:
         """Read an unsigned little-endian integer of ``size`` bytes (1, 2, 4 or 8)."""
-        a = self._check(maddr, size)
-        return int.from_bytes(self.data[a:a + size].tobytes(), "little")
+        fmt = _FORMATS.get(size)
+        if fmt is None or maddr < 0 or maddr + size > self._size:
+            a = self._check(maddr, size)
+            return int.from_bytes(self.data[a:a + size].tobytes(), "little")
+        return struct.unpack_from(fmt, self._mv, maddr)[0]
 
     def write(self, maddr: int, size: int, value: int) -> None:
-        a = self._check(maddr, size)
         value = int(value)
         if not 0 <= value < (1 << (8 * size)):
             # Accept negative numbers as two's complement (int16 status fields, -1 sentinels).
             if -(1 << (8 * size - 1)) <= value < 0:
                 value &= (1 << (8 * size)) - 1
             else:
+                self._check(maddr, size)
                 raise MemoryAccessError(f"value {value:#x} does not fit in {size} bytes")
-        self.data[a:a + size] = np.frombuffer(value.to_bytes(size, "little"), dtype=np.uint8)
+        fmt = _FORMATS.get(size)
+        if fmt is None or maddr < 0 or maddr + size > self._size:
+            a = self._check(maddr, size)
+            self.data[a:a + size] = np.frombuffer(value.to_bytes(size, "little"), dtype=np.uint8)
+            return
+        struct.pack_into(fmt, self._mv, maddr, value)
 
     def read_u8(self, maddr: int) -> int:
-        return int(self.data[self._check(maddr, 1)])
+        return self.read(maddr, 1)
 
     def read_u16(self, maddr: int) -> int:
         return self.read(maddr, 2)

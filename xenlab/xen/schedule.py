@@ -51,7 +51,8 @@ def vcpu_sleep_nosync(machine, v) -> None:
     if v.runstate == RUNSTATE_runnable:
         vcpu_runstate_change(v, _not_running_state(v), machine.now)
     machine.scheduler.sleep(v)
-    machine.trace.emit("SCHED", "sleep", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
+    if machine.trace.active:
+        machine.trace.emit("SCHED", "sleep", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
 
 
 def vcpu_wake(machine, v) -> None:
@@ -62,7 +63,8 @@ def vcpu_wake(machine, v) -> None:
     if v.runstate in (RUNSTATE_blocked, RUNSTATE_offline):
         vcpu_runstate_change(v, RUNSTATE_runnable, machine.now)
     machine.scheduler.wake(v)
-    machine.trace.emit("SCHED", "wake", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
+    if machine.trace.active:
+        machine.trace.emit("SCHED", "wake", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
 
 
 def vcpu_unblock(machine, v) -> None:
@@ -88,8 +90,9 @@ def schedule(machine, cpu: int):
     if ts.time >= 0:
         machine.timers.set_timer(s_timer, now + ts.time)
     if nxt is prev:
-        machine.trace.emit("SCHED", "continue", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
-                           slice_ns=ts.time, reason=ts.reason, decision=ts.info)
+        if machine.trace.active:
+            machine.trace.emit("SCHED", "continue", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
+                               slice_ns=ts.time, reason=ts.reason, decision=ts.info)
         return prev, nxt
     if nxt.is_running:
         raise AssertionError(f"{nxt.label} is already running on cpu{nxt.processor}")
@@ -114,9 +117,11 @@ def schedule(machine, cpu: int):
     else:
         pcpu.ring = 0
     machine.stats["context_switches"] = machine.stats.get("context_switches", 0) + 1
-    machine.trace.emit("SCHED", "switch", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
-                       prev=prev.label, next=nxt.label, slice_ns=ts.time, reason=ts.reason, decision=ts.info,
-                       prev_state=RUNSTATE_NAMES[prev.runstate] if not prev.is_idle else "idle")
+    if machine.trace.active:          # labels and payload are built only when somebody listens
+        machine.trace.emit("SCHED", "switch", domid=nxt.domid, vcpu=nxt.vcpu_id, pcpu=cpu,
+                           prev=prev.label, next=nxt.label, slice_ns=ts.time, reason=ts.reason,
+                           decision=ts.info,
+                           prev_state=RUNSTATE_NAMES[prev.runstate] if not prev.is_idle else "idle")
     if not nxt.is_idle:
         from xenlab.xen.time import update_dom_time
         update_dom_time(nxt)          # "ensure the domain has an up-to-date time base" (3.0 schedule.c)
