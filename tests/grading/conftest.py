@@ -1,22 +1,7 @@
-import os
-
 import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def jupyter_dirs(tmp_path_factory):
-    """Keep Jupyter's and IPython's files (config, runtime, profile) out of the home folder."""
-    base = tmp_path_factory.mktemp("jupyter")
-    names = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
-             "JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython"}
-    saved = {k: os.environ.get(k) for k in names}
-    for key, sub in names.items():
-        (base / sub).mkdir()
-        os.environ[key] = str(base / sub)
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    yield base
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+def _jupyter_dirs(jupyter_dirs):
+    """Every test here runs Jupyter with its files in a temporary folder (tests/conftest.py)."""
+    return jupyter_dirs
