@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from xenlab.viz.base import View
+
 
 def vbd_rows(machine) -> list[dict]:
     rows = []
@@ -39,7 +41,7 @@ def rows_html(rows: list[dict]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-class BlkView:
+class BlkView(View):
     def __init__(self, machine, events=()):
         import bqplot as bq
         import ipywidgets as W
@@ -59,7 +61,3 @@ class BlkView:
         tl = io_timeline(events)
         with self.points.hold_sync():
             self.points.x, self.points.y = tl["end_ms"], tl["sector"]
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

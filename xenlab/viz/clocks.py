@@ -8,11 +8,11 @@ domain waits or is paused. ``ClocksView`` is the widget.
 from __future__ import annotations
 
 import datetime as _dt
-import traceback
 
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 from xenlab.xen.time import NSEC_PER_SEC, four_clocks
 
 
@@ -72,7 +72,8 @@ def legend_lines(series) -> list[str]:
     return lines
 
 
-class ClocksView:
+class ClocksView(View):
+    ERROR_KEY = "viz.cpu.error"
     COLORS = ["#e08a2c", "#3c78c8", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
     def __init__(self, machine, run_ns: int = 50_000_000, every_ns: int = 1_000_000):
@@ -125,18 +126,3 @@ class ClocksView:
             self.lines.labels = names
             self.lines.colors = self.COLORS[:max(1, len(names))]
         self.legend.value = "<pre>" + "\n".join(legend_lines(series)) + "</pre>"
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        t("viz.cpu.error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

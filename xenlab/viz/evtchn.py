@@ -7,11 +7,10 @@ steps on copies of the bitmaps, one frame per step, so a student watches where a
 """
 from __future__ import annotations
 
-import traceback
-
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 from xenlab.xen.event import port_is_masked, port_is_pending, vcpu_info_read
 from xenlab.xen.evtchn import ECS_FREE, ECS_NAMES
 
@@ -91,8 +90,10 @@ def frames_for_port(d, port: int, vcpu: int = 0) -> list[dict]:
     return delivery_frames(pend, mask, g["selectors"][vcpu], up, port)
 
 
-class EvtchnView:
+class EvtchnView(View):
     """Ports of one domain as a grid, a table of ports in use, and an animated delivery."""
+
+    ERROR_KEY = "viz.cpu.error"
 
     def __init__(self, machine, domid: int = 0, nr_ports: int = 64):
         import bqplot as bq
@@ -157,18 +158,3 @@ class EvtchnView:
             self.grid.color = cells.astype(float)
         stop = f.get("stopped")
         self.caption.value = f["text"] + (" - " + t("viz.cpu.evtchn.stop", why=stop) if stop else "")
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        t("viz.cpu.error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

@@ -8,11 +8,10 @@ VMX root mode). ``HypercallTracer`` is the thin widget over them.
 """
 from __future__ import annotations
 
-import traceback
-
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 
 VMX_ROOT = -1          # where the ring view draws Xen when it takes a VM exit
 CLASSES = ("PV", "HW", "HVM")
@@ -110,8 +109,10 @@ def rows_html(rows, limit: int = 25) -> str:
     return "".join(out)
 
 
-class HypercallTracer:
+class HypercallTracer(View):
     """Live tracer: ``view = HypercallTracer(machine)`` records from now on; buttons run and replay."""
+
+    ERROR_KEY = "viz.cpu.error"
 
     def __init__(self, machine, *, events=None, run_ns: int = 10_000_000, limit: int = 25):
         import bqplot as bq
@@ -179,18 +180,3 @@ class HypercallTracer:
         if self._unsub:
             self._unsub()
             self._unsub = None
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        t("viz.cpu.error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

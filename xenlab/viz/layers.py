@@ -15,12 +15,12 @@ is tested without a browser; `LayersView` only pushes those arrays into bqplot m
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 
 # Layout in data units: x in [0, WIDTH], y in [0, HEIGHT].
 WIDTH, HEIGHT = 10.0, 7.0
@@ -123,12 +123,14 @@ def layers_arrays(state: LayersState) -> dict:
     }
 
 
-class LayersView:
+class LayersView(View):
     """The layers figure with Step / Reset buttons, fed by a machine's trace.
 
     view = LayersView(machine)  subscribes to the machine's hypercalls from now on;
     view.widget (or just `view` as the last line of a cell) shows it.
     """
+
+    ERROR_KEY = "viz.layers.error"
 
     def __init__(self, machine=None, *, events=None, advance_ns: int = 10_000_000):
         import bqplot as bq
@@ -208,19 +210,3 @@ class LayersView:
         with self.arrow.hold_sync():
             self.arrow.x, self.arrow.y, self.arrow.colors = a["arrow_x"], a["arrow_y"], [a["arrow_color"]]
         self.caption.value = a["caption"]
-
-    def _guarded(self, fn):
-        """Run a button callback; show an error in the widget instead of losing it in a log."""
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" + t("viz.layers.error", error=
-                                        f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

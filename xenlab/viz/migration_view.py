@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 
 
 def migration_arrays(report) -> dict:
@@ -34,7 +35,7 @@ def bar_outlines(a: dict) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-class MigrationView:
+class MigrationView(View):
     def __init__(self, report):
         import bqplot as bq
         import ipywidgets as W
@@ -53,7 +54,3 @@ class MigrationView:
                                       bq.Axis(scale=sy, orientation="vertical", label=t("viz.migration.y"))],
                                 layout=W.Layout(width="100%", height="340px"))
         self.widget = self.figure
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

@@ -7,6 +7,8 @@ shows them.
 """
 from __future__ import annotations
 
+from xenlab.viz.base import View
+
 STAGES = ("netfront TX", "netback TX", "bridge", "netback RX", "netfront RX")
 
 
@@ -57,7 +59,7 @@ def hops_text(h: list[dict]) -> str:
     return "\n".join(f"{x['time_us']:10.1f} us  {x['stage']:<12} {x['where']:<28} {x['what']}" for x in h)
 
 
-class NetView:
+class NetView(View):
     def __init__(self, machine, events=()):
         import ipywidgets as W
         from xenlab.viz.blkio import rows_html
@@ -73,7 +75,3 @@ class NetView:
         with self.table.hold_sync():
             self.table.value = self._rows_html(vif_rows(self.machine))
             self.flow.value = "<pre>" + hops_text(h) + "</pre>"
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

@@ -9,6 +9,7 @@ import numpy as np
 
 from xenlab.i18n import t
 from xenlab.perf import fig3, relative
+from xenlab.viz.base import View
 
 COLORS = {"L": "#3c3c3c", "X": "#d62728", "V": "#1f77b4", "U": "#2ca02c"}
 
@@ -26,7 +27,7 @@ def perf_arrays(use_bar_heights: bool = False) -> dict:
             "colors": [COLORS[c] for c in fig["configs"]]}
 
 
-class PerfChart:
+class PerfChart(View):
     def __init__(self):
         import bqplot as bq
         import ipywidgets as W
@@ -38,7 +39,3 @@ class PerfChart:
                                 axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical")],
                                 animation_duration=0, layout=W.Layout(width="100%", height="360px"))
         self.widget = self.figure
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

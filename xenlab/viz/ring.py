@@ -10,11 +10,10 @@ device on the machine's trace bus. ``RingView`` draws any of them with bqplot.
 """
 from __future__ import annotations
 
-import traceback
-
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 from xenlab.xen.public.io.ring import REGION_NAMES, BackRing, FrontRing, SharedRing, regions
 
 REGION_COLOURS = ("#e08a2c", "#9467bd", "#2ca02c", "#dddddd")   # request, outstanding, response, unused
@@ -128,8 +127,10 @@ class RingRecorder:
         self._unsub()
 
 
-class RingView:
+class RingView(View):
     """bqplot drawing of a ring: a live RingLab (with buttons) or a recorded list of frames."""
+
+    CLEAR_ERROR = False                # an error stays shown until the next one
 
     def __init__(self, source, size_px: int = 420):
         import bqplot as bq
@@ -198,16 +199,3 @@ class RingView:
                                                    gh=n["front_held"], bh=n["back_held"])
         if not self.lab:
             self.caption.value = self.captions[self.slider.value]
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-            except Exception as exc:             # shown, never lost
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = f"<pre style='color:#b00'>{type(exc).__name__}: {exc}</pre>"
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

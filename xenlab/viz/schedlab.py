@@ -13,12 +13,12 @@ and it re-simulates (about 0.1 s for a second of three domains) and redraws in o
 """
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 
 MS = 1_000_000
 
@@ -160,7 +160,8 @@ def decision_text(rows) -> str:
 
 
 # -- the widget ----------------------------------------------------------------------------------------------
-class SchedLab:
+class SchedLab(View):
+    ERROR_KEY = "viz.schedlab.error"
     COLORS = ["#3c78c8", "#e08a2c", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
     def __init__(self, scheds=("credit", "bvt", "atropos", "sedf", "rrobin"), specs=None, cpus: int = 1,
@@ -276,18 +277,3 @@ class SchedLab:
         rows = decision_rows(self.report, self.cursor, 8)
         self.cursor += len(rows)
         self.steps.value = "<pre>" + (decision_text(rows) or t("viz.schedlab.no_more")) + "</pre>"
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        t("viz.schedlab.error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

@@ -7,11 +7,11 @@ samples again, so CPU(%) is measured over that interval exactly as xentop does.
 from __future__ import annotations
 
 import html
-import traceback
 
 import numpy as np
 
 from xenlab.i18n import t
+from xenlab.viz.base import View
 
 
 def xentop_arrays(rows: list[dict]) -> dict:
@@ -27,7 +27,7 @@ def xentop_arrays(rows: list[dict]) -> dict:
             "cpu_max": max(100.0, float(max((r["cpu_pct"] for r in rows), default=0.0)))}
 
 
-class XentopView:
+class XentopView(View):
     def __init__(self, machine, delay_ns: int = 1_000_000_000):
         import bqplot as bq
         import ipywidgets as W
@@ -52,23 +52,13 @@ class XentopView:
         self.result = self._xentop(self.machine, delay_ns=self.delay_ns, prev=self.result.samples[-1])
         self.redraw()
 
+    def error_text(self, exc: Exception) -> str:
+        """xentop's error line: the message alone, HTML-escaped."""
+        return html.escape(t("viz.xentop.error", error=exc))
+
     def redraw(self) -> None:
         a = xentop_arrays(self.result.rows)
         with self.bars.hold_sync():
             self.bars.x, self.bars.y, self.bars.colors = a["names"], a["cpu_pct"], a["colors"]
             self.bars.scales["y"].max = a["cpu_max"]
         self.text.value = "<pre style='font-size:11px'>" + html.escape(self.result.text) + "</pre>"
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = "<pre style='color:#b00'>" + html.escape(t("viz.xentop.error", error=exc)) + "</pre>"
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
