@@ -179,19 +179,24 @@ def cmd_sched_sedf(machine, args) -> XmResult:
 BVT_USAGE = "sched-bvt <Domain> <mcuadv> <warpback> <warpvalue> <warpl> <warpu>"
 
 
-@command("sched-bvt")
-def cmd_sched_bvt(machine, args) -> XmResult:
+def _adjust_positional(machine, args, cmd: str, sched: str, names: tuple, count: str, usage: str) -> XmResult:
+    """xm CMD <Domain> prints the domain's parameters; xm CMD <Domain> <value ...> sets them (2.0's xm)."""
     if len(args) == 1:
         d = find_domain(machine, args[0])
-        values = adjustdom(machine, d, "bvt")
-        return XmResult("sched-bvt", repr(values), [{"name": d.name, "domid": d.domain_id, **values}])
-    if len(args) != 6:
-        raise XmError(f"Error: expected a domain and five values. Usage: xm {BVT_USAGE}")
+        values = adjustdom(machine, d, sched)
+        return XmResult(cmd, repr(values), [{"name": d.name, "domid": d.domain_id, **values}])
+    if len(args) != len(names) + 1:
+        raise XmError(f"Error: expected a domain and {count} values. Usage: xm {usage}")
     d = find_domain(machine, args[0])
-    names = ("mcu_adv", "warpback", "warpvalue", "warpl", "warpu")
-    params = {n: _int(a, n, BVT_USAGE) for n, a in zip(names, args[1:])}
-    values = adjustdom(machine, d, "bvt", params)
-    return XmResult("sched-bvt", "", [{"name": d.name, "domid": d.domain_id, **values}])
+    params = {n: _int(a, n, usage) for n, a in zip(names, args[1:])}
+    values = adjustdom(machine, d, sched, params)
+    return XmResult(cmd, "", [{"name": d.name, "domid": d.domain_id, **values}])
+
+
+@command("sched-bvt")
+def cmd_sched_bvt(machine, args) -> XmResult:
+    return _adjust_positional(machine, args, "sched-bvt", "bvt",
+                              ("mcu_adv", "warpback", "warpvalue", "warpl", "warpu"), "five", BVT_USAGE)
 
 
 @command("sched-bvt-ctxallow")
@@ -209,17 +214,8 @@ ATROPOS_USAGE = "atropos <Domain> <period_ns> <slice_ns> <latency_ns> <xtratime>
 
 @command("atropos")
 def cmd_atropos(machine, args) -> XmResult:
-    if len(args) == 1:
-        d = find_domain(machine, args[0])
-        values = adjustdom(machine, d, "atropos")
-        return XmResult("atropos", repr(values), [{"name": d.name, "domid": d.domain_id, **values}])
-    if len(args) != 5:
-        raise XmError(f"Error: expected a domain and four values. Usage: xm {ATROPOS_USAGE}")
-    d = find_domain(machine, args[0])
-    names = ("period", "slice", "latency", "xtratime")
-    params = {n: _int(a, n, ATROPOS_USAGE) for n, a in zip(names, args[1:])}
-    values = adjustdom(machine, d, "atropos", params)
-    return XmResult("atropos", "", [{"name": d.name, "domid": d.domain_id, **values}])
+    return _adjust_positional(machine, args, "atropos", "atropos", ("period", "slice", "latency", "xtratime"),
+                              "four", ATROPOS_USAGE)
 
 
 @command("rrobin")
