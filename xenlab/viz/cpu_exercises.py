@@ -7,22 +7,14 @@ loops is reported as such; nothing here raises because of the student's code.
 """
 from __future__ import annotations
 
-from xenlab.grading.runner import CheckTimeout, call_with_timeout
+from xenlab.viz.student import call_student
 
 TIMEOUT_S = 1.0
 
 
 def _call(fn, *args):
-    if fn is None:
-        return None, "not written yet"
-    try:
-        return call_with_timeout(fn, TIMEOUT_S, *args), None
-    except NotImplementedError:
-        return None, "not written yet"
-    except CheckTimeout:
-        return None, f"did not finish in {TIMEOUT_S} s"
-    except Exception as exc:                                   # the student's bug, shown not raised
-        return None, f"{type(exc).__name__}: {exc}"
+    return call_student(fn, TIMEOUT_S, *args, not_written="not written yet",
+                        timed_out=f"did not finish in {TIMEOUT_S} s")
 
 
 def _row(label, yours, problem, xen) -> str:

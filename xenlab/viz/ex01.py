@@ -12,24 +12,16 @@ from __future__ import annotations
 
 import html
 
-from xenlab.grading.runner import CheckTimeout, call_with_timeout
 from xenlab.i18n import t
+from xenlab.viz.student import call_student
 
 STUDENT_TIMEOUT_S = 1.0
 
 
 def _call(fn, *args):
     """(value, None) or (None, what went wrong) for one call of the student's function."""
-    if fn is None:
-        return None, t("viz.ex01.not_written")
-    try:
-        return call_with_timeout(fn, STUDENT_TIMEOUT_S, *args), None
-    except NotImplementedError:
-        return None, t("viz.ex01.not_written")
-    except CheckTimeout:
-        return None, t("viz.ex01.timeout", seconds=STUDENT_TIMEOUT_S)
-    except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+    return call_student(fn, STUDENT_TIMEOUT_S, *args, not_written=t("viz.ex01.not_written"),
+                        timed_out=t("viz.ex01.timeout", seconds=STUDENT_TIMEOUT_S))
 
 
 def decode_flags(flags: int) -> tuple:

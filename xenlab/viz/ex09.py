@@ -15,6 +15,7 @@ from __future__ import annotations
 from xenlab.grading.runner import CheckTimeout, call_with_timeout
 from xenlab.i18n import t
 from xenlab.viz.ring import RingLab
+from xenlab.viz.student import call_student
 from xenlab.xen.public.io.ring import BackRing, FrontRing, SharedRing
 
 TIMEOUT_S = 1.0
@@ -22,16 +23,8 @@ M32 = 0xFFFF_FFFF
 
 def _call(fn, *args):
     """(value, None) or (None, what went wrong)."""
-    if fn is None:
-        return None, t("viz.exercise.not_written")
-    try:
-        return call_with_timeout(fn, TIMEOUT_S, *args), None
-    except NotImplementedError:
-        return None, t("viz.exercise.not_written")
-    except CheckTimeout:
-        return None, t("viz.exercise.timeout", s=TIMEOUT_S)
-    except Exception as exc:                       # the student's bug, shown not raised
-        return None, f"{type(exc).__name__}: {exc}"
+    return call_student(fn, TIMEOUT_S, *args, not_written=t("viz.exercise.not_written"),
+                        timed_out=t("viz.exercise.timeout", s=TIMEOUT_S))
 
 
 class StudentFrontRing(FrontRing):
