@@ -55,6 +55,7 @@ def _require_browser():
 @pytest.fixture
 def lab_server(tmp_path):
     """A course folder with an unexecuted copy of the notebook, served by `xenlab lab`."""
+    _require_browser()                      # skip (or fail in CI) before paying for a server
     course = tmp_path / "course"
     for lang in ("pl",):
         (course / "notebooks" / lang).mkdir(parents=True)

@@ -113,3 +113,49 @@ def test_hypercall_counts_per_domain(m):
     u.hypercall("xen_version", 0)
     u.hypercall(17, 0)
     assert u.hypercall_counts["xen_version"] == before + 2
+
+
+def _op(m, cmd, u):
+    return m.dom0.hypercall("dom0_op", D.dom0_op(cmd, u))
+
+
+def test_dom0_op_createdomain_ids_as_in_30():
+    """dom0_ops.c (3.0): a wanted id in 1..DOMID_FIRST_RESERVED-1 must be free, else -EINVAL;
+    0 or a reserved id means "allocate one"."""
+    m = xenlab.Machine()
+    taken = m.create_domain(xenlab.DomainConfig(name="a", memory=16)).domain_id
+    assert _op(m, D.DOM0_CREATEDOMAIN, D.dom0_createdomain(domain=taken)) == -E.EINVAL
+    u = D.dom0_createdomain(domain=0x7FF1)                 # DOMID_IO: reserved, so "any"
+    assert _op(m, D.DOM0_CREATEDOMAIN, u) == 0 and u.domain == taken + 1
+    u = D.dom0_createdomain(domain=0)
+    assert _op(m, D.DOM0_CREATEDOMAIN, u) == 0 and u.domain == taken + 2
+    u = D.dom0_createdomain(domain=77)
+    assert _op(m, D.DOM0_CREATEDOMAIN, u) == 0 and u.domain == 77
+    assert m.domains[77].pause_count == 1                   # created paused
+
+
+def test_dom0_op_other_error_paths():
+    m = xenlab.Machine(sched="credit")
+    d = m.create_domain(xenlab.DomainConfig(name="a", memory=16))
+    assert _op(m, D.DOM0_DESTROYDOMAIN, D.dom0_domain(0)) == -E.EINVAL        # not itself
+    assert _op(m, D.DOM0_DESTROYDOMAIN, D.dom0_domain(42)) == -E.ESRCH
+    assert _op(m, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(d.domain_id, 2)) == -E.EINVAL   # vcpus exist
+    fresh = D.dom0_createdomain()
+    assert _op(m, D.DOM0_CREATEDOMAIN, fresh) == 0
+    assert _op(m, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(fresh.domain, 33)) == -E.EINVAL
+    assert _op(m, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(fresh.domain, 2)) == 0
+    assert _op(m, 99, D.dom0_domain(d.domain_id)) == -E.ENOSYS
+    assert _op(m, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, sched_id=3)) == -E.EINVAL  # not rrobin
+
+
+def test_pcpu_cr3_follows_the_running_vcpu():
+    m = xenlab.Machine(seed=2)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=16, workload="cpu-bound"))
+    b = m.create_domain(xenlab.DomainConfig(name="b", memory=16, workload="cpu-bound"))
+    seen = set()
+    for _ in range(40):
+        m.step()
+        cur = m.cpus[0].curr
+        assert m.cpus[0].cr3 == (0 if cur.is_idle else cur.cr3)
+        seen.add(m.cpus[0].cr3)
+    assert {a.vcpus[0].cr3, b.vcpus[0].cr3} <= seen and a.vcpus[0].cr3 != b.vcpus[0].cr3

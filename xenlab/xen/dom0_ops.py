@@ -40,9 +40,12 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
     u = op.u
     cmd = op.cmd
     if cmd == D.DOM0_CREATEDOMAIN:
-        if u.domain and (u.domain >= DOMID_FIRST_RESERVED or u.domain in machine.domains):
+        # A wanted id in 1..DOMID_FIRST_RESERVED-1 must be free (-EINVAL); 0 or a reserved id means
+        # "pick one" (the rover in 3.0's dom0_ops.c).
+        wanted = u.domain if 0 < u.domain < DOMID_FIRST_RESERVED else None
+        if wanted is not None and wanted in machine.domains:
             return -E.EINVAL
-        d = machine.domain_create_empty(u.domain or None)
+        d = machine.domain_create_empty(wanted)
         if d is None:
             return -E.ENOMEM
         u.domain = d.domain_id

@@ -28,7 +28,8 @@ ON_ACTIONS = ("destroy", "restart", "preserve", "rename-restart")
 
 class DomainState(enum.Enum):
     RUNNING = "running"      # at least one vcpu on a pCPU
-    BLOCKED = "blocked"      # every vcpu waiting for an event (or runnable but not on a pCPU)
+    RUNNABLE = "runnable"    # ready, waiting for a pCPU (xm list shows neither r nor b: "------")
+    BLOCKED = "blocked"      # every vcpu waiting for an event
     PAUSED = "paused"
     SHUTDOWN = "shutdown"
     CRASHED = "crashed"
@@ -130,9 +131,26 @@ class Vcpu:
         return not (self.blocked or self.down or self.pause_count or d.pause_count
                     or d.is_shutdown or d.is_dying)
 
+    @property
+    def cpu_time_now(self) -> int:
+        """CPU time in ns including the run in progress (``cpu_time`` is updated at each switch)."""
+        if self.domain is None:
+            return self.cpu_time
+        return self.domain.machine.vcpu_cpu_time(self)
+
     def __repr__(self) -> str:
         return (f"<Vcpu {self.label} on cpu{self.processor} {RUNSTATE_NAMES[self.runstate]}"
-                f" cpu_time={self.cpu_time / 1e6:.3f}ms>")
+                f" cpu_time={self.cpu_time_now / 1e6:.3f}ms>")
+
+    def dump(self) -> str:
+        times = ", ".join(f"{n} {t / 1e6:.3f}ms" for n, t in zip(RUNSTATE_NAMES, self.runstate_time))
+        flags = [f for f, on in (("blocked", self.blocked), ("down", self.down),
+                                 (f"paused x{self.pause_count}", self.pause_count)) if on]
+        return "\n".join([repr(self),
+                          f"  runstate times: {times}",
+                          f"  flags: {', '.join(flags) or '-'}; switches in: {self.nr_switches}",
+                          f"  cr3: {getattr(self, 'cr3', 0):#x}; affinity: {self.cpu_affinity or 'any'}",
+                          f"  scheduler data: {self.sched_priv!r}"])
 
 
 class Domain:
@@ -187,7 +205,9 @@ class Domain:
             return DomainState.PAUSED
         if any(v.is_running for v in self.vcpus):
             return DomainState.RUNNING
-        return DomainState.BLOCKED
+        if self.vcpus and all(v.blocked for v in self.vcpus):
+            return DomainState.BLOCKED
+        return DomainState.RUNNABLE
 
     # -- lifecycle (thin wrappers; the work is in Machine) --------------------------------------------
     def pause(self) -> None:

@@ -109,6 +109,8 @@ def schedule(machine, cpu: int):
     nxt.is_running = True
     nxt.nr_switches += 1
     pcpu.curr = nxt
+    # Load the incoming address space: the vcpu's page-table root, or Xen's idle table (0 here).
+    pcpu.cr3 = getattr(nxt, "cr3", 0) or 0
     if not nxt.is_idle:
         vcpu_runstate_change(nxt, RUNSTATE_running, now)
         pcpu.ring = 1 if nxt.domain.kind == "pv" else 0
