@@ -31,9 +31,12 @@ PARAM_SPECS = {
     "sedf": [("period_ms", 1, 200, 100, "ms"), ("slice_ms", 0, 200, 0, "ms"), ("extratime", 0, 1, 1, ""),
              ("weight", 0, 10, 0, "")],
     "rrobin": [],
+    "credit2": [("weight", 1, 1024, 256, ""), ("cap", 0, 100, 0, "%")],
+    "rtds": [("period_ms", 1, 200, 10, "ms"), ("budget_ms", 1, 200, 4, "ms"), ("extratime", 0, 1, 1, "")],
 }
 DECISION_KEYS = {"credit": ("pri", "credit"), "bvt": ("evt", "avt", "svt", "warp"),
-                 "atropos": ("deadline", "remain", "state"), "sedf": ("deadline", "slice_left", "queue", "score")}
+                 "atropos": ("deadline", "remain", "state"), "sedf": ("deadline", "slice_left", "queue", "score"),
+                 "credit2": ("credit", "weight", "reset"), "rtds": ("deadline", "budget_left", "priority_level")}
 
 
 @dataclass
@@ -62,13 +65,18 @@ def default_domains() -> list[LabDomain]:
     return [LabDomain("cpu", "cpu"), LabDomain("web", "interactive", 2, 15),
             LabDomain("video", "periodic", 5, 20,
                       {"atropos": {"period_ms": 20, "slice_ms": 6, "xtratime": 0},
-                       "sedf": {"period_ms": 20, "slice_ms": 6, "extratime": 0}})]
+                       "sedf": {"period_ms": 20, "slice_ms": 6, "extratime": 0},
+                       "rtds": {"period_ms": 20, "budget_ms": 6, "extratime": 0}})]
 
 
 def sched_params(sched: str, values: dict) -> dict:
     """Slider values -> the scheduler's adjust() parameters (ms -> ns, Atropos's latency = period)."""
-    if sched == "credit":
+    if sched in ("credit", "credit2"):
         return {}
+    if sched == "rtds":                       # RTDS speaks microseconds
+        return {"period": int(values["period_ms"] * 1000),
+                "budget": int(min(values["budget_ms"], values["period_ms"]) * 1000),
+                "extratime": int(values["extratime"])}
     if sched in ("atropos", "sedf"):
         out = {"period": int(values["period_ms"] * MS), "slice": int(min(values["slice_ms"], values["period_ms"]) * MS)}
         if sched == "atropos":
@@ -86,7 +94,7 @@ def domain_configs(sched: str, specs) -> list:
     out = []
     for s in specs:
         v = s.values(sched)
-        kw = {"weight": int(v["weight"]), "cap": int(v["cap"])} if sched == "credit" else {}
+        kw = {"weight": int(v["weight"]), "cap": int(v["cap"])} if sched in ("credit", "credit2") else {}
         out.append(DomainConfig(name=s.name, memory=16, workload=s.program(),
                                 sched_params=sched_params(sched, v), **kw))
     return out
@@ -164,8 +172,8 @@ class SchedLab(View):
     ERROR_KEY = "viz.schedlab.error"
     COLORS = ["#3c78c8", "#e08a2c", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
-    def __init__(self, scheds=("credit", "bvt", "atropos", "sedf", "rrobin"), specs=None, cpus: int = 1,
-                 duration_ns: int = 1000 * MS, window_ns: int = 200 * MS, seed: int = 0):
+    def __init__(self, scheds=("credit", "bvt", "atropos", "sedf", "rrobin", "credit2", "rtds"), specs=None,
+                 cpus: int = 1, duration_ns: int = 1000 * MS, window_ns: int = 200 * MS, seed: int = 0):
         import bqplot as bq
         import ipywidgets as W
         self.specs = specs or default_domains()
