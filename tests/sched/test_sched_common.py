@@ -6,7 +6,7 @@ from sched_helpers import MS, S, machine_with, share
 from xenlab.guest.workload import interactive, periodic
 from xenlab.xen.sched import SCHEDULERS, Scheduler, TaskSlice, get_scheduler, register_scheduler
 
-ALL = ["rrobin", "bvt", "atropos", "sedf", "credit"]
+ALL = ["rrobin", "bvt", "atropos", "sedf", "credit", "credit2", "rtds"]
 
 
 @pytest.mark.parametrize("sched", ALL)

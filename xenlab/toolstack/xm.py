@@ -68,8 +68,10 @@ def xm(machine, line: str, *, config: str | None = None) -> XmResult:
         raise XmError(f"Error: cannot parse the command line {line!r}: {exc}") from None
     if not argv:
         raise XmError("Error: no subcommand given. Try: " + ", ".join(sorted(COMMANDS)))
-    if argv[0] == "xm":
+    if argv[0] in ("xm", "xl"):      # the xl-only commands (sched-credit2, sched-rtds) are typed as xl
         argv = argv[1:]
+    if not argv:
+        raise XmError("Error: no subcommand given. Try: " + ", ".join(sorted(COMMANDS)))
     name, args = argv[0], argv[1:]
     if name not in COMMANDS:
         raise XmError(f"Error: Subcommand {name} not found. Known subcommands: {', '.join(sorted(COMMANDS))}")
