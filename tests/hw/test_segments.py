@@ -141,7 +141,14 @@ def test_null_data_selector_loads_but_faults_on_use(unit):
 
 
 def test_conforming_code_readable_from_any_ring(unit):
-    unit.load("ds", make_selector(13, 0, 3))            # DPL 0 but conforming: no privilege check
+    # SDM vol. 2, MOV: the DPL check is skipped for a conforming code segment, so CPL 3 / RPL 3 may
+    # load this DPL-0 segment (a non-conforming one, entry 5, gives #GP(0x28) in test_gp_error_codes).
+    r = unit.load("ds", make_selector(13, 0, 3))
+    assert r.selector == 13 << 3 | 3 == 0x6B
+    assert (r.cache.dpl, r.cache.conforming, r.cache.readable, r.cache.writable) == (0, True, True, False)
+    assert unit.linear("ds", 0x1234, 4) == 0x1234        # readable through DS
+    with gp(0):
+        unit.linear("ds", 0x1234, 4, "w")               # but code is never writable
 
 
 def test_linear_limits(unit):

@@ -78,8 +78,17 @@ def test_refusals_and_errno(booted):
         assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_PIN_L2_TABLE, mfn=table)]) == -E.EINVAL
     assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_PIN_L2_TABLE if m.paging == "2level"
                                                  else X.MMUEXT_PIN_L3_TABLE, mfn=table)]) == -E.EINVAL  # pinned
-    assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_NEW_BASEPTR, mfn=d.p2m[300])]) in (0, -E.EINVAL)
-    assert d.hypercall("mmuext_op", [mmuext_op_t(99)]) == -E.ENOSYS
+    # pfn 300 is a data page, mapped writable in the direct map (type writable, count 1): it cannot
+    # take the root type, so new_guest_cr3 fails and CR3 stays where it was.
+    assert 300 not in g.pt_pfns and m.frame_table[d.p2m[300]].type_count == 1
+    cr3 = d.vcpus[0].cr3
+    assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_NEW_BASEPTR, mfn=d.p2m[300])]) == -E.EINVAL
+    assert d.vcpus[0].cr3 == cr3 == table << 12
+    # 3.0's do_mmuext_op: an unknown command hits `default:` (okay = 0), and any failure is -EINVAL.
+    assert d.hypercall("mmuext_op", [mmuext_op_t(99)]) == -E.EINVAL
+    assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_FLUSH_CACHE)]) == -E.EINVAL       # not physdev-capable
+    assert d.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_REASSIGN_PAGE, mfn=d.p2m[300])]) == -E.EINVAL  # not priv
+    assert m.dom0.hypercall("mmuext_op", [mmuext_op_t(X.MMUEXT_FLUSH_CACHE)]) == 0
 
 
 def test_batch_stops_at_first_bad(booted):

@@ -112,14 +112,17 @@ def pv_cpu_op(kernel, v, op) -> None:
             pv_handle_trap(kernel, v, frame)
 
 
-def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> None:
-    """The guest kernel's handler runs in ring 1, then returns with iret (ring 1 -> 3 needs no Xen)."""
+def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> bool | None:
+    """The guest kernel's handler runs in ring 1, then returns with iret (ring 1 -> 3 needs no Xen).
+
+    For a page fault it returns what the kernel's do_page_fault decided: True when it fixed the
+    entry (with mmu_update, through Xen), False when the access was bad (SIGSEGV)."""
     from xenlab.xen.event import vcpu_info_read, vcpu_info_write
     machine = v.domain.machine
     stats = kernel.cpu_stats.setdefault(v.vcpu_id, {})
     name = "syscall" if frame.vector == 0x80 else TRAP_NAMES.get(frame.vector, str(frame.vector))
     stats[name] = stats.get(name, 0) + 1
-    detail = {}
+    detail, result = {}, None
     if frame.vector == 14:
         detail["cr2"] = vcpu_info_read(v, "arch.cr2")     # do_page_fault reads the address Xen saved
     elif frame.vector == 7:
@@ -129,11 +132,17 @@ def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> None
     if machine.trace.active:
         machine.trace.emit("HW", "guest_handler", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
                            vector=frame.vector, name=name, ring=1, **detail)
+    mm = getattr(kernel, "mm", None)
+    if frame.vector == 14 and mm is not None and mm.v is v:
+        # Still in the handler, events masked (the IF flag): fix the entry with a hypercall.
+        # (guest/mm.py models vcpu 0's address space; a fault on another vcpu is only counted.)
+        result = mm.do_page_fault(detail["cr2"], frame.error_code or 0)
     if frame.masks_events:                                  # iret restores the saved event mask
         vcpu_info_write(v, "evtchn_upcall_mask", frame.saved_upcall_mask)
     T.ring_crossing(v, (1, frame.from_ring), "iret")
     if frame.masks_events and not frame.saved_upcall_mask:
         kernel.deliver_upcall(v)                           # events that arrived meanwhile
+    return result
 
 
 def pv_privileged(kernel, v, insn: str, *operands) -> None:

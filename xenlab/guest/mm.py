@@ -8,11 +8,22 @@ paper batches), mapping its own page-table pages read-only, pins the root and sw
 map (``make_page_readonly``), or Xen would refuse to validate it. The kernel reads its tables
 directly (``translate``) but every write is a hypercall. It keeps its own P2M (``d.p2m``).
 
+Processes (guest/process.py): ``new_process`` builds a second address space in one batch, sharing the
+kernel's L1s above PAGE_OFFSET; ``switch_to`` loads it with NEW_BASEPTR; ``exit_process`` unpins it.
+
+A page fault (``touch``) is raised by the MMU, taken by Xen (xen/traps.py ``do_page_fault``: CR2 into
+vcpu_info, a bounce frame to the handler the kernel registered with set_trap_table), and the kernel's
+vector-14 handler (guest/cpu.py ``pv_handle_trap`` -> ``do_page_fault`` here) maps a zeroed page for a
+demand-zero region (``add_vma``) with mmu_update, then returns with iret and the access is retried.
+
 Simplifications:
-- No processes: ``add_vma`` registers a demand-zero region in the one address space, and ``touch``
-  plays the part of an access that faults, is bounced through Xen, and is fixed by the guest.
-- Page-table pages are never freed back to the pool; fresh pages are zeroed by the guest through
-  its direct mapping (a plain memory write, checked to be a page it may write).
+- ``add_vma`` regions are demand-zero only: no files, no copy-on-write (a fault on a present page
+  is a SIGSEGV, reported by ``touch`` as GuestMMError). The model covers vcpu 0's address space.
+- Fresh pages are zeroed by the guest through its direct mapping (a plain memory write, checked to be
+  a page it may write). The kernel's own page-table pages are never freed; a process's are, at exit.
+- Kernel mappings are copied into a process's root when it is made; a kernel L1 added later is not
+  propagated to existing processes (Linux's vmalloc_sync / pgd_list).
+- Processes are not carried across save/restore: ``from_restored`` finds the root CR3 points at.
 """
 from __future__ import annotations
 
@@ -24,12 +35,14 @@ from xenlab.xen.public import xen as X
 from xenlab.xen.public.memory import (INVALID_P2M_ENTRY, XENMEM_decrease_reservation,
                                       XENMEM_increase_reservation, mmu_update_t, mmuext_op_t,
                                       xen_memory_reservation)
-from xenlab.xen.public.xen import VI_ARCH_CR2, VCPU_INFO_SIZE
 
 PAGE_OFFSET = 0xC0000000
 MMU_BATCH = 2048                         # requests per mmu_update hypercall
 _KERNEL = _PAGE_PRESENT | _PAGE_RW       # __PAGE_KERNEL without A/D
 _TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER    # _PAGE_TABLE: rights are decided in the L1
+_L3_PRESENT = _PAGE_PRESENT              # a PAE L3 entry may carry only P (L3_DISALLOW_MASK)
+_ADDR = 0xFFFFFF000                      # frame bits of an entry (36-bit PAE addresses)
+PF_PROT, PF_WRITE = 0x1, 0x2             # x86 #PF error-code bits 0 and 1
 
 
 class GuestMMError(RuntimeError):
@@ -49,6 +62,9 @@ class GuestMM:
         self.vmas: list[tuple[int, int, bool]] = []
         self.root_pfn: int | None = None
         self.faults = 0
+        self.current = None                  # the Process whose root CR3 holds (None: the kernel's)
+        self.processes: dict[int, object] = {}
+        self.next_pid = 1
         self.lowmem_pages = min(len(d.p2m), (HYPERVISOR_VIRT_START[self.mode] - PAGE_OFFSET) >> PAGE_SHIFT)
 
     def __repr__(self) -> str:
@@ -89,16 +105,21 @@ class GuestMM:
             raise GuestMMError("out of memory: no free pfn")
         return self.free_pfns.pop()
 
-    def _new_table(self) -> int:
-        """A zeroed page that Xen will accept as a page table: read-only in the direct map first."""
+    def _new_table(self, reqs: list | None = None) -> int:
+        """A zeroed page that Xen will accept as a page table: read-only in the direct map first.
+        With ``reqs`` the read-only update joins that batch (XenLinux's mm_pin does all of a new
+        address space's pages in one multicall) instead of costing an update_va_mapping each."""
         pfn = self._take_pfn()
         ti = int(self.machine.frame_table.type_info[self.mfn(pfn)])
         if ti & PGT_count_mask and ti & PGT_TYPE_KEY != PGT_writable_page:
             raise GuestMMError(f"pfn {pfn:#x} is not writable memory")
         self.machine.memory.clear_frame(self.mfn(pfn))          # memset through the direct map
         if self.root_pfn is not None and pfn < self.lowmem_pages:
-            self._call("update_va_mapping", PAGE_OFFSET + (pfn << PAGE_SHIFT), self.pte(pfn, False),
-                       X.UVMF_INVLPG)                           # make_page_readonly
+            va = PAGE_OFFSET + (pfn << PAGE_SHIFT)
+            if reqs is None:
+                self._call("update_va_mapping", va, self.pte(pfn, False), X.UVMF_INVLPG)   # make_page_readonly
+            else:
+                reqs.append(mmu_update_t(self._l1_for(va, create=False), self.pte(pfn, False)))
         self.pt_pfns.add(pfn)
         return pfn
 
@@ -145,31 +166,39 @@ class GuestMM:
         return calls
 
     # -- the guest-level API notebooks use ------------------------------------------------------
-    def _l1_for(self, va: int, create: bool) -> int | None:
-        """Machine address of the L1 entry for ``va``, creating missing tables through Xen."""
-        root_ma = self.mfn(self.root_pfn) << PAGE_SHIFT
-        mem = self.machine.memory
+    def _l1_for(self, va: int, create: bool, root_pfn: int | None = None, reqs: list | None = None,
+                pending: dict | None = None) -> int | None:
+        """Machine address of the L1 entry for ``va`` in the tables under ``root_pfn`` (default the
+        kernel's), creating missing tables through Xen: at once, or queued in ``reqs`` (then
+        ``pending`` remembers the directory entries queued but not yet written)."""
+        root_ma = self.mfn(self.root_pfn if root_pfn is None else root_pfn) << PAGE_SHIFT
         if self.mode == "pae":
-            l3e_ma = root_ma + (va >> 30) * 8
-            l3e = mem.read_u64(l3e_ma)
-            if not l3e & _PAGE_PRESENT:
-                if not create:
-                    return None
-                l2 = self._new_table()
-                self.mmu_update([mmu_update_t(l3e_ma, self.mfn(l2) << PAGE_SHIFT | 1)])
-                l3e = mem.read_u64(l3e_ma)
-            dir_ma = (l3e & 0xFFFFFF000) + ((va >> 21) & 511) * 8
+            l3e = self._dir_entry(root_ma + (va >> 30) * 8, _L3_PRESENT, create, reqs, pending)
+            if l3e is None:
+                return None
+            dir_ma = (l3e & _ADDR) + ((va >> 21) & 511) * 8
         else:
             dir_ma = root_ma + (va >> 22) * 4
-        pde = mem.read(dir_ma, self.esize)
-        if not pde & _PAGE_PRESENT:
-            if not create:
-                return None
-            l1 = self._new_table()
-            self.mmu_update([mmu_update_t(dir_ma, self.mfn(l1) << PAGE_SHIFT | _TABLE)])
-            pde = mem.read(dir_ma, self.esize)
+        pde = self._dir_entry(dir_ma, _TABLE, create, reqs, pending)
+        if pde is None:
+            return None
         index = (va >> 12) & (1023 if self.mode == "2level" else 511)
-        return (pde & 0xFFFFFF000 & ~0xFFF) + index * self.esize
+        return (pde & _ADDR) + index * self.esize
+
+    def _dir_entry(self, ma: int, flags: int, create: bool, reqs, pending) -> int | None:
+        """The directory entry at ``ma`` (L3 or L2), with a fresh table hooked there if missing."""
+        if pending is not None and ma in pending:
+            return pending[ma]
+        e = self.machine.memory.read(ma, self.esize)
+        if e & _PAGE_PRESENT or not create:
+            return e if e & _PAGE_PRESENT else None
+        e = self.mfn(self._new_table(reqs)) << PAGE_SHIFT | flags
+        if reqs is None:
+            self.mmu_update([mmu_update_t(ma, e)])
+            return self.machine.memory.read(ma, self.esize)
+        reqs.append(mmu_update_t(ma, e))
+        pending[ma] = e
+        return e
 
     def _check_va(self, va: int) -> int:
         va = int(va)
@@ -178,15 +207,24 @@ class GuestMM:
                              f"{HYPERVISOR_VIRT_START[self.mode]:#x}")
         return va
 
-    def map_page(self, va: int, pfn: int, writable: bool = True, user: bool = True) -> int:
-        """Map guest page ``pfn`` at ``va`` (set_pte through mmu_update). Returns the PTE written."""
-        va = self._check_va(va)
+    def _check_pfn(self, pfn: int) -> int:
         if not 0 <= pfn < len(self.d.p2m) or self.d.p2m[pfn] == INVALID_P2M_ENTRY:
             raise ValueError(f"pfn {pfn:#x} is not a populated page of d{self.d.domain_id}")
-        ptr = self._l1_for(va, create=True)
+        return pfn
+
+    def map_page(self, va: int, pfn: int, writable: bool = True, user: bool = True, space=None) -> int:
+        """Map guest page ``pfn`` at ``va`` (set_pte through mmu_update) in the kernel's address
+        space, or in process ``space``. Returns the PTE written."""
+        va = self._check_va(va)
+        self._check_pfn(pfn)
+        before = None if space is None else set(self.pt_pfns)
+        ptr = self._l1_for(va, create=True, root_pfn=None if space is None else space.root_pfn)
+        if space is not None and len(self.pt_pfns) > len(before):
+            space.tables = sorted(set(space.tables) | (self.pt_pfns - before))   # freed at its exit
         val = self.pte(pfn, writable, user)
         self.mmu_update([mmu_update_t(ptr, val)])
-        self.mmuext(X.MMUEXT_INVLPG_LOCAL, linear_addr=va)
+        if space is None or space is self.current:      # only the live address space can be cached
+            self.mmuext(X.MMUEXT_INVLPG_LOCAL, linear_addr=va)
         return val
 
     def unmap_page(self, va: int) -> None:
@@ -206,40 +244,71 @@ class GuestMM:
     def mfn_to_pfn(self, mfn: int) -> int:
         return int(self.machine.m2p[mfn])                       # the read-only M2P window
 
+    # -- processes (guest/process.py) ------------------------------------------------------------------
+    def new_process(self, pages: int = 0, base: int | None = None, writable: bool = True, shared=()):
+        """fork + exec: a new address space with ``pages`` fresh user pages from ``base`` (then the
+        existing pages ``shared``, read-only), built in batches of mmu_update and pinned. Returns the
+        Process (not yet running: ``switch_to``)."""
+        from xenlab.guest import process
+        return process.new_process(self, pages, process.USER_BASE if base is None else base, writable, shared)
+
+    def switch_to(self, proc=None) -> None:
+        """switch_mm(): MMUEXT_NEW_BASEPTR to ``proc``'s root, or back to the kernel's (None)."""
+        from xenlab.guest import process
+        process.switch_to(self, proc)
+
+    def exit_process(self, proc) -> None:
+        from xenlab.guest import process
+        process.exit_process(self, proc)
+
     # -- demand paging ----------------------------------------------------------------------------
     def add_vma(self, start: int, size: int, writable: bool = True) -> None:
         self._check_va(start)
         self.vmas.append((start, start + size, writable))
 
     def touch(self, va: int, write: bool = False, user: bool = True) -> int:
-        """An access by the running program through the MMU and its TLB. A fault goes to Xen,
-        which writes CR2 into vcpu_info and bounces it to the guest's handler (do_page_fault)."""
+        """An access by the running program (ring 3, or the kernel in ring 1 with ``user=False``)
+        through the MMU and its TLB; returns the machine address. A #PF enters Xen, which puts CR2 in
+        vcpu_info and bounces to the kernel's vector-14 handler; the handler fixes the entry with
+        mmu_update and returns with iret, and the access is retried. GuestMMError on a SIGSEGV."""
+        from xenlab.guest.cpu import pv_handle_trap
+        from xenlab.xen.traps import do_page_fault as xen_do_page_fault
         access = "w" if write else "r"
         tlb = vcpu_mm(self.v).tlb
         try:
             return tlb_translate(tlb, self.machine.memory, self.v.cr3, va, access, self.mode, user=user)
         except PageFault as pf:
-            self._propagate(pf)
-        self.do_page_fault(va, write)
+            fault = pf
+        if getattr(self.d.kernel, "mm", None) is not self:
+            raise GuestMMError("touch() needs the kernel's own GuestMM (domain.kernel.mm): its handler fixes faults")
+        self.faults += 1
+        frame = xen_do_page_fault(self.v, fault.vaddr, fault.error_code, from_ring=3 if user else 1)
+        if frame is None:
+            raise GuestMMError(f"d{self.d.domain_id} crashed: no page-fault handler registered")
+        if not pv_handle_trap(self.d.kernel, self.v, frame):
+            raise GuestMMError(f"segfault: no mapping for {va:#x} ({'write' if write else 'read'})")
         return tlb_translate(tlb, self.machine.memory, self.v.cr3, va, access, self.mode, user=user)
 
-    def _propagate(self, pf: PageFault) -> None:
-        # Xen 3.0's propagate_page_fault: CR2 into vcpu_info->arch.cr2, then the guest's vector 14.
-        base = (self.d.shared_info_mfn << PAGE_SHIFT) + self.v.vcpu_id * VCPU_INFO_SIZE
-        self.machine.memory.write_u32(base + VI_ARCH_CR2, pf.vaddr)
-        self.faults += 1
-        self.machine.trace.emit("MEM", "page_fault", domid=self.d.domain_id, vcpu=self.v.vcpu_id,
-                                va=pf.vaddr, error_code=pf.error_code)
-
-    def do_page_fault(self, va: int, write: bool) -> None:
-        page = va & ~0xFFF
-        for start, end, writable in self.vmas:
-            if start <= va < end:
+    def do_page_fault(self, address: int, error_code: int) -> bool:
+        """The kernel's #PF handler (arch/i386/mm/fault.c), given CR2 as Xen saved it in vcpu_info:
+        a not-present page of a demand-zero region of the current address space gets a zeroed page,
+        mapped with mmu_update. Returns False for a bad access (the process would get SIGSEGV)."""
+        space = self.current or self
+        write = bool(error_code & PF_WRITE)
+        if error_code & PF_PROT:
+            return False                                 # a present page refused the access: no copy-on-write
+        for start, end, writable in space.vmas:
+            if start <= address < end:
                 if write and not writable:
-                    break
-                self.map_page(page, self._take_pfn(), writable=writable, user=True)
-                return
-        raise GuestMMError(f"segfault: no mapping for {va:#x} ({'write' if write else 'read'})")
+                    return False
+                pfn = self._take_pfn()
+                self.machine.memory.clear_frame(self.mfn(pfn))          # demand-zero
+                page = address & ~0xFFF
+                self.map_page(page, pfn, writable=writable, user=True, space=None if space is self else space)
+                if space is not self:
+                    space.pages[page] = pfn
+                return True
+        return False
 
     # -- balloon -------------------------------------------------------------------------------------
     def balloon_out(self, nr: int) -> int:

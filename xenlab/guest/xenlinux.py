@@ -243,6 +243,10 @@ class XenLinux:
     def translate(self, va: int, access: str = "r", user: bool = False) -> int:
         return self.mm.translate(va, access, user)
 
+    def new_process(self, pages: int = 0, base: int | None = None, writable: bool = True, shared=()):
+        """A new address space (guest/process.py): built in batches through Xen, pinned, not yet running."""
+        return self.mm.new_process(pages, base, writable, shared)
+
     def _timer_interrupt(self, v, port: int) -> None:
         v.guest.timer_fired = True
 

@@ -15,7 +15,13 @@ per-pCPU TLB behaves exactly like one per vcpu that survives across its own runs
 Simplifications:
 - ``foreigndom`` other than DOMID_SELF is accepted only from a privileged domain.
 - The *_MULTI / *_ALL flushes flush every vcpu of the caller; the vcpumask is not read.
-- MMUEXT_REASSIGN_PAGE and MMUEXT_FLUSH_CACHE are accepted as no-ops for dom0, refused otherwise.
+- MMUEXT_REASSIGN_PAGE and MMUEXT_FLUSH_CACHE are accepted as no-ops for a privileged domain; from
+  any other domain they fail with -EINVAL, like every other mmuext_op failure in 3.0.
+- Xen's private slots of a guest L2 (from L2_PAGETABLE_FIRST_XEN_SLOT: the read-only M2P, the
+  idle_pg_table entries for Xen's code and heap, the linear page-table self-map and the per-domain
+  GDT/LDT area) are zeroed when the table is validated, not filled (see xen/mm_types.py). Guests
+  cannot write those slots either way; Xen's data lives in Python objects (``machine.m2p``, the frame
+  table, ``vcpu_mm``), so nothing in the model walks through them.
 """
 from __future__ import annotations
 
@@ -268,9 +274,12 @@ def _mmuext_one(current, op, pg_owner) -> int:
         mm.ldt_base, mm.ldt_ents = base, ents
         return 0
     if cmd in (X.MMUEXT_FLUSH_CACHE, X.MMUEXT_REASSIGN_PAGE):
-        return 0 if d.is_privileged else -E.EPERM
+        if d.is_privileged:
+            return 0
+        mm_log(machine, f"Dom {d.domain_id} has no privilege for mmuext command {cmd}")
+        return -E.EINVAL                      # 3.0: okay = 0, and every failure is -EINVAL
     mm_log(machine, f"Invalid extended pt command {cmd:#x}")
-    return -E.ENOSYS
+    return -E.EINVAL                          # 3.0's default: okay = 0 (not -ENOSYS)
 
 
 @hypercall("mmuext_op")

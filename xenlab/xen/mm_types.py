@@ -12,8 +12,11 @@ Simplifications:
 - Linear (recursive) page tables are refused; no I/O memory mappings; no writable-pagetable assist.
 - PAE: the L2 in L3 slot 3 carries ``PGT_pae_xen_l2`` (modern Xen's flag; 3.0 used the PGT_va bits)
   so it cannot also be used from another slot; its slots from 0xF5800000 are Xen's.
-- Xen's own slots in a guest L2 are cleared on validation instead of filled with Xen's mappings;
-  the read-only M2P is ``machine.m2p`` (readable through ``machine_to_phys``).
+- Xen's private slots in a guest L2 (from L2_PAGETABLE_FIRST_XEN_SLOT: 1008 non-PAE, 428 in the
+  PAE L2 under L3 slot 3) are zeroed on validation instead of filled: no idle_pg_table entries for
+  Xen's code and heap, no linear page-table self-map, no per-domain (GDT/LDT) area, no read-only M2P
+  mapping. The M2P is ``machine.m2p`` (readable through ``machine_to_phys``); Xen's GDT and the
+  guest's descriptor frames are found through ``vcpu_mm``, not through a mapping.
 - L1 tables are validated and released in bulk with numpy; the result equals the per-entry loop.
 """
 from __future__ import annotations

@@ -231,7 +231,19 @@ def event_callback(v) -> None:
 
 
 def do_page_fault(v, addr: int, error_code: int, from_ring: int = 3):
-    """#PF: no Xen fixup applies in this model, so propagate_page_fault (CR2 into vcpu_info)."""
+    """#PF taken by Xen (the hardware wrote CR2 = ``addr``). Xen 3.0 first tries its own fixups
+    (writable-pagetable emulation, the LDT shadow mapping); none exists in this model (no
+    writable-pagetable assist, see xen/mm_types.py), so every fault is the guest's:
+    propagate_page_fault. Returns the BounceFrame, or None when the domain was crashed."""
+    machine = v.domain.machine
+    if machine.trace.active:
+        machine.trace.emit("MEM", "page_fault", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, va=addr,
+                           error_code=error_code, from_ring=from_ring)
+    return propagate_page_fault(v, addr, error_code, from_ring)
+
+
+def propagate_page_fault(v, addr: int, error_code: int, from_ring: int = 3):
+    """3.0: CR2 into vcpu_info->arch.cr2 (and ctrlreg[2]), then a bounce to the vector-14 handler."""
     return do_trap(v, TRAP_page_fault, error_code, from_ring, cr2=addr)
 
 
@@ -339,5 +351,6 @@ def trap_table_dump(v) -> str:
 
 
 __all__ = ["do_set_trap_table", "do_set_callbacks", "do_stack_switch", "do_fpu_taskswitch", "do_trap",
-           "do_page_fault", "software_interrupt", "privileged_instruction", "BounceFrame", "arch",
+           "do_page_fault", "propagate_page_fault", "software_interrupt", "privileged_instruction",
+           "BounceFrame", "arch",
            "PRIVILEGED", "PV_REPLACEMENT", "trap_table_dump", "FLAT_USER_CS", "FLAT_KERNEL_SS", "EFLAGS_IF"]
