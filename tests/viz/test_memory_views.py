@@ -169,3 +169,35 @@ def test_widgets_drive_without_browser():
     assert mm.balloon(-32) == 32 and len(mm.ballooned) == 32
     mm.by.value = "type"
     assert mm.grid.color.shape == (np.ceil(m.frame_table.nr_frames / 256), 256)
+
+
+# -- strings and the shared View base ----------------------------------------------------------------------------
+@pytest.mark.parametrize("lang, texts", [
+    ("pl", ("przestrzeń użytkownika gościa", "błąd w widżecie: E", "krok 1 z 3", "oddana przez sterownik balonowy")),
+    ("en", ("guest user space", "error in the widget: E", "step 1 of 3", "given back by a balloon")),
+])
+def test_memory_views_words_come_from_the_catalogue(lang, texts):
+    from xenlab.i18n import set_language
+    from xenlab import i18n
+    from xenlab.viz import memmap, pagewalk, segments
+    saved = i18n._explicit
+    try:
+        set_language(lang)
+        got = (segments.label("user"), segments.label("error", error="E"), pagewalk.label("step", i=1, n=3),
+               memmap.label("ballooned"))
+    finally:
+        i18n._explicit = saved
+    assert got == texts
+    for mod in (segments, pagewalk, memmap):
+        assert not hasattr(mod, "LABELS")
+
+
+def test_memory_widgets_share_the_view_base():
+    from xenlab.viz.base import View
+    from xenlab.viz.memmap import MemoryMap
+    from xenlab.viz.pagewalk import PageWalker
+    from xenlab.viz.segments import SegmentInspector
+    for cls, key in ((SegmentInspector, "viz.segments.error"), (PageWalker, "viz.pagewalk.error"),
+                     (MemoryMap, "viz.memmap.error")):
+        assert issubclass(cls, View) and cls.ERROR_KEY == key
+        assert "_guarded" not in vars(cls) and "_ipython_display_" not in vars(cls)

@@ -2,12 +2,13 @@
 
 Pure functions: ``vbd_rows(machine)`` gives one row per virtual disk (xentop's VBD_RD, VBD_WR, VBD_OO
 and sectors); ``io_timeline(events)`` turns recorded trace events into bars (submit -> done) per I/O.
-``BlkView`` shows both with ipywidgets/bqplot.
+``BlkView`` shows both with ipywidgets/bqplot; its words come from ``viz.blkio.*`` in the io catalogue.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from xenlab.i18n import t
 from xenlab.viz.base import View
 
 
@@ -33,10 +34,11 @@ def io_timeline(events) -> dict:
 
 
 def rows_html(rows: list[dict]) -> str:
+    """``vbd_rows`` as an HTML table, its column heads in the current language."""
     if not rows:
-        return "<i>no virtual disks</i>"
+        return f"<i>{t('viz.blkio.empty')}</i>"
     keys = list(rows[0])
-    head = "".join(f"<th>{k}</th>" for k in keys)
+    head = "".join(f"<th>{t(f'viz.blkio.column.{k}')}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{r[k]}</td>" for k in keys) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -50,7 +52,8 @@ class BlkView(View):
         sx, sy = bq.LinearScale(), bq.LinearScale()
         self.bars = bq.FlexLine(x=[], y=[], scales={"x": sx, "y": sy})
         self.points = bq.Scatter(x=[], y=[], scales={"x": sx, "y": sy}, colors=["#2ca02c"])
-        ax = [bq.Axis(scale=sx, label="ms"), bq.Axis(scale=sy, orientation="vertical", label="sector")]
+        ax = [bq.Axis(scale=sx, label=t("viz.blkio.time_axis")),
+              bq.Axis(scale=sy, orientation="vertical", label=t("viz.blkio.sector_axis"))]
         self.figure = bq.Figure(marks=[self.points], axes=ax, animation_duration=0,
                                 layout=W.Layout(width="100%", height="260px"))
         self.widget = W.VBox([self.table, self.figure])

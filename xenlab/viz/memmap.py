@@ -9,11 +9,10 @@ memory is in) and ``ballooned_frames`` (frames a ``decrease_reservation`` return
 """
 from __future__ import annotations
 
-import traceback
-
 import numpy as np
 
-from xenlab.i18n import get_language
+from xenlab.i18n import t
+from xenlab.viz.base import View
 from xenlab.xen.page_alloc import (PGT_count_mask, PGT_gdt_page, PGT_l1_page_table, PGT_l2_page_table,
                                    PGT_l3_page_table, PGT_ldt_page, PGT_type_mask, PGT_writable_page)
 from xenlab.xen.public.xen import DOMID_XEN
@@ -23,26 +22,13 @@ DOMAIN_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17bec
 TYPE_CODES = (("free", "#f4f4f4"), ("xen", "#d62728"), ("ordinary", "#c6dbef"), ("writable", "#6baed6"),
               ("l1", "#fd8d3c"), ("l2", "#e6550d"), ("l3", "#a63603"), ("gdt/ldt", "#31a354"),
               ("ballooned", "#000000"))
-LABELS = {
-    "en": {"free": "free", "xen": "Xen", "ordinary": "guest page (no type)", "writable": "writable mapping",
-           "l1": "L1 page table", "l2": "L2 page table", "l3": "L3 (PDPT)", "gdt/ldt": "GDT/LDT",
-           "ballooned": "given back by a balloon", "owner": "by owner", "type": "by type",
-           "out": "balloon out", "in": "balloon in", "domain": "domain",
-           "error": "error in the widget: {error}",
-           "summary": "d{domid}: {pages} frames in {runs} contiguous runs; {tables} page-table pages"},
-    "pl": {"free": "wolna", "xen": "Xen", "ordinary": "strona gościa (bez typu)", "writable": "odwzorowana do zapisu",
-           "l1": "tablica stron L1", "l2": "tablica stron L2", "l3": "L3 (PDPT)", "gdt/ldt": "GDT/LDT",
-           "ballooned": "oddana przez sterownik balonowy", "owner": "według właściciela", "type": "według typu",
-           "out": "balon: oddaj", "in": "balon: odbierz", "domain": "domena",
-           "error": "błąd w widżecie: {error}",
-           "summary": "d{domid}: {pages} ramek w {runs} ciągłych fragmentach; {tables} stron tablic stron"},
-}
 _TYPE_OF = {PGT_writable_page: 3, PGT_l1_page_table: 4, PGT_l2_page_table: 5, PGT_l3_page_table: 6,
             PGT_gdt_page: 7, PGT_ldt_page: 7}
 
 
 def label(key: str, **kw) -> str:
-    return LABELS.get(get_language(), LABELS["en"])[key].format(**kw)
+    """The map's label ``key`` (a page type, a button, the summary ...) in the current language."""
+    return t(f"viz.memmap.{key}", **kw)
 
 
 def owner_legend(machine) -> list[tuple[int, str, str]]:
@@ -68,10 +54,10 @@ def frame_codes(machine, by: str = "owner", ballooned=()) -> np.ndarray:
     if by != "type":
         raise ValueError(f"by must be 'owner' or 'type', not {by!r}")
     ti = ft.type_info.astype(np.int64)
-    t, count = ti & PGT_type_mask, ti & PGT_count_mask
+    kind, count = ti & PGT_type_mask, ti & PGT_count_mask
     codes = np.full(ft.nr_frames, 2, np.int16)                 # an owned frame with no live type
     for pgt, code in _TYPE_OF.items():
-        codes[(t == pgt) & (count > 0)] = code
+        codes[(kind == pgt) & (count > 0)] = code
     codes[owner == DOMID_XEN] = 1
     codes[owner == FREE] = 0
     gone = np.asarray(list(ballooned), dtype=np.int64)
@@ -122,8 +108,10 @@ def domain_summary(d) -> str:
                  tables=len(page_table_frames(d.machine, d.domain_id)))
 
 
-class MemoryMap:
+class MemoryMap(View):
     """All machine frames as a heat map, coloured by owner or by type; balloon buttons for a domain."""
+
+    ERROR_KEY = "viz.memmap.error"
 
     def __init__(self, machine, width: int = 256):
         import bqplot as bq
@@ -174,17 +162,3 @@ class MemoryMap:
         if self.domain.value is not None:
             self.summary.value = domain_summary(self.machine.domains[self.domain.value])
 
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        label("error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

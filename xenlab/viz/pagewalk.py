@@ -10,26 +10,16 @@ through the levels.
 """
 from __future__ import annotations
 
-import traceback
-
 from xenlab.hw.paging import (FLAG_NAMES, PageFault, access_bits, check_mode, describe_pfec, walk)
-from xenlab.i18n import get_language
+from xenlab.i18n import t
+from xenlab.viz.base import View
 
-LABELS = {
-    "en": {"va": "virtual address", "walk": "walk", "next": "next level", "prev": "back", "access": "access",
-           "user": "user mode (ring 3)", "fault": "page fault", "examples": "examples",
-           "error": "error in the widget: {error}", "yours": "your walk", "xen": "the MMU",
-           "step": "step {i} of {n}"},
-    "pl": {"va": "adres wirtualny", "walk": "przejdź", "next": "następny poziom", "prev": "wstecz",
-           "access": "dostęp", "user": "tryb użytkownika (pierścień 3)", "fault": "błąd strony",
-           "examples": "przykłady", "error": "błąd w widżecie: {error}", "yours": "Twoje przejście",
-           "xen": "MMU", "step": "krok {i} z {n}"},
-}
 LEVEL_NAMES = {"L3": "PDPT (L3)", "L2": "page directory (L2)", "L1": "page table (L1)"}
 
 
 def label(key: str, **kw) -> str:
-    return LABELS.get(get_language(), LABELS["en"])[key].format(**kw)
+    """The walker's label ``key`` (a button, a caption ...) in the current language."""
+    return t(f"viz.pagewalk.{key}", **kw)
 
 
 def va_fields(va: int, mode: str = "2level") -> list[dict]:
@@ -131,12 +121,14 @@ def walk_html(view: dict, upto: int) -> str:
     if upto >= len(view["steps"]):
         tail = walk_text(view).splitlines()[len(view["steps"]) + 2:]
         style = "color:#b00" if view["fault"] else "color:#060"
-        rows += [f"<div style='{style}'>{t}</div>" for t in tail]
+        rows += [f"<div style='{style}'>{line}</div>" for line in tail]
     return "<div style='font-family:monospace'>" + "".join(rows) + "</div>"
 
 
-class PageWalker:
+class PageWalker(View):
     """Walk a domain's page tables one level at a time (optionally next to a student's walk)."""
+
+    ERROR_KEY = "viz.pagewalk.error"
 
     def __init__(self, domain, walker=None, examples: dict | None = None):
         import ipywidgets as W
@@ -178,21 +170,6 @@ class PageWalker:
         self.out.value = walk_html(self.view, self.upto)
         self.caption.value = label("step", i=self.upto, n=len(self.view["steps"]))
         return self.view
-
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        label("error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
 
 
 __all__ = ["va_fields", "entry_bits", "walk_view", "walk_text", "PageWalker", "access_bits"]

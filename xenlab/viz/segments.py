@@ -8,10 +8,9 @@ cuts the 32-bit address space into the guest's part, the read-only M2P window an
 """
 from __future__ import annotations
 
-import traceback
-
 from xenlab.hw.segments import GateDescriptor, SegmentDescriptor, decode, make_selector, type_name
-from xenlab.i18n import get_language
+from xenlab.i18n import t
+from xenlab.viz.base import View
 from xenlab.xen.descriptor import GUEST_SEGMENT_MAX_ADDR, check_descriptor
 from xenlab.xen.mm_types import HYPERVISOR_VIRT_START, MACH2PHYS_VIRT_END
 from xenlab.xen.public.errno import errno_name
@@ -19,21 +18,11 @@ from xenlab.xen.public.errno import errno_name
 FOUR_GB = 1 << 32
 PAGE_OFFSET = 0xC0000000
 COLOURS = {"user": "#9ecae1", "kernel": "#3182bd", "m2p": "#fdae6b", "xen": "#d62728", "segment": "#2ca02c"}
-LABELS = {
-    "en": {"user": "guest user space", "kernel": "guest kernel (PAGE_OFFSET)", "m2p": "read-only M2P",
-           "xen": "Xen (HYPERVISOR_VIRT_START)", "install": "install", "index": "entry",
-           "accepted": "accepted", "refused": "refused", "rule": "rule", "stored": "stored",
-           "error": "error in the widget: {error}", "title": "4 GiB linear address space"},
-    "pl": {"user": "przestrzeń użytkownika gościa", "kernel": "jądro gościa (PAGE_OFFSET)",
-           "m2p": "M2P tylko do odczytu", "xen": "Xen (HYPERVISOR_VIRT_START)", "install": "zainstaluj",
-           "index": "wpis", "accepted": "przyjęty", "refused": "odrzucony", "rule": "reguła",
-           "stored": "zapisano", "error": "błąd w widżecie: {error}",
-           "title": "4 GiB liniowej przestrzeni adresowej"},
-}
 
 
 def label(key: str, **kw) -> str:
-    return LABELS.get(get_language(), LABELS["en"])[key].format(**kw)
+    """The inspector's label ``key`` (a region, a verdict, the title ...) in the current language."""
+    return t(f"viz.segments.{key}", **kw)
 
 
 def descriptor_fields(raw: int) -> dict:
@@ -116,8 +105,10 @@ def install_text(r: dict) -> str:
             f"{label('rule')}: {r['rule']}; {label('stored')}: {r['stored']:#018x}")
 
 
-class SegmentInspector:
+class SegmentInspector(View):
     """The GDT of a PV domain, the address-space bar, and an install form."""
+
+    ERROR_KEY = "viz.segments.error"
 
     def __init__(self, domain):
         import bqplot as bq
@@ -181,17 +172,3 @@ class SegmentInspector:
         with self.seg_mark.hold_sync():
             self.seg_mark.x = [span[0] >> 20, span[1] >> 20] if span else [0, 0]
 
-    def _guarded(self, fn):
-        def callback(*args):
-            try:
-                fn(*args)
-                self.error_box.value = ""
-            except Exception as exc:
-                self.errors.append(traceback.format_exc())
-                self.error_box.value = ("<pre style='color:#b00'>" +
-                                        label("error", error=f"{type(exc).__name__}: {exc}") + "</pre>")
-        return callback
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)

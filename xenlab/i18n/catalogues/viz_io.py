@@ -1,4 +1,4 @@
-"""Strings of the I/O views: the ring viewer and exercises 09, 10, 10b on the live model."""
+"""Strings of the I/O views: the ring viewer, the block I/O view and exercises 09, 10, 10b on the live model."""
 
 PL: dict[str, object] = {
     # the ring viewer (chapter 9)
@@ -17,6 +17,24 @@ PL: dict[str, object] = {
     "viz.ring.notes": "wysłane powiadomienia: gość->backend {gs}, backend->gość {bs}; wstrzymane: {gh} i {bh}",
     "viz.ring.title": "Bufor cykliczny deskryptorów ({n} miejsc)",
     "viz.ring.frame": "krok",
+    # the block I/O view (chapter 10); rd_req ... wr_sect are blkback's counters, named as in Xen
+    "viz.blkio.empty": "brak wirtualnych urządzeń blokowych",
+    "viz.blkio.time_axis": "ms",
+    "viz.blkio.sector_axis": "sektor",
+    "viz.blkio.column.domain": "domena",
+    "viz.blkio.column.vbd": "vbd",
+    "viz.blkio.column.image": "obraz",
+    "viz.blkio.column.mode": "tryb",
+    "viz.blkio.column.sectors": "sektory",
+    "viz.blkio.column.rd_req": "rd_req",
+    "viz.blkio.column.wr_req": "wr_req",
+    "viz.blkio.column.oo_req": "oo_req",
+    "viz.blkio.column.rd_sect": "rd_sect",
+    "viz.blkio.column.wr_sect": "wr_sect",
+    "viz.blkio.column.errors": "błędy",
+    "viz.blkio.column.events_sent": "zdarzenia wysłane",
+    "viz.blkio.column.events_held": "zdarzenia wstrzymane",
+    "viz.blkio.column.broken": "uszkodzony",
     # a student's function next to the model's (exercises 09, 10, 10b)
     "viz.exercise.not_written": "jeszcze nie napisana",
     "viz.exercise.timeout": "nie skończyła się w {s} s",
@@ -57,6 +75,24 @@ EN: dict[str, object] = {
     "viz.ring.notes": "events sent: guest->back {gs}, back->guest {bs}; held off: {gh} and {bh}",
     "viz.ring.title": "Descriptor ring ({n} slots)",
     "viz.ring.frame": "step",
+    # the block I/O view (chapter 10); rd_req ... wr_sect are blkback's counters, named as in Xen
+    "viz.blkio.empty": "no virtual disks",
+    "viz.blkio.time_axis": "ms",
+    "viz.blkio.sector_axis": "sector",
+    "viz.blkio.column.domain": "domain",
+    "viz.blkio.column.vbd": "vbd",
+    "viz.blkio.column.image": "image",
+    "viz.blkio.column.mode": "mode",
+    "viz.blkio.column.sectors": "sectors",
+    "viz.blkio.column.rd_req": "rd_req",
+    "viz.blkio.column.wr_req": "wr_req",
+    "viz.blkio.column.oo_req": "oo_req",
+    "viz.blkio.column.rd_sect": "rd_sect",
+    "viz.blkio.column.wr_sect": "wr_sect",
+    "viz.blkio.column.errors": "errors",
+    "viz.blkio.column.events_sent": "events_sent",
+    "viz.blkio.column.events_held": "events_held",
+    "viz.blkio.column.broken": "broken",
     # a student's function next to the model's (exercises 09, 10, 10b)
     "viz.exercise.not_written": "not written yet",
     "viz.exercise.timeout": "did not finish in {s} s",
