@@ -315,6 +315,38 @@ def test_copy(env):
     assert op.status == G.GNTST_general_error             # copying into a read-only grant
 
 
+def test_copy_takes_no_maptrack_entry(env):
+    """GNTTABOP_copy pins the grant only for the copy (__acquire_grant_for_copy): a full maptrack does
+    not make it fail with GNTST_no_device_space, and it leaves the maptrack as it found it."""
+    m, a, b = env
+    ga = guest_grants(a.kernel)
+    dst_mfn, src_mfn = a.p2m[74], b.p2m[75]
+    ref = ga.grant_foreign_access(b.domain_id, dst_mfn)
+    b_gt = gnttab.grant_table(b)
+    b_gt.maptrack_free.clear()                            # every handle in use
+    full = map_(b, a, ref)
+    assert full.status == G.GNTST_no_device_space         # a map is refused ...
+    m.memory.write_bytes(src_mfn << 12, b"still copies")
+    op = G.GnttabCopy(source=G.GnttabCopyPtr(src_mfn, DOMID_SELF, 0),
+                      dest=G.GnttabCopyPtr(ref, a.domain_id, 0), len=12, flags=G.GNTCOPY_dest_gref)
+    assert gop(b, G.GNTTABOP_copy, op) == 0 and op.status == G.GNTST_okay   # ... a copy is not
+    assert m.memory.read_bytes(dst_mfn << 12, 12) == b"still copies"
+    assert b_gt.maptrack_free == [] and b_gt.mappings() == {}
+    assert ref not in gnttab.grant_table(a).active and ga.entry(ref).flags == G.GTF_permit_access
+    # a grant-to-grant copy with both sides pinned at once, and a copy while the entry is also mapped
+    b_gt.maptrack_free.append(0)
+    h = map_(b, a, ref, G.GNTMAP_host_map | G.GNTMAP_readonly)
+    assert h.status == G.GNTST_okay
+    op = G.GnttabCopy(source=G.GnttabCopyPtr(src_mfn, DOMID_SELF, 0),
+                      dest=G.GnttabCopyPtr(ref, a.domain_id, 100), len=6, flags=G.GNTCOPY_dest_gref)
+    gop(b, G.GNTTABOP_copy, op)
+    assert op.status == G.GNTST_okay
+    assert gnttab.grant_table(a).active[ref].counts() == {"host_write": 0, "host_read": 1, "dev_write": 0,
+                                                          "dev_read": 0}
+    assert ga.entry(ref).flags == G.GTF_permit_access | G.GTF_reading   # the copy's write pin is gone
+    assert unmap(b, h.handle) == G.GNTST_okay and ga.entry(ref).flags == G.GTF_permit_access
+
+
 def test_trace_and_dump(env):
     m, a, b = env
     g = guest_grants(a.kernel)

@@ -5,7 +5,7 @@ import pytest
 import xenlab
 from xenlab.guest.workload import kernel_mix
 from xenlab.i18n import set_language
-from xenlab.viz.clocks import ClockRecorder, clock_series, sample_clocks, wall_text
+from xenlab.viz.clocks import PANELS, ClockRecorder, clock_panels, clock_series, sample_clocks, wall_text
 from xenlab.viz.evtchn import (CELL_BOTH, CELL_MASKED, CELL_PENDING, delivery_frames, evtchn_grid,
                                frames_for_port, port_rows)
 from xenlab.viz.hypercalls import (VMX_ROOT, decode, hypercall_counts, ring_arrays, ring_steps,
@@ -127,6 +127,46 @@ def test_clock_series_shows_virtual_time_stopping():
     assert wall_text(1133740800 * 10**9 + 1500) == "2005-12-05 00:00:00.000001"
 
 
+def test_clock_panels_four_clocks_of_several_domains_on_one_axis():
+    m = xenlab.Machine(memory_mb=64)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=8, workload="cpu-bound"))
+    rec = ClockRecorder(m)
+    rec.run(20_000_000, every_ns=2_000_000)
+    b = m.create_domain(xenlab.DomainConfig(name="b", memory=8, workload="cpu-bound"))   # joins later
+    rec.run(20_000_000, every_ns=2_000_000)
+    a.pause()
+    rec.run(20_000_000, every_ns=2_000_000)
+    p = clock_panels(clock_series(rec.samples))
+    assert p["domids"] == [0, a.domain_id, b.domain_id] and p["names"] == ["Domain-0", "a", "b"]
+    assert set(p["y"]) == set(PANELS) == {"tsc", "system", "virtual", "wall"}
+    rows, n = p["x"].shape
+    assert rows == 3 and n == len(rec.samples)
+    for panel in PANELS:
+        assert p["y"][panel].shape == p["x"].shape
+    # b has fewer samples: padded with NaN at the end, and its x starts where it joined
+    nb = int(np.sum(~np.isnan(p["x"][2])))
+    assert nb < n and np.all(np.isnan(p["x"][2][nb:])) and p["x"][2][0] >= 20.0
+    assert p["x_max"] == pytest.approx(m.now / 1e6)
+    x0 = p["x"][0]
+    # shared x: the machine's system time; the guest-computed system time follows it
+    assert np.all(np.diff(x0) > 0)
+    assert np.allclose(p["y"]["system"][0], x0, atol=1e-3)
+    # cycle counter: pCPU ticks at tsc_hz, in millions of cycles
+    hz = m.cpus[0].tsc_hz
+    assert np.allclose(np.diff(p["y"]["tsc"][0]), np.diff(x0) * hz / 1e9, rtol=1e-6)
+    # wall clock: ms after the whole second of the first reading, advancing with system time
+    assert p["wall_base_ns"] % 10**9 == 0 and p["wall_base"].startswith("2005-12-05 00:00:00")
+    assert np.allclose(p["y"]["wall"][0] - x0, p["y"]["wall"][0][0] - x0[0], atol=1e-3)
+    # virtual time: a's line goes flat while paused and is below system time once b shares the CPU
+    va = p["y"]["virtual"][1]
+    paused = x0 > 40.0 + 2.0
+    assert np.ptp(va[paused]) == 0 and va[-1] < x0[-1]
+    vb = p["y"]["virtual"][2][:nb]
+    assert vb[-1] - vb[-5] > 0                               # b keeps running while a is paused
+    empty = clock_panels({})
+    assert empty["domids"] == [] and empty["x"].shape == (0, 0) and empty["x_max"] == 0.0
+
+
 # -- widgets, driven without a browser -------------------------------------------------------------------------
 def test_tracer_widget_runs_and_replays():
     pytest.importorskip("bqplot")
@@ -175,4 +215,9 @@ def test_evtchn_and_clocks_widgets():
     c.toggle_pause()
     c.run()
     assert c.errors == [] and d.pause_count == 1
-    assert np.asarray(c.lines.y).shape[0] == len(m.domains)
+    assert set(c.lines) == set(PANELS) and len(c.figures) == 4
+    for panel in PANELS:                                      # every clock, a line per domain
+        assert np.asarray(c.lines[panel].y).shape == np.asarray(c.lines[panel].x).shape
+        assert np.asarray(c.lines[panel].y).shape[0] == len(m.domains)
+    assert all(f.marks[0].scales["x"] is c.sx for f in c.figures)   # one shared system-time axis
+    assert c.sx.max == pytest.approx(m.now / 1e6) and "ms" in c.y_axes["wall"].label and "2005-12-05 00:00:00 UTC" in c.legend.value

@@ -66,6 +66,32 @@ def test_ring_view_buttons_and_recording(tmp_path):
     BlkView(m, events).update(events)
 
 
+def test_ring_recorder_records_a_vifs_tx_and_rx_rings_of_one_guest():
+    m = xenlab.Machine(memory_mb=64, seed=4)
+    a = m.create_domain(xenlab.DomainConfig(name="a", memory=8, vif=[""]))
+    b = m.create_domain(xenlab.DomainConfig(name="b", memory=8, vif=["ip=10.0.0.77"]))
+    first = a.kernel.net.ping("10.0.0.77", 32)                 # ARP resolved before recording
+    m.run_for(2 * MS)
+    assert first.ok
+    front, back = a.kernel.vifs[0], m.xend.devices.netback.netifs[(a.domain_id, 0)]
+    tx = RingRecorder(m, front.tx, back.tx, prefixes=("netif_tx_", "netfront_tx_"), domid=a.domain_id)
+    rx = RingRecorder(m, front.rx, back.rx, prefixes=("netif_rx_", "netfront_rx_"), domid=a.domain_id)
+    everyone = RingRecorder(m, front.tx, back.tx, prefixes=("netif_tx_", "netfront_tx_"))   # no domid filter
+    p = a.kernel.net.ping("10.0.0.77", 32)
+    m.run_for(2 * MS)
+    for r in (tx, rx, everyone):
+        r.stop()
+    assert p.ok
+    assert tx.captions.count("netfront_tx_produce_request") == 1 and tx.captions.count("netif_tx_push_responses") == 1
+    assert rx.captions.count("netif_rx_produce_response") == 1 and rx.captions.count("netfront_rx_push_requests") == 1
+    assert all(c.startswith(("netif_tx_", "netfront_tx_")) for c in tx.captions[1:])
+    assert all(c.startswith(("netif_rx_", "netfront_rx_")) for c in rx.captions[1:])
+    assert len(everyone.frames) > len(tx.frames)               # b's echo reply went through b's TX ring
+    assert max(f["counts"]["request"] for f in tx.frames) == 1
+    assert rx.frames[0]["counts"]["request"] == rx.frames[-1]["counts"]["request"] > 0   # RX buffers re-posted
+    assert b.kernel.vifs[0].rx is not front.rx
+
+
 def test_packet_flow():
     m = xenlab.Machine(memory_mb=64, seed=4)
     a = m.create_domain(xenlab.DomainConfig(name="a", memory=8, vif=[""]))

@@ -2,8 +2,10 @@
 
 ``sample_clocks(machine)`` reads each domain's clocks the guest's way (xen/time.py four_clocks);
 ``ClockRecorder`` collects samples while the machine runs in small steps; ``clock_series`` turns the
-samples into arrays for the plot: domain virtual time against system time, a flat stretch where the
-domain waits or is paused. ``ClocksView`` is the widget.
+samples into arrays per domain, and ``clock_panels`` into four aligned panels sharing one x axis, the
+system time of the machine: the cycle counter (the TSC of the domain's pCPU), system time as the guest
+computes it, domain virtual time (flat where the domain waits or is paused) and wall-clock time.
+``ClocksView`` is the widget: it only draws what ``clock_panels`` returns.
 """
 from __future__ import annotations
 
@@ -46,21 +48,56 @@ class ClockRecorder:
 
 
 def clock_series(samples) -> dict[int, dict]:
-    """Per domain: arrays system_ms, virtual_ms, tsc, wall_ns over the samples."""
+    """Per domain: arrays t_ms (the machine's system time of each sample), system_ms (as the guest
+    computes it), virtual_ms, tsc, wall_ns over the samples."""
     out: dict[int, dict] = {}
-    for _, snap in samples:
+    for now, snap in samples:
         for domid, c in snap.items():
-            s = out.setdefault(domid, {"name": c["name"], "system_ms": [], "virtual_ms": [], "tsc": [], "wall_ns": []})
+            s = out.setdefault(domid, {"name": c["name"], "t_ms": [], "system_ms": [], "virtual_ms": [], "tsc": [],
+                                       "wall_ns": []})
+            s["t_ms"].append(now / 1e6)
             s["system_ms"].append(c["system_ns"] / 1e6)
             s["virtual_ms"].append(c["virtual_ns"] / 1e6)
             s["tsc"].append(c["tsc"])
             s["wall_ns"].append(c["wall_ns"])
     for s in out.values():
-        for k in ("system_ms", "virtual_ms"):
+        for k in ("t_ms", "system_ms", "virtual_ms"):
             s[k] = np.array(s[k], dtype=float)
         s["tsc"] = np.array(s["tsc"], dtype=np.uint64)
         s["wall_ns"] = np.array(s["wall_ns"], dtype=object)
     return out
+
+
+PANELS = ("tsc", "system", "virtual", "wall")      # top to bottom
+
+
+def clock_panels(series) -> dict:
+    """The four clocks as aligned panels over one x axis (the machine's system time, ms).
+
+    Returns ``domids`` and ``names`` (one row per domain, in domid order), ``x`` (rows x samples,
+    NaN-padded where a domain has fewer samples), ``y`` = {panel: array of the same shape} for the
+    panels of PANELS: ``tsc`` in millions of cycles, ``system`` and ``virtual`` in ms, ``wall`` in ms
+    after ``wall_base_ns`` (the whole second of the earliest wall-clock reading, so the numbers stay
+    small; ``wall_base`` is it as UTC text), and ``x_max`` for the shared scale.
+    """
+    domids = sorted(series)
+    n = max((len(series[i]["t_ms"]) for i in domids), default=0)
+
+    def rows(f) -> np.ndarray:
+        if not domids:
+            return np.zeros((0, 0))
+        return np.array([np.pad(np.asarray(f(series[i]), dtype=float), (0, n - len(series[i]["t_ms"])),
+                                constant_values=np.nan) for i in domids])
+
+    firsts = [int(series[i]["wall_ns"][0]) for i in domids if len(series[i]["wall_ns"])]
+    base = min(firsts) // NSEC_PER_SEC * NSEC_PER_SEC if firsts else 0
+    x = rows(lambda s: s["t_ms"])
+    y = {"tsc": rows(lambda s: s["tsc"].astype(float) / 1e6),
+         "system": rows(lambda s: s["system_ms"]),
+         "virtual": rows(lambda s: s["virtual_ms"]),
+         "wall": rows(lambda s: [(int(w) - base) / 1e6 for w in s["wall_ns"]])}
+    return {"domids": domids, "names": [series[i]["name"] for i in domids], "x": x, "y": y,
+            "x_max": float(np.nanmax(x)) if x.size else 0.0, "wall_base_ns": base, "wall_base": wall_text(base)}
 
 
 def legend_lines(series) -> list[str]:
@@ -73,8 +110,11 @@ def legend_lines(series) -> list[str]:
 
 
 class ClocksView(View):
+    """Four small panels, one per clock, stacked over one shared system-time axis; a line per domain."""
+
     ERROR_KEY = "viz.cpu.error"
     COLORS = ["#e08a2c", "#3c78c8", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    MARGIN = {"top": 8, "bottom": 8, "left": 80, "right": 20}
 
     def __init__(self, machine, run_ns: int = 50_000_000, every_ns: int = 1_000_000):
         import bqplot as bq
@@ -83,12 +123,21 @@ class ClocksView(View):
         self.recorder = ClockRecorder(machine)
         self.recorder.sample()
         self.errors: list[str] = []
-        sx, sy = bq.LinearScale(min=0), bq.LinearScale(min=0)
-        self.lines = bq.Lines(x=[], y=[], scales={"x": sx, "y": sy}, display_legend=True)
-        self.figure = bq.Figure(marks=[self.lines], title=t("viz.cpu.clocks.title"), animation_duration=0,
-                                axes=[bq.Axis(scale=sx, label=t("viz.cpu.clocks.system")),
-                                      bq.Axis(scale=sy, side="left", label=t("viz.cpu.clocks.virtual"))],
-                                layout=W.Layout(width="100%", height="320px"))
+        self.sx = bq.LinearScale(min=0, max=1)          # one x scale: the panels stay aligned
+        self.lines, self.y_axes, self.figures = {}, {}, []
+        for k, panel in enumerate(PANELS):
+            sy = bq.LinearScale()
+            last = k == len(PANELS) - 1
+            self.lines[panel] = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": sy}, display_legend=k == 0)
+            self.y_axes[panel] = bq.Axis(scale=sy, side="left", num_ticks=3,
+                                         label_offset="60px")
+            x_axis = bq.Axis(scale=self.sx, label=t("viz.cpu.clocks.system") if last else "",
+                             tick_style={} if last else {"display": "none"})
+            margin = dict(self.MARGIN, top=40 if k == 0 else 8, bottom=45 if last else 8)
+            self.figures.append(bq.Figure(marks=[self.lines[panel]], axes=[x_axis, self.y_axes[panel]],
+                                          title=t("viz.cpu.clocks.title") if k == 0 else "",
+                                          animation_duration=0, fig_margin=margin, legend_location="top-left",
+                                          layout=W.Layout(width="100%", height=f"{120 + margin['top'] + margin['bottom']}px")))
         self.legend = W.HTML()
         self.error_box = W.HTML()
         run = W.Button(description=t("viz.cpu.clocks.run"), icon="play")
@@ -96,7 +145,7 @@ class ClocksView(View):
         pause = W.Button(description=t("viz.cpu.clocks.pause"))
         run.on_click(self._guarded(self.run))
         pause.on_click(self._guarded(self.toggle_pause))
-        self.widget = W.VBox([self.figure, W.HBox([run, self.which, pause]), self.legend, self.error_box])
+        self.widget = W.VBox([*self.figures, W.HBox([run, self.which, pause]), self.legend, self.error_box])
         self.redraw()
 
     def _options(self):
@@ -115,14 +164,17 @@ class ClocksView(View):
 
     def redraw(self):
         series = clock_series(self.recorder.samples)
-        names = [s["name"] for s in series.values()]
-        xs = [s["system_ms"] for s in series.values()]
-        ys = [s["virtual_ms"] for s in series.values()]
-        n = max((len(x) for x in xs), default=0)
-        pad = lambda a: np.pad(a, (0, n - len(a)), constant_values=np.nan)   # noqa: E731
-        with self.lines.hold_sync():
-            self.lines.x = np.array([pad(x) for x in xs]) if xs else []
-            self.lines.y = np.array([pad(y) for y in ys]) if ys else []
-            self.lines.labels = names
-            self.lines.colors = self.COLORS[:max(1, len(names))]
-        self.legend.value = "<pre>" + "\n".join(legend_lines(series)) + "</pre>"
+        p = clock_panels(series)
+        colors = self.COLORS[:max(1, len(p["names"]))]
+        with self.sx.hold_sync():
+            self.sx.max = max(p["x_max"], 1e-3)
+        for panel in PANELS:
+            with self.lines[panel].hold_sync():
+                self.lines[panel].x = p["x"]
+                self.lines[panel].y = p["y"][panel]
+                self.lines[panel].labels = p["names"]
+                self.lines[panel].colors = colors
+        for panel in PANELS:
+            self.y_axes[panel].label = t(f"viz.cpu.clocks.{panel}_axis")
+        lines = legend_lines(series) + [t("viz.cpu.clocks.wall_base", base=p["wall_base"][:19])]
+        self.legend.value = "<pre>" + "\n".join(lines) + "</pre>"

@@ -106,14 +106,16 @@ class RingRecorder:
     """Record ``ring_arrays`` of one device's ring after every ring operation (from the trace bus).
 
     ``front``/``back`` are the two ends (e.g. ``vbd.ring`` and ``blkif.ring``); ``prefixes`` the trace
-    names of their ring events.
+    names of their ring events (a vif's TX ring: ``("netif_tx_", "netfront_tx_")``, its RX ring:
+    ``("netif_rx_", "netfront_rx_")``); ``domid`` the guest whose device it is, so that the same
+    events of other guests' devices add no frames.
     """
 
-    def __init__(self, machine, front, back, prefixes=("blkif_", "blkfront_")):
+    def __init__(self, machine, front, back, prefixes=("blkif_", "blkfront_"), domid: int | None = None):
         self.front, self.back, self.prefixes = front, back, tuple(prefixes)
         self.frames: list[dict] = [ring_arrays(front, back)]
         self.captions: list[str] = ["start"]
-        self._unsub = machine.trace.subscribe(self._on_event, classes="IO")
+        self._unsub = machine.trace.subscribe(self._on_event, classes="IO", domid=domid)
 
     def _on_event(self, e) -> None:
         if e.name.startswith(self.prefixes):
@@ -142,8 +144,10 @@ class RingView(View):
         a = self.current()
         sx, sy = bq.LinearScale(min=-1.6, max=1.6), bq.LinearScale(min=-1.6, max=1.6)
         cs = bq.ColorScale(min=0, max=3, colors=list(REGION_COLOURS))
-        self.slots = bq.Scatter(x=a["x"], y=a["y"], color=a["region"], default_size=300 * 32 // a["size"] + 60,
-                                scales={"x": sx, "y": sy, "color": cs}, stroke="black")
+        big = a["size"] > 64           # a netif ring (256 slots): a band of colour, not outlined dots
+        self.slots = bq.Scatter(x=a["x"], y=a["y"], color=a["region"],
+                                default_size=81 if big else 300 * 32 // a["size"] + 60,
+                                scales={"x": sx, "y": sy, "color": cs}, stroke=None if big else "black")
         self.marks = bq.Label(x=[], y=[], text=[], scales={"x": sx, "y": sy}, font_weight="bold",
                               default_size=13)
         self.figure = bq.Figure(marks=[self.slots, self.marks], title=label("title", n=a["size"]),

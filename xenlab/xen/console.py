@@ -3,6 +3,13 @@
 Xen keeps a ring of its own log (``xm dmesg`` reads it with DOM0_READCONSOLE). In 3.0 only dom0 may
 write to it with console_io, unless Xen is a VERBOSE (debug) build: ``Machine(verbose=True)``.
 Guests normally write to their own console ring page, which dom0's console daemon reads (dom0/console.py).
+
+Simplifications:
+- VIRQ_CONSOLE is never raised. In 3.0 its only sender is ``__serial_rx``: a character typed on the
+  serial line while input goes to dom0 is queued in ``serial_rx_ring`` and
+  ``send_guest_virq(dom0->vcpu[0], VIRQ_CONSOLE)`` tells dom0 to read it with CONSOLEIO_read. New
+  output in Xen's console ring raises nothing in 3.0 (modern Xen's VIRQ_CON_RING, 8, does that), and
+  the model has no serial input, so CONSOLEIO_read always returns 0 bytes.
 """
 from __future__ import annotations
 

@@ -22,7 +22,10 @@ Rules (xen-facts section 4):
   GNTST_general_error. In both of those the page is freed, not returned. On success the owner
   changes, tot_pages moves, Xen writes the MFN into the entry and sets GTF_transfer_completed.
 - copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; a range crossing the
-  page -> GNTST_bad_copy_arg; a frame side naming another domain -> GNTST_permission_denied.
+  page -> GNTST_bad_copy_arg; a frame side naming another domain -> GNTST_permission_denied. A grant
+  side is pinned only for the copy (__acquire_grant_for_copy / __release_grant_for_copy): the same
+  entry checks and GTF_reading/GTF_writing as a host map, but no maptrack entry, so a full maptrack
+  does not stop a copy.
 
 A backend touches a guest's page only through what this module returns: ``foreign_page(d, handle)``
 gives a checked view of a mapped grant (read-only unless mapped writable, never past the page).
@@ -203,52 +206,62 @@ def gnttab_map_grant_ref(current, op: G.GnttabMapGrantRef) -> None:
 def _map(ld, op) -> int:
     machine = ld.machine
     flags = op.flags
-    readonly = bool(flags & G.GNTMAP_readonly)
     if not 0 <= op.ref < NR_GRANT_ENTRIES or not flags & (G.GNTMAP_device_map | G.GNTMAP_host_map):
         return G.GNTST_bad_gntref
     rd = _find_domain(machine, op.dom)
     if rd is None or rd is ld:
         return G.GNTST_bad_domain
-    lgt, rgt = grant_table(ld), grant_table(rd)
+    lgt = grant_table(ld)
     if not lgt.maptrack_free:
         return G.GNTST_no_device_space
-    ref = op.ref
-    act = rgt.active.get(ref)
-    sha = read_entry(rd, ref)
-    if act is None or act.pin == 0:
-        # First pin: the guest's entry must permit access to us.
-        if sha.flags & G.GTF_type_mask != G.GTF_permit_access or sha.domid != ld.domain_id:
-            return G.GNTST_general_error
-        if not readonly and sha.flags & G.GTF_readonly:
-            return G.GNTST_general_error
-        frame = sha.frame
-        if not _get_page(machine, frame, rd):
-            return G.GNTST_general_error
-        if not readonly and not _get_writable(machine, frame):
-            _put_page(machine, frame)
-            return G.GNTST_general_error
-        _set_flags(rd, ref, G.GTF_reading | (0 if readonly else G.GTF_writing))
-        act = rgt.active[ref] = ActiveGrantEntry(0, ld.domain_id, frame)
-    else:
-        if act.domid != ld.domain_id or act.pin & PIN_OVERFLOW_RISK:
-            return G.GNTST_general_error
-        if not readonly and not act.pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask):
-            # The first writable pin of an entry already pinned read-only.
-            if sha.flags & G.GTF_readonly or not _get_writable(machine, act.frame):
-                return G.GNTST_general_error
-            _set_flags(rd, ref, G.GTF_writing)
-    if flags & G.GNTMAP_device_map:
-        act.pin += GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
-    if flags & G.GNTMAP_host_map:
-        act.pin += GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
+    status, act = _pin(ld, rd, op.ref, flags)
+    if status != G.GNTST_okay:
+        return status
     handle = lgt.maptrack_free.pop()
-    lgt.maptrack[handle] = MaptrackEntry(rd.domain_id, ref, flags & MAPTRACK_GNTMAP_MASK, act.frame,
+    lgt.maptrack[handle] = MaptrackEntry(rd.domain_id, op.ref, flags & MAPTRACK_GNTMAP_MASK, act.frame,
                                          op.host_addr)
     op.handle = handle
     if flags & G.GNTMAP_device_map:
         op.dev_bus_addr = act.frame << PAGE_SHIFT
     _count(lgt, "maps")
     return G.GNTST_okay
+
+
+def _pin(ld, rd, ref: int, flags: int) -> tuple[int, ActiveGrantEntry | None]:
+    """Pin ``rd``'s grant ``ref`` for ``ld`` (GNTMAP_* ``flags``): the active-entry half of a map, also
+    what a copy does for the length of the copy (__acquire_grant_for_copy). No maptrack entry."""
+    machine = ld.machine
+    readonly = bool(flags & G.GNTMAP_readonly)
+    rgt = grant_table(rd)
+    act = rgt.active.get(ref)
+    sha = read_entry(rd, ref)
+    if act is None or act.pin == 0:
+        # First pin: the guest's entry must permit access to us.
+        if sha.flags & G.GTF_type_mask != G.GTF_permit_access or sha.domid != ld.domain_id:
+            return G.GNTST_general_error, None
+        if not readonly and sha.flags & G.GTF_readonly:
+            return G.GNTST_general_error, None
+        frame = sha.frame
+        if not _get_page(machine, frame, rd):
+            return G.GNTST_general_error, None
+        if not readonly and not _get_writable(machine, frame):
+            _put_page(machine, frame)
+            return G.GNTST_general_error, None
+        _set_flags(rd, ref, G.GTF_reading | (0 if readonly else G.GTF_writing))
+        act = rgt.active[ref] = ActiveGrantEntry(0, ld.domain_id, frame)
+    else:
+        if act.domid != ld.domain_id or act.pin & PIN_OVERFLOW_RISK:
+            return G.GNTST_general_error, None
+        if not readonly and not act.pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask):
+            # The first writable pin of an entry already pinned read-only.
+            if sha.flags & G.GTF_readonly or not _get_writable(machine, act.frame):
+                return G.GNTST_general_error, None
+            _set_flags(rd, ref, G.GTF_writing)
+    if flags & G.GNTMAP_device_map:
+        act.pin += GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
+    if flags & G.GNTMAP_host_map:
+        act.pin += GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
+    return G.GNTST_okay, act
 
 
 # -- GNTTABOP_unmap_grant_ref ---------------------------------------------------------------------------------
@@ -267,24 +280,31 @@ def _unmap(ld, handle: int) -> int:
     rd = machine.domains.get(m.domid)
     if rd is None or rd is ld:
         return G.GNTST_bad_domain
-    rgt = grant_table(rd)
-    act = rgt.active[m.ref]
-    readonly = bool(m.flags & G.GNTMAP_readonly)
-    if m.flags & G.GNTMAP_device_map:
-        act.pin -= GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
-    if m.flags & G.GNTMAP_host_map:
-        act.pin -= GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
-    if not readonly and not act.pin & (GNTPIN_devw_mask | GNTPIN_hstw_mask):
-        _put_writable(machine, act.frame)              # the last writable mapping is gone
-        _set_flags(rd, m.ref, clear=G.GTF_writing)
-    if act.pin == 0:
-        _set_flags(rd, m.ref, clear=G.GTF_reading)
-        del rgt.active[m.ref]
-        _put_page(machine, act.frame)
+    _unpin(rd, m.ref, m.flags)
     lgt.maptrack[handle] = None
     lgt.maptrack_free.append(handle)                   # put_maptrack_handle: reused first
     _count(lgt, "unmaps")
     return G.GNTST_okay
+
+
+def _unpin(rd, ref: int, flags: int) -> None:
+    """Drop the pin ``_pin(.., rd, ref, flags)`` took: no write pin left clears GTF_writing, no pin at
+    all clears GTF_reading and releases the frame."""
+    machine = rd.machine
+    rgt = grant_table(rd)
+    act = rgt.active[ref]
+    readonly = bool(flags & G.GNTMAP_readonly)
+    if flags & G.GNTMAP_device_map:
+        act.pin -= GNTPIN_devr_inc if readonly else GNTPIN_devw_inc
+    if flags & G.GNTMAP_host_map:
+        act.pin -= GNTPIN_hstr_inc if readonly else GNTPIN_hstw_inc
+    if not readonly and not act.pin & (GNTPIN_devw_mask | GNTPIN_hstw_mask):
+        _put_writable(machine, act.frame)              # the last writable mapping is gone
+        _set_flags(rd, ref, clear=G.GTF_writing)
+    if act.pin == 0:
+        _set_flags(rd, ref, clear=G.GTF_reading)
+        del rgt.active[ref]
+        _put_page(machine, act.frame)
 
 
 # -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------
@@ -396,13 +416,12 @@ def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
         return G.GNTST_okay, d, ptr.u, lambda: _put_page(machine, ptr.u)
     if not 0 <= ptr.u < NR_GRANT_ENTRIES:
         return G.GNTST_bad_gntref, None, 0, None
-    op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map | (0 if writing else G.GNTMAP_readonly),
-                             ref=ptr.u, dom=d.domain_id)
-    status = _map(ld, op)
+    # __acquire_grant_for_copy: a host pin for the length of the copy, no maptrack entry.
+    flags = G.GNTMAP_host_map | (0 if writing else G.GNTMAP_readonly)
+    status, act = _pin(ld, d, ptr.u, flags)
     if status != G.GNTST_okay:
         return status, None, 0, None
-    frame = grant_table(ld).maptrack[op.handle].frame
-    return G.GNTST_okay, d, frame, lambda: _unmap(ld, op.handle)
+    return G.GNTST_okay, d, act.frame, lambda: _unpin(d, ptr.u, flags)
 
 
 def gnttab_copy(current, op: G.GnttabCopy) -> None:

@@ -62,6 +62,8 @@ def set_time_scale(ticks_per_sec: int) -> time_scale:
         tps >>= 1
         shift -= 1
     tps &= 0xFFFFFFFF
+    # `<=`, not 3.0's `<`: at exactly 1 GHz `<` leaves tps == 1e9 and div_frac(1e9, 1e9) trips
+    # ASSERT(dividend < divisor) (divl overflows); later Xen changed it to `<=`, as here.
     while tps <= NSEC_PER_SEC:
         tps <<= 1
         shift += 1
