@@ -8,6 +8,7 @@ strict order so that a guest never misses an edge and never gets an upcall for a
 2. if the port is masked, stop (the guest will look when it unmasks);
 3. test-and-set the selector bit for the port's word; if it was already set, stop;
 4. test-and-set ``evtchn_upcall_pending``; if it was newly set, kick the vcpu (evtchn_notify).
+   This is the facts sheet's "set evtchn_upcall_pending and kick": Xen test_and_sets it, kicks on 0->1.
 
 Unmasking (EVTCHNOP_unmask, or the guest itself in 3.0.0) repeats steps 3-4 for a pending port,
 so an edge that arrived while the port was masked is delivered then. A vcpu blocked in
