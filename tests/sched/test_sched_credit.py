@@ -135,3 +135,37 @@ def test_promised_shares_water_fill():
     assert p[a.domain_id] == pytest.approx(0.10)
     assert p[c.domain_id] == pytest.approx(1.0)            # limited to one pCPU (one vcpu)
     assert p[b.domain_id] == pytest.approx(0.90)
+
+
+def test_io_bound_domain_is_boosted_on_each_completion(tmp_path):
+    # Rule: a vcpu that wakes UNDER becomes BOOST and preempts the CPU hogs (runq_tickle). An I/O-driven
+    # domain wakes on every blkfront completion; it asks for about a fifth of the CPU, less than its
+    # fair third, so it stays UNDER and every completion is a boosted wake-up with no wait.
+    from xenlab.guest.workload import compute_fraction, io_bound
+    img = tmp_path / "disk.img"
+    img.write_bytes(bytes(256 * 512))
+    m, (h1, h2, io), rec = machine_with("credit", [("hog1", None, {}), ("hog2", None, {}),
+                                                   ("io", "io-bound", {"disk": [f"file:{img},xvda,w"]})])
+    assert io.kernel.program == io_bound(dev="xvda")            # the preset found the domain's disk
+    m.run_for(100 * MS)                                         # boot: the disk connects through xenbus
+    cpu0, t0 = io.cpu_time, m.now
+    m.run_for(400 * MS)
+    done = len(io.kernel.io_log)
+    assert done > 400 and all(tok.status == 0 for _, _, tok in io.kernel.io_log)
+    lat = wake_latencies(rec.wakes, rec.all_intervals())[io.domain_id]
+    assert len(lat) >= done - 1 and max(lat) == 0               # in every completion it runs at once
+    picks = [d for d in rec.decisions if d[2] == io.domain_id and d[6]]
+    assert len(picks) >= done and all(d[5]["pri"] == "BOOST" for d in picks if d[5])
+    share_io = (io.cpu_time - cpu0) / (m.now - t0)
+    assert share_io == pytest.approx(compute_fraction(io.kernel.program), rel=0.02)   # gets all it asks for
+    assert share(h1, 0.5) > share_io and share(h2, 0.5) > share_io
+
+
+def test_io_bound_preset_without_a_disk_sleeps_for_the_device():
+    from xenlab.guest.workload import device_time_ns
+    m, (_, io), rec = machine_with("credit", [("hog", None, {}), ("io", "io-bound", {})])
+    prog = io.kernel.program
+    assert "no disk" in prog.name and ("sleep", device_time_ns(64)) in prog.ops
+    m.run(200 * MS)
+    lat = wake_latencies(rec.wakes, rec.all_intervals())[io.domain_id]
+    assert len(lat) > 100 and sorted(lat)[len(lat) // 2] == 0

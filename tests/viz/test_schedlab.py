@@ -81,3 +81,43 @@ def test_widget_slider_resimulates_and_steps():
     lab.step()
     assert "cpu0" in lab.steps.value and lab.cursor > 0
     assert lab.bars.y.shape == (2, 3)
+
+
+def test_bvt_warpu_slider_reaches_the_scheduler():
+    assert "warpu" in [p[0] for p in L.PARAM_SPECS["bvt"]]
+    spec = L.LabDomain("web", "interactive", params={"bvt": {"warpback": 1, "warpvalue": 100000, "warpl": 50,
+                                                             "warpu": 300}})
+    cfg = L.domain_configs("bvt", [spec])[0]
+    assert cfg.sched_params["warpu"] == 300 and cfg.sched_params["warpl"] == 50
+    from xenlab.machine import Machine
+    m = Machine(sched="bvt", seed=0)
+    d = m.create_domain(cfg)
+    assert m.scheduler.get_params(d)["warpu"] == 300
+
+
+def test_io_workload_choice_and_promised_capped_at_demand():
+    from xenlab.guest.workload import compute_fraction
+    specs = L.default_domains()
+    specs[1].workload = "io"
+    prog = specs[1].program()
+    assert "no disk" in prog.name                              # the lab's fallback, named as such
+    r = L.simulate("credit", specs, 300 * MS)
+    web = r.domids["web"]
+    assert r.promised_kind == "demand" and r.demand[web] == pytest.approx(compute_fraction(prog))
+    assert r.promised[web] == pytest.approx(r.demand[web])
+    assert sum(r.promised.values()) == pytest.approx(1.0)     # what web leaves goes to the others
+    assert sorted(r.latencies[web])[len(r.latencies[web]) // 2] == 0
+
+
+def test_widget_workload_menu_and_warpu_slider():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("bqplot")
+    lab = L.SchedLab(duration_ns=200 * MS)
+    assert set(lab.workloads) == {"cpu", "web", "video"}
+    lab.workloads["web"].value = "io"                        # the menu moved as in the browser
+    assert lab.specs[1].workload == "io" and lab.error_box.value == ""
+    assert lab.report.demand[lab.report.domids["web"]] < 0.3
+    lab.sched.value = "bvt"
+    assert ("web", "warpu") in lab.sliders and lab.workloads["web"].value == "io"
+    lab.set_param("web", "warpu", 200)
+    assert lab.error_box.value == "" and lab.report.sched == "bvt"

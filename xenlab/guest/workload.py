@@ -103,19 +103,98 @@ def kernel_mix(rounds: int | None = None, compute_ns: int = 200 * US) -> Program
         ("loop", 0, rounds)))
 
 
+def io_bound(compute_ns: int = 200 * US, nr_sectors: int = 64, dev: str | None = "xvda", sector: int = 0,
+             device_ns: int | None = None) -> Program:
+    """An I/O-driven domain: a short computation, then a synchronous read from virtual disk ``dev``.
+
+    Each round computes ``compute_ns``, then reads ``nr_sectors`` sectors with the ("io", "blk", ...) op:
+    blkfront puts the request on the ring, the vcpu blocks, and it wakes when blkback's answer arrives
+    (dom0 must run to serve it). The domain needs that disk (``disk=["file:IMG,xvda,w"]``).
+
+    ``dev=None`` is the fallback for a domain without a disk: a sleep of ``device_ns`` (by default what
+    blkback's disk takes for the request, ``device_time_ns``) stands for the device, and the program is
+    named "io-bound (no disk: sleep)" so that nobody mistakes it for real I/O. The sleep wakes through
+    the timer VIRQ instead of the block device's event channel; dom0 has nothing to do.
+    """
+    if dev is None:
+        wait = device_time_ns(nr_sectors) if device_ns is None else device_ns
+        return Program("io-bound (no disk: sleep)", (("compute", compute_ns), ("sleep", wait), ("loop", 0, None)))
+    return Program("io-bound", (("compute", compute_ns), ("io", "blk", dev, "read", sector, nr_sectors),
+                                ("loop", 0, None)))
+
+
+def device_time_ns(nr_sectors: int) -> int:
+    """What the model's disk takes to serve one request of ``nr_sectors`` (dom0/blkback.py's queue)."""
+    from xenlab.dom0.blkback import DISK_REQUEST_NS, DISK_SECTOR_NS
+    return DISK_REQUEST_NS + nr_sectors * DISK_SECTOR_NS
+
+
+def compute_fraction(program: Program) -> float | None:
+    """The share of one pCPU a vcpu running ``program`` asks for when it never waits for the CPU.
+
+    Its compute time over compute plus waiting per pass through the ops: a ``sleep`` waits its length,
+    a block read or write the disk's service time (``device_time_ns``), a ping two LAN hops. CPU-bound
+    and kernel-mix programs give 1.0, ``idle`` 0.0; None when the program waits for something of
+    unknown length (``block``, a probe), or is not a Program. Under contention a domain that
+    waits after its work (interactive, io-bound) gets its work done later and asks for less: this is
+    an upper bound of its demand.
+    """
+    if not isinstance(program, Program):
+        return None
+    cpu = wait = 0
+    unknown = False
+    for op in program.ops:
+        kind = op[0]
+        if kind == "compute":
+            cpu += op[1]
+        elif kind == "sleep":
+            wait += op[1]
+        elif kind == "io" and op[1] == "blk" and len(op) > 5 and op[3] in ("read", "write"):
+            wait += device_time_ns(op[5])
+        elif kind == "io" and op[1] == "net" and op[2] == "ping":
+            from xenlab.hw.nic import LAN_LATENCY_NS
+            wait += 2 * LAN_LATENCY_NS
+        elif kind in ("block", "io"):
+            unknown = True
+    if cpu == 0:
+        return 0.0
+    if unknown:
+        return None
+    return cpu / (cpu + wait)
+
+
 def finite(compute_ns: int, reason: str = "poweroff") -> Program:
     return Program("finite", (("compute", compute_ns), ("shutdown", reason)))
 
 
-PRESETS = {"cpu-bound": cpu_bound, "interactive": interactive, "idle": idle, "kernel-mix": kernel_mix}
+PRESETS = {"cpu-bound": cpu_bound, "interactive": interactive, "idle": idle, "kernel-mix": kernel_mix,
+           "io-bound": io_bound}
 
 
-def resolve(workload) -> Program:
+def disk_names(config) -> list[str]:
+    """The virtual disks a DomainConfig asks for ("file:/x.img,xvda,w" -> "xvda"), in order."""
+    names = []
+    for spec in getattr(config, "disk", None) or []:
+        parts = str(spec).split(",")
+        if len(parts) >= 2 and parts[1].strip():
+            names.append(parts[1].strip().split(":")[0])
+    return names
+
+
+def resolve(workload, config=None) -> Program:
+    """A preset name, a Program or a list of ops -> a Program.
+
+    With the domain's ``config``, the "io-bound" preset reads the domain's first disk, or falls back to
+    ``io_bound(dev=None)`` (a sleep standing for the device) when the domain has none.
+    """
     if isinstance(workload, Program):
         return workload
     if isinstance(workload, str):
         if workload not in PRESETS:
             raise ValueError(f"unknown workload preset {workload!r}; presets: {', '.join(PRESETS)}")
+        if workload == "io-bound" and config is not None:
+            disks = disk_names(config)
+            return io_bound(dev=disks[0] if disks else None)
         return PRESETS[workload]()
     if isinstance(workload, (list, tuple)):
         return Program("custom", tuple(tuple(op) for op in workload))

@@ -158,7 +158,7 @@ class XenLinux:
 
     def __init__(self, d):
         self.d = d
-        self.program = resolve(d.config.workload)
+        self.program = resolve(d.config.workload, d.config)
         self.port_handlers: dict[int, callable] = {}
         self.virq_ports: dict[int, int] = {}
         self.contexts = []

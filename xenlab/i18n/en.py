@@ -107,4 +107,9 @@ MESSAGES: dict[str, object] = {
     "viz.schedlab.step": 'next decisions',
     "viz.schedlab.no_more": 'no more decisions in this run',
     "viz.schedlab.error": 'The lab could not redraw: {error}',
+    "viz.schedlab.promised_cpu_bound": 'entitlement if CPU-bound',
+    "viz.schedlab.workload.cpu": 'CPU-bound',
+    "viz.schedlab.workload.interactive": 'interactive',
+    "viz.schedlab.workload.periodic": 'periodic',
+    "viz.schedlab.workload.io": 'I/O-bound (sleep for the disk)',
 }

@@ -109,4 +109,9 @@ MESSAGES: dict[str, object] = {
     "viz.schedlab.step": 'kolejne decyzje',
     "viz.schedlab.no_more": 'w tym przebiegu nie ma więcej decyzji',
     "viz.schedlab.error": 'Laboratorium nie mogło się odświeżyć: {error}',
+    "viz.schedlab.promised_cpu_bound": 'należny, gdyby domena liczyła bez przerwy',
+    "viz.schedlab.workload.cpu": 'obliczeniowa',
+    "viz.schedlab.workload.interactive": 'interaktywna',
+    "viz.schedlab.workload.periodic": 'okresowa',
+    "viz.schedlab.workload.io": 'I/O (uśpienie zamiast dysku)',
 }

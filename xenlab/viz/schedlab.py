@@ -10,6 +10,9 @@ Pure functions turn a simulation into arrays (tested without a browser):
   (evt for BVT, deadline for Atropos/SEDF, priority and credit for Credit).
 ``SchedLab`` is the widget: choose a scheduler (any registered one, a student's too), move a slider,
 and it re-simulates (about 0.1 s for a second of three domains) and redraws in one batch.
+Each domain has a workload menu (cpu, interactive, periodic, io; ``WORKLOADS``). The promised share
+is ``sched.promise``: capped at each domain's demand, the rest by the scheduler's rule, or, for a
+scheduler whose rule is unknown, labelled "entitlement if CPU-bound".
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ MS = 1_000_000
 PARAM_SPECS = {
     "credit": [("weight", 1, 1024, 256, ""), ("cap", 0, 100, 0, "%")],
     "bvt": [("mcu_adv", 1, 100, 10, ""), ("warpback", 0, 1, 0, ""), ("warpvalue", 0, 100000, 0, ""),
-            ("warpl", 0, 2000, 2000, "ms")],
+            ("warpl", 0, 2000, 2000, "ms"), ("warpu", 0, 2000, 1000, "ms")],
     "atropos": [("period_ms", 1, 200, 100, "ms"), ("slice_ms", 0, 200, 10, "ms"), ("xtratime", 0, 1, 1, "")],
     "sedf": [("period_ms", 1, 200, 100, "ms"), ("slice_ms", 0, 200, 0, "ms"), ("extratime", 0, 1, 1, ""),
              ("weight", 0, 10, 0, "")],
@@ -34,6 +37,7 @@ PARAM_SPECS = {
     "credit2": [("weight", 1, 1024, 256, ""), ("cap", 0, 100, 0, "%")],
     "rtds": [("period_ms", 1, 200, 10, "ms"), ("budget_ms", 1, 200, 4, "ms"), ("extratime", 0, 1, 1, "")],
 }
+WORKLOADS = ("cpu", "interactive", "periodic", "io")      # the lab's workload choices (LabDomain.program)
 DECISION_KEYS = {"credit": ("pri", "credit"), "bvt": ("evt", "avt", "svt", "warp"),
                  "atropos": ("deadline", "remain", "state"), "sedf": ("deadline", "slice_left", "queue", "score"),
                  "credit2": ("credit", "weight", "reset"), "rtds": ("deadline", "budget_left", "priority_level")}
@@ -43,17 +47,22 @@ DECISION_KEYS = {"credit": ("pri", "credit"), "bvt": ("evt", "avt", "svt", "warp
 class LabDomain:
     """One domain of the lab: a name, a workload and its parameters per scheduler (slider values)."""
     name: str
-    workload: str = "cpu"              # cpu | interactive | periodic
+    workload: str = "cpu"              # one of WORKLOADS: cpu | interactive | periodic | io
     burst_ms: int = 2                  # interactive: burst; periodic: execution time
     gap_ms: int = 15                   # interactive: think time; periodic: period
     params: dict = field(default_factory=dict)       # sched -> {param: slider value}
 
     def program(self):
-        from xenlab.guest.workload import cpu_bound, interactive, periodic
+        from xenlab.guest.workload import cpu_bound, interactive, io_bound, periodic
         if self.workload == "interactive":
             return interactive(self.burst_ms * MS, self.gap_ms * MS)
         if self.workload == "periodic":
             return periodic(self.gap_ms * MS, self.burst_ms * MS)
+        if self.workload == "io":
+            # io_bound's defaults (0.2 ms of work, then a 64-sector read). The lab's domains have no
+            # disk (blkfront and blkback would make each run several times slower), so a sleep as long
+            # as the model's disk takes stands for the device: io_bound(dev=None).
+            return io_bound(dev=None)
         return cpu_bound()
 
     def values(self, sched: str) -> dict:
@@ -222,9 +231,16 @@ class SchedLab(View):
         import ipywidgets as W
         sched = self.sched.value
         self.sliders = {}
+        self.workloads = {}
         rows = []
         for spec in self.specs:
             row = [W.Label(spec.name, layout=W.Layout(width="70px"))]
+            work = W.Dropdown(options=[(t(f"viz.schedlab.workload.{w}"), w) for w in WORKLOADS], value=spec.workload,
+                              layout=W.Layout(width="150px"))
+            work.observe(self._guarded(lambda change, name=spec.name: self.set_workload(name, change["new"])),
+                         names="value")
+            self.workloads[spec.name] = work
+            row.append(work)
             for name, lo, hi, default, unit in PARAM_SPECS.get(sched, []):
                 value = spec.values(sched)[name]
                 s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=name,
@@ -244,6 +260,19 @@ class SchedLab(View):
             self.sliders[(domain, name)].value = value       # observer re-simulates
         else:
             self.resimulate()
+
+    def set_workload(self, domain: str, workload: str) -> None:
+        """What a domain's workload menu does: cpu, interactive, periodic or io (WORKLOADS)."""
+        if workload not in WORKLOADS:
+            raise ValueError(f"workload {workload!r}: one of {', '.join(WORKLOADS)}")
+        spec = next(s for s in self.specs if s.name == domain)
+        if spec.workload == workload:
+            return
+        spec.workload = workload
+        menu = self.workloads.get(domain)
+        if menu is not None and menu.value != workload:
+            menu.value = workload                    # its observer lands back here and returns above
+        self.resimulate()
 
     def _on_slider(self, change) -> None:
         for (domain, name), s in self.sliders.items():
@@ -266,7 +295,9 @@ class SchedLab(View):
             with mark.hold_sync():
                 mark.x, mark.y = arr["x"], arr["y"]
         sh = share_arrays(r)
+        promised = "viz.schedlab.promised" if r.promised_kind == "demand" else "viz.schedlab.promised_cpu_bound"
         with self.bars.hold_sync():
+            self.bars.labels = [t("viz.schedlab.achieved"), t(promised)]
             self.bars.x = sh["names"]
             self.bars.y = np.vstack([sh["achieved"], sh["promised"]])
         h = latency_hist(r)

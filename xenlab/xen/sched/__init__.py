@@ -149,11 +149,23 @@ class Scheduler:
     def get_ctl(self) -> dict:
         return {}
 
-    def promised_shares(self, domains) -> dict:
-        """What the policy promises each of ``domains`` (all CPU-bound), as a fraction of one pCPU.
+    def share_pools(self, domains) -> list[SharePool] | None:
+        """How the policy divides the pCPUs among ``domains``: a list of :class:`SharePool`.
 
-        The default is an equal split of the pCPUs, capped at one pCPU per vcpu.
+        None (the default) means the rule is not known to the model (a student's scheduler, say): the
+        lab then shows :meth:`promised_shares` labelled "entitlement if CPU-bound".
         """
+        return None
+
+    def promised_shares(self, domains) -> dict:
+        """What the policy promises each of ``domains`` if all are CPU-bound, as a fraction of one pCPU.
+
+        From :meth:`share_pools` when the policy has them; otherwise an equal split of the pCPUs,
+        capped at one pCPU per vcpu. :func:`promise` caps it at what each domain asks for.
+        """
+        pools = self.share_pools(domains)
+        if pools is not None:
+            return fill_pools(pools, {})
         vcpus = {d.domain_id: len(d.vcpus) for d in domains}
         total = sum(vcpus.values()) or 1
         ncpu = len(self.machine.cpus)
@@ -180,3 +192,93 @@ class Scheduler:
     def tickle(self, cpu: int) -> None:
         """Ask ``cpu`` to reschedule (cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ))."""
         self.machine.raise_schedule(cpu)
+
+
+# -- what a policy promises ------------------------------------------------------------------------------
+@dataclass
+class SharePool:
+    """pCPU time that one rule divides: ``capacity`` pCPUs among some domains.
+
+    Per domain (domid keys): ``reserved`` is time set aside whatever the others do (Atropos's and
+    SEDF's slice/period), ``weights`` divides what is left (Credit's weight, BVT's 1/mcu_advance, SEDF's
+    extraweight; no weight = no part of the rest), ``limits`` is the most it may use here (its vcpus,
+    a cap), ``vcpus`` how many of its vcpus the pool holds (a domain's demand scales with them).
+    A scheduler with one run queue per pCPU (BVT) has one pool per pCPU.
+    """
+    capacity: float
+    reserved: dict
+    weights: dict
+    limits: dict
+    vcpus: dict
+
+
+def water_fill(total: float, weights: dict, limit: dict) -> dict:
+    """Share ``total`` by weight, never giving anyone more than its limit; the excess goes to the rest."""
+    share = {k: 0.0 for k in weights}
+    left = {k: w for k, w in weights.items() if w > 0 and limit[k] > 1e-12}
+    remaining = total
+    while left and remaining > 1e-12:
+        wsum = sum(left.values())
+        offer = {k: remaining * w / wsum for k, w in left.items()}
+        capped = [k for k in left if share[k] + offer[k] >= limit[k] - 1e-12]
+        if not capped:
+            for k in left:
+                share[k] += offer[k]
+            break
+        for k in capped:
+            remaining -= limit[k] - share[k]
+            share[k] = limit[k]
+            del left[k]
+    return share
+
+
+def fill_pools(pools: list, demand: dict) -> dict:
+    """Each domain's share summed over ``pools``, none above its demand.
+
+    ``demand``: domid -> the fraction of one pCPU each of its vcpus asks for (1.0 = CPU-bound; a
+    missing or None entry is CPU-bound too, which gives the "entitlement"). In a pool a domain first
+    gets its reservation, up to its demand; the rest of the pool is then water-filled by weight, nobody
+    above the smaller of its limit and its demand: what a domain does not want goes to the others by
+    the same rule.
+    """
+    out: dict = {}
+    for pool in pools:
+        want = {}
+        for i, lim in pool.limits.items():
+            f = demand.get(i)
+            f = 1.0 if f is None else f
+            want[i] = min(lim, f * pool.vcpus.get(i, 1))
+        got = {i: min(pool.reserved.get(i, 0.0), want[i]) for i in want}
+        spare = max(0.0, pool.capacity - sum(got.values()))
+        extra = water_fill(spare, {i: pool.weights.get(i, 0) for i in want},
+                           {i: want[i] - got[i] for i in want})
+        for i in want:
+            out[i] = out.get(i, 0.0) + got[i] + extra.get(i, 0.0)
+    return out
+
+
+@dataclass
+class Promise:
+    """What a scheduler promises: ``shares`` (domid -> fraction of one pCPU) and what they assume.
+
+    ``kind`` is "demand" when each share is capped at the domain's demand and the rest handed on by
+    the scheduler's rule, or "cpu-bound" when the scheduler has no rule the model knows
+    (``share_pools`` is None): then the shares are the entitlement if every domain were CPU-bound.
+    """
+    shares: dict
+    kind: str
+    demand: dict
+
+
+def promise(scheduler, domains, demand: dict | None = None) -> Promise:
+    """``scheduler``'s promise to ``domains``, each asking for ``demand[domid]`` of a pCPU per vcpu.
+
+    ``demand`` comes from the workloads (``guest.workload.compute_fraction``); a missing or None
+    entry is a CPU-bound domain.
+    """
+    demand = {d.domain_id: (demand or {}).get(d.domain_id) for d in domains}
+    pools = scheduler.share_pools(domains)
+    if pools is None:
+        return Promise(scheduler.promised_shares(domains), "cpu-bound", demand)
+    shares = fill_pools(pools, demand)
+    return Promise({i: shares.get(i, 0.0) for i in demand}, "demand", demand)

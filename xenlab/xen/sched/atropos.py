@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
+from xenlab.xen.sched import Scheduler, SharePool, TaskSlice, register_scheduler
 
 MILLISECS = 1_000_000
 SECONDS = 1_000_000_000
@@ -250,15 +250,14 @@ class Atropos(Scheduler):
         return {"period": inf.nat_period, "slice": inf.nat_slice, "latency": inf.latency,
                 "xtratime": inf.xtratime}
 
-    def promised_shares(self, domains) -> dict:
-        """Each domain's slice/period, plus an equal part of the slack for xtratime domains."""
-        ncpu = len(self.machine.cpus)
-        res = {d.domain_id: self.get_params(d)["slice"] / self.get_params(d)["period"] for d in domains}
-        extra = [d.domain_id for d in domains if self.get_params(d)["xtratime"]]
-        slack = max(0.0, ncpu - sum(res.values()))
-        for i in extra:
-            res[i] += slack / len(extra)
-        return {i: min(1.0, s) for i, s in res.items()}
+    def share_pools(self, domains) -> list:
+        """Each domain's slice/period reserved; the slack round-robin (equal parts) to xtratime domains."""
+        ids = [d.domain_id for d in domains]
+        params = {d.domain_id: self.get_params(d) for d in domains}
+        return [SharePool(float(len(self.machine.cpus)),
+                          {i: params[i]["slice"] / params[i]["period"] for i in ids},
+                          {i: 1 for i in ids if params[i]["xtratime"]},
+                          {i: 1.0 for i in ids}, {i: 1 for i in ids})]
 
     def dump(self) -> str:
         lines = [f"Scheduler: {self.name} (atropos)"]

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
+from xenlab.xen.sched import Scheduler, SharePool, TaskSlice, register_scheduler
 from xenlab.xen.timer import PRIO_SCHED
 
 MILLISECS = 1_000_000
@@ -280,14 +280,22 @@ class BVT(Scheduler):
     def get_ctl(self) -> dict:
         return {"ctx_allow": self.ctx_allow}
 
-    def promised_shares(self, domains) -> dict:
-        """Shares in proportion to 1/mcu_advance, per pCPU the vcpus sit on."""
-        shares = {}
+    def share_pools(self, domains) -> list:
+        """One pool per pCPU (no migration): shares in proportion to 1/mcu_advance of the vcpus there."""
+        pools = []
         for cpu in range(len(self.machine.cpus)):
             here = [(d, v) for d in domains for v in d.vcpus if v.processor == cpu]
-            total = sum(1 / v.sched_priv.mcu_advance for _, v in here)
+            if not here:
+                continue
+            weights, vcpus = {}, {}
             for d, v in here:
-                shares[d.domain_id] = shares.get(d.domain_id, 0.0) + (1 / v.sched_priv.mcu_advance) / total
+                weights[d.domain_id] = weights.get(d.domain_id, 0.0) + 1 / v.sched_priv.mcu_advance
+                vcpus[d.domain_id] = vcpus.get(d.domain_id, 0) + 1
+            pools.append(SharePool(1.0, {}, weights, {i: float(n) for i, n in vcpus.items()}, vcpus))
+        return pools
+
+    def promised_shares(self, domains) -> dict:
+        shares = super().promised_shares(domains)
         return {d.domain_id: shares.get(d.domain_id, 0.0) for d in domains}
 
     def dump(self) -> str:

@@ -36,7 +36,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
+from xenlab.xen.sched import (  # noqa: F401 (water_fill: credit2)
+    Scheduler,
+    SharePool,
+    TaskSlice,
+    register_scheduler,
+    water_fill,
+)
 
 MILLISECS = 1_000_000
 
@@ -378,8 +384,8 @@ class Credit(Scheduler):
         sdom = self.ddata(d)
         return {"weight": sdom.weight, "cap": sdom.cap}
 
-    def promised_shares(self, domains) -> dict:
-        """Weight shares of all pCPUs, limited by vcpus and caps, excess handed on (water-filling)."""
+    def share_pools(self, domains) -> list:
+        """One pool of all pCPUs, by weight, each domain limited by its vcpus and its cap (water-filling)."""
         ncpu = len(self.machine.cpus)
         limit = {}
         for d in domains:
@@ -389,7 +395,7 @@ class Credit(Scheduler):
                 lim = min(lim, sdom.cap / 100)
             limit[d.domain_id] = lim
         weights = {d.domain_id: self.ddata(d).weight for d in domains}
-        return water_fill(float(ncpu), weights, limit)
+        return [SharePool(float(ncpu), {}, weights, limit, {d.domain_id: len(d.vcpus) for d in domains})]
 
     def dump(self) -> str:
         lines = [f"Scheduler: {self.name} (credit)",
@@ -403,25 +409,3 @@ class Credit(Scheduler):
             lines.append(f"  cpu{cpu}: running {now}; runq: "
                          + (" ".join(f"{s.vcpu.label}:{PRI_NAMES[s.pri]}:{s.credit}" for s in pdata.runq) or "-"))
         return "\n".join(lines)
-
-
-def water_fill(total: float, weights: dict, limit: dict) -> dict:
-    """Share ``total`` by weight, never giving anyone more than its limit; the excess goes to the rest."""
-    share = {k: 0.0 for k in weights}
-    left = dict(weights)
-    remaining = total
-    while left and remaining > 1e-12:
-        wsum = sum(left.values())
-        if wsum <= 0:
-            break
-        offer = {k: remaining * w / wsum for k, w in left.items()}
-        capped = [k for k in left if share[k] + offer[k] >= limit[k] - 1e-12]
-        if not capped:
-            for k in left:
-                share[k] += offer[k]
-            break
-        for k in capped:
-            remaining -= limit[k] - share[k]
-            share[k] = limit[k]
-            del left[k]
-    return share

@@ -389,6 +389,18 @@ class Credit2(Scheduler):
     def get_ctl(self) -> dict:
         return {"ratelimit_us": self.ratelimit_us}
 
+    def share_pools(self, domains) -> list:
+        """As Credit: one pool of all pCPUs by weight, limited by vcpus and caps (sched.promise)."""
+        from xenlab.xen.sched import SharePool
+        ncpu = len(self.machine.cpus)
+        limit = {}
+        for d in domains:
+            sdom = self.ddata(d)
+            lim = float(min(len(d.vcpus), ncpu))
+            limit[d.domain_id] = min(lim, sdom.cap / 100) if sdom.cap else lim
+        return [SharePool(float(ncpu), {}, {d.domain_id: self.ddata(d).weight for d in domains}, limit,
+                          {d.domain_id: len(d.vcpus) for d in domains})]
+
     def promised_shares(self, domains) -> dict:
         """Weight shares of all pCPUs, limited by vcpus and caps (water-filling, as for Credit)."""
         ncpu = len(self.machine.cpus)

@@ -11,6 +11,11 @@ turn those into the numbers a chapter needs:
 - :func:`context_switches`: how often each domain was switched in;
 - :func:`window_times`: CPU time of one domain in consecutive periods (does it get its slice?).
 
+The promised share is ``sched.promise``: what the scheduler's rule gives each domain when it is
+capped at its demand (its workload's compute fraction, ``guest.workload.compute_fraction``) and the
+rest is handed on by the same rule; for a scheduler whose rule the model does not know, the
+entitlement if every domain were CPU-bound, and the table says so.
+
 ``run_experiment`` builds a machine, creates the domains, runs it and returns a :class:`Report`.
 """
 from __future__ import annotations
@@ -186,18 +191,24 @@ class Report:
     switches: dict                  # domid -> count
     intervals: list
     decisions: list
+    demand: dict = field(default_factory=dict)       # domid -> compute fraction of its workload (None: unknown)
+    promised_kind: str = "demand"    # "demand": capped at each demand; "cpu-bound": entitlement if CPU-bound
 
     def table(self) -> str:
-        lines = [f"{'domain':<12} {'promised':>9} {'achieved':>9} {'switches':>9} {'lat p50':>9} {'lat max':>9} "
-                 f"{'misses':>9}"]
+        lines = [f"{'domain':<12} {'demand':>7} {'promised':>9} {'achieved':>9} {'switches':>9} {'lat p50':>9} "
+                 f"{'lat max':>9} {'misses':>9}"]
         for name, domid in self.domids.items():
             lat = sorted(self.latencies.get(domid, []))
             p50 = f"{lat[len(lat) // 2] / 1e6:.2f}ms" if lat else "-"
             mx = f"{lat[-1] / 1e6:.2f}ms" if lat else "-"
             jobs, miss = self.misses.get(domid, (0, 0))
-            lines.append(f"{name:<12} {self.promised.get(domid, 0):>9.3f} {self.achieved.get(domid, 0):>9.3f} "
+            want = self.demand.get(domid)
+            lines.append(f"{name:<12} {(f'{want:.3f}' if want is not None else '-'):>7} "
+                         f"{self.promised.get(domid, 0):>9.3f} {self.achieved.get(domid, 0):>9.3f} "
                          f"{self.switches.get(domid, 0):>9} {p50:>9} {mx:>9} "
                          f"{(f'{miss}/{jobs}' if jobs else '-'):>9}")
+        if self.promised_kind == "cpu-bound":
+            lines.append("(promised: the entitlement if CPU-bound; this scheduler's rule for lighter domains is unknown)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -221,13 +232,17 @@ def run_experiment(sched: str, domains: list, duration_ns: int = 1000 * MS, cpus
 
 def report_from(m, rec: SchedRecorder, made: list, t0: int) -> Report:
     intervals = rec.all_intervals()
-    periods = {}
+    from xenlab.guest.workload import compute_fraction
+    from xenlab.xen.sched import promise
+    periods, demand = {}, {}
     for d in made:
         kernel = d.kernel
         p = periodic_period(kernel.program) if kernel is not None else None
         if p:
             periods[d.domain_id] = p
+        demand[d.domain_id] = compute_fraction(kernel.program) if kernel is not None else None
+    promised = promise(m.scheduler, made, demand)
     return Report(m.scheduler.opt_name, m.now - t0, {d.name: d.domain_id for d in made},
-                  shares(intervals, t0, m.now), m.scheduler.promised_shares(made),
+                  shares(intervals, t0, m.now), promised.shares,
                   wake_latencies(rec.wakes, intervals), deadline_misses(rec.marks, periods),
-                  context_switches(intervals), intervals, rec.decisions)
+                  context_switches(intervals), intervals, rec.decisions, demand, promised.kind)

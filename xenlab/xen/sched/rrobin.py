@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
+from xenlab.xen.sched import Scheduler, SharePool, TaskSlice, register_scheduler
 
 MILLISECS = 1_000_000
 RR_DEFAULT_SLICE = 10 * MILLISECS
@@ -87,6 +87,12 @@ class RoundRobin(Scheduler):
 
     def get_ctl(self) -> dict:
         return {"slice": self.rr_slice}
+
+    def share_pools(self, domains) -> list:
+        """Equal turns: one pool of all pCPUs, one equal weight per vcpu, at most one pCPU per vcpu."""
+        ncpu = len(self.machine.cpus)
+        vcpus = {d.domain_id: len(d.vcpus) for d in domains}
+        return [SharePool(float(ncpu), {}, dict(vcpus), {i: float(min(n, ncpu)) for i, n in vcpus.items()}, vcpus)]
 
     def dump(self) -> str:
         lines = [f"Scheduler: {self.name} (rrobin), slice {self.rr_slice // MILLISECS} ms"]

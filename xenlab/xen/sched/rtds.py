@@ -337,6 +337,18 @@ class RTDS(Scheduler):
         return {"period": first["period"], "budget": first["budget"], "extratime": first["extratime"],
                 "vcpus": vcpus}
 
+    def share_pools(self, domains) -> list:
+        """budget/period of each vcpu reserved; the spare time shared equally by extratime vcpus."""
+        from xenlab.xen.sched import SharePool
+        ncpu = len(self.machine.cpus)
+        res, extra = {}, {}
+        for d in domains:
+            units = [v.sched_priv for v in d.vcpus]
+            res[d.domain_id] = sum(u.budget / u.period for u in units)
+            extra[d.domain_id] = sum(1 for u in units if u.extratime)
+        return [SharePool(float(ncpu), res, extra, {d.domain_id: float(min(len(d.vcpus), ncpu)) for d in domains},
+                          {d.domain_id: len(d.vcpus) for d in domains})]
+
     def promised_shares(self, domains) -> dict:
         """sum of budget/period over a domain's vcpus, plus spare time shared among extratime vcpus."""
         ncpu = len(self.machine.cpus)

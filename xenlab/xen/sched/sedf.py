@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
+from xenlab.xen.sched import Scheduler, SharePool, TaskSlice, register_scheduler
 
 MILLISECS = 1_000_000
 MICROSECS = 1_000
@@ -416,20 +416,16 @@ class SEDF(Scheduler):
         return {"period": inf.period, "slice": inf.slice, "latency": inf.latency,
                 "extratime": inf.status & EXTRA_AWARE, "weight": inf.weight}
 
-    def promised_shares(self, domains) -> dict:
-        """slice/period, plus the slack shared by extraweight among the EXTRA_AWARE vcpus."""
-        ncpu = len(self.machine.cpus)
+    def share_pools(self, domains) -> list:
+        """slice/period reserved; the slack shared by extraweight among the EXTRA_AWARE vcpus."""
         res, ew = {}, {}
         for d in domains:
             inf = d.vcpus[0].sched_priv
             res[d.domain_id] = inf.slice / inf.period if inf.period else 0.0
             if inf.status & EXTRA_AWARE:
                 ew[d.domain_id] = inf.extraweight or 1
-        slack = max(0.0, ncpu - sum(res.values()))
-        total = sum(ew.values())
-        for i, w in ew.items():
-            res[i] += slack * w / total
-        return {i: min(1.0, s) for i, s in res.items()}
+        ids = [d.domain_id for d in domains]
+        return [SharePool(float(len(self.machine.cpus)), res, ew, {i: 1.0 for i in ids}, {i: 1 for i in ids})]
 
     def dump(self) -> str:
         lines = [f"Scheduler: {self.name} (sedf)"]
