@@ -1,10 +1,18 @@
-"""Exercise 07 on the live model: the student's Round Robin as a real scheduler.
+"""Exercise 07 on the live model: the student's four steps as real schedulers.
 
 ``register_student_rr(rr_do_schedule)`` registers ``sched="ex07-rr"``: a Scheduler whose do_schedule
 calls the student's function with the pCPU's run queue (a list of vcpus), the current vcpu (None when
-idle), whether it is still runnable, and the slice. ``playground(rr_do_schedule)`` runs the same
-domains under Xen's Round Robin and the student's and shows both reports and the lab. Until the
-function is written (or while it raises), the scheduler falls back to idle and says so.
+idle), whether it is still runnable, and the slice. Until the function is written (or while it
+raises), the scheduler falls back to idle and says so.
+
+``register_student_schedulers(...)`` also registers ``ex07-bvt`` (Xen's BVT charging with
+``bvt_charge`` and picking with ``bvt_pick``), ``ex07-atropos`` (Atropos picking with
+``atropos_pick``) and ``ex07-credit`` (Credit accounting with ``credit_acct``) through
+xen/sched/plugged.py; each function is guarded (viz/student.py): a stub, an exception or a loop is
+reported and Xen's own step is used instead.
+
+``playground(...)`` runs the same domains under each built-in scheduler and the student's variant,
+prints both reports and returns the scheduler lab with all of them.
 """
 from __future__ import annotations
 
@@ -62,21 +70,60 @@ def register_student_rr(rr_do_schedule, opt_name: str = "ex07-rr"):
     return register_scheduler(StudentRR)
 
 
-def playground(rr_do_schedule, duration_ns: int = 500 * MS):
-    """Both Round Robins on the same domains; returns the lab widget for the two."""
+STUDENT_SCHEDS = (("ex07-rr", "rrobin"), ("ex07-bvt", "bvt"), ("ex07-atropos", "atropos"),
+                  ("ex07-credit", "credit"))
+
+
+def register_student_schedulers(rr_do_schedule=None, bvt_charge=None, bvt_pick=None, atropos_pick=None,
+                                credit_acct=None) -> dict:
+    """Register the four ex07-* schedulers; returns opt_name -> the guards of its functions."""
+    from xenlab.viz.student import Guarded
+    from xenlab.xen.sched.plugged import plug_scheduler
+
+    def guard(fn):
+        return Guarded(fn, 1.0, not_written="not written yet", timed_out="did not finish in 1.0 s")
+    register_student_rr(rr_do_schedule)
+    guards = {"ex07-rr": {}, "ex07-bvt": {"bvt_charge": guard(bvt_charge), "bvt_pick": guard(bvt_pick)},
+              "ex07-atropos": {"atropos_pick": guard(atropos_pick)},
+              "ex07-credit": {"credit_acct": guard(credit_acct)}}
+    plug_scheduler("bvt", "ex07-bvt", "Your BVT (exercise 07)",
+                   charge=guards["ex07-bvt"]["bvt_charge"], pick=guards["ex07-bvt"]["bvt_pick"])
+    plug_scheduler("atropos", "ex07-atropos", "Your Atropos (exercise 07)", pick=guards["ex07-atropos"]["atropos_pick"])
+    plug_scheduler("credit", "ex07-credit", "Your Credit (exercise 07)", acct=guards["ex07-credit"]["credit_acct"])
+    return guards
+
+
+def playground(rr_do_schedule=None, bvt_charge=None, bvt_pick=None, atropos_pick=None, credit_acct=None,
+               duration_ns: int = 500 * MS):
+    """Xen's four schedulers and the student's on the same domains; returns the lab widget for all."""
     from xenlab.viz.schedlab import SchedLab, default_domains, simulate
-    cls = register_student_rr(rr_do_schedule)
+    from xenlab.xen.sched import get_scheduler
+    guards = register_student_schedulers(rr_do_schedule, bvt_charge, bvt_pick, atropos_pick, credit_acct)
     specs = default_domains()
-    for sched in ("rrobin", cls.opt_name):
-        try:
-            report = simulate(sched, specs, duration_ns)
-            print(f"sched={sched}\n{report.table()}\n")
-        except Exception as exc:                    # the student's code must not break the notebook
-            print(f"sched={sched}: {type(exc).__name__}: {exc}\n")
-    if cls.problems:
-        print(f"{cls.opt_name}: rr_do_schedule is not written yet, so the CPU stayed idle.")
+    working = []
+    for mine, xens in STUDENT_SCHEDS:
+        cls = get_scheduler(mine)
+        cls.problems.clear()
+        for sched in (xens, mine):
+            try:
+                report = simulate(sched, specs, duration_ns)
+                print(f"sched={sched}\n{report.table()}")
+                if sched == mine:
+                    working.append(mine)
+            except Exception as exc:                # the student's code must not break the notebook
+                print(f"sched={sched}: {type(exc).__name__}: {exc}")
+        for name, g in guards[mine].items():
+            if g.problem is not None:
+                print(f"{name}: {g.problem} -- Xen's own step was used instead.")
+        if mine == "ex07-rr" and cls.problems:
+            print(f"{mine}: rr_do_schedule is not written yet, so the CPU stayed idle.")
+        elif cls.problems:
+            print(f"{mine}: {len(cls.problems)} answer(s) could not be used (Xen's step instead), "
+                  f"the first: {cls.problems[0]}")
+        print()
     try:
-        return SchedLab(scheds=(cls.opt_name, "rrobin"), specs=specs, duration_ns=duration_ns)
+        return SchedLab(scheds=tuple(working) + tuple(x for _, x in STUDENT_SCHEDS), specs=specs,
+                        duration_ns=duration_ns)
     except Exception as exc:
         print(f"the lab could not start: {type(exc).__name__}: {exc}")
         return None

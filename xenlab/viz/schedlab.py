@@ -66,8 +66,16 @@ class LabDomain:
         return cpu_bound()
 
     def values(self, sched: str) -> dict:
-        base = {p: d for p, _, _, d, _ in PARAM_SPECS.get(sched, [])}
-        return {**base, **self.params.get(sched, {})}
+        key = lab_key(sched)
+        base = {p: d for p, _, _, d, _ in PARAM_SPECS.get(key, [])}
+        return {**base, **self.params.get(key, {}), **self.params.get(sched, {})}
+
+
+def lab_key(sched: str) -> str:
+    """The scheduler whose sliders and parameters ``sched`` takes: itself, or the built-in it is a
+    variant of (``Scheduler.variant_of``, e.g. a student's BVT from xen/sched/plugged.py)."""
+    from xenlab.xen.sched import SCHEDULERS
+    return getattr(SCHEDULERS.get(sched), "variant_of", "") or sched
 
 
 def default_domains() -> list[LabDomain]:
@@ -102,10 +110,10 @@ def domain_configs(sched: str, specs) -> list:
     from xenlab.xen.domain import DomainConfig
     out = []
     for s in specs:
-        v = s.values(sched)
-        kw = {"weight": int(v["weight"]), "cap": int(v["cap"])} if sched in ("credit", "credit2") else {}
+        v, key = s.values(sched), lab_key(sched)
+        kw = {"weight": int(v["weight"]), "cap": int(v["cap"])} if key in ("credit", "credit2") else {}
         out.append(DomainConfig(name=s.name, memory=16, workload=s.program(),
-                                sched_params=sched_params(sched, v), **kw))
+                                sched_params=sched_params(key, v), **kw))
     return out
 
 
@@ -153,7 +161,7 @@ def latency_hist(report, bins_ms=(0, 0.5, 1, 2, 5, 10, 20, 50, 100)) -> dict:
 def decision_rows(report, start: int = 0, count: int = 10) -> list[dict]:
     """The scheduling decisions from number ``start`` on: time, pCPU, who, why, the deciding values."""
     names = {v: k for k, v in report.domids.items()}
-    keys = DECISION_KEYS.get(report.sched)
+    keys = DECISION_KEYS.get(lab_key(report.sched))
     rows = []
     for n, (time, pcpu, domid, vcpu, reason, decision, switched) in enumerate(report.decisions[start:start + count],
                                                                                 start):
@@ -241,7 +249,7 @@ class SchedLab(View):
                          names="value")
             self.workloads[spec.name] = work
             row.append(work)
-            for name, lo, hi, default, unit in PARAM_SPECS.get(sched, []):
+            for name, lo, hi, default, unit in PARAM_SPECS.get(lab_key(sched), []):
                 value = spec.values(sched)[name]
                 s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=name,
                                 continuous_update=False, layout=W.Layout(width="260px"))

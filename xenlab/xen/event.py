@@ -13,10 +13,17 @@ strict order so that a guest never misses an edge and never gets an upcall for a
 Unmasking (EVTCHNOP_unmask, or the guest itself in 3.0.0) repeats steps 3-4 for a pending port,
 so an edge that arrived while the port was masked is delivered then. A vcpu blocked in
 SCHEDOP_poll on the port is woken whatever the mask says (3.0.2+).
+
+Sandbox (exercise 06): when ``d.evtchn_logic`` is set, the bit work of set-pending and unmask for
+that domain is done by its ``set_pending(pending, mask, sel, upcall, port) -> (pending, sel, upcall,
+kick)`` and ``unmask(pending, mask, sel, upcall, port) -> (mask, sel, upcall, kick)``, on integers
+read from and written back to the real shared_info frame (bit ``port`` of ``pending``/``mask``, bit
+``port // 32`` of ``sel``); a kick notifies the vcpu as Xen's would. Returning NotImplemented leaves
+that call to Xen's own code.
 """
 from __future__ import annotations
 
-from xenlab.xen.public.xen import (BITS_PER_LONG, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
+from xenlab.xen.public.xen import (BITS_PER_LONG, NR_EVENT_CHANNELS, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
                                    VCPU_INFO_SIZE, VI_ARCH_CR2, VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_MASK,
                                    VI_EVTCHN_UPCALL_PENDING, VIRQ_TIMER)
 
@@ -90,7 +97,10 @@ def evtchn_set_pending(v, port: int) -> None:
     """
     d = v.domain
     machine = d.machine
-    if test_and_set_bit(d, SI_EVTCHN_PENDING, port):                # 1. no new edge
+    outcome = None if d.evtchn_logic is None else _logic_set_pending(v, port)
+    if outcome is not None:
+        pass                                                        # the sandbox's logic did it
+    elif test_and_set_bit(d, SI_EVTCHN_PENDING, port):              # 1. no new edge
         outcome = "already pending"
     elif port_is_masked(d, port):                                   # 2. edge kept in pending only
         outcome = "masked"
@@ -140,12 +150,71 @@ def evtchn_unmask_port(v, port: int) -> bool:
     and the upcall. Returns True when an upcall was newly raised.
     """
     d = v.domain
-    if (test_and_clear_bit(d, SI_EVTCHN_MASK, port) and port_is_pending(d, port)
-            and not _test_and_set_sel(v, port // BITS_PER_LONG)
-            and not _test_and_set_upcall_pending(v)):
+    if d.evtchn_logic is not None:
+        kicked = _logic_unmask(v, port)
+        if kicked is not None:
+            return kicked
+    kick = bool(test_and_clear_bit(d, SI_EVTCHN_MASK, port) and port_is_pending(d, port)
+                and not _test_and_set_sel(v, port // BITS_PER_LONG)
+                and not _test_and_set_upcall_pending(v))
+    if d.machine.trace.active:
+        d.machine.trace.emit("EVTCHN", "unmask", domid=d.domain_id, vcpu=v.vcpu_id, port=port,
+                             outcome="upcall" if kick else "no upcall")
+    if kick:
         vcpu_mark_events_pending(v)
-        return True
-    return False
+    return kick
+
+
+# -- the exercise-06 sandbox: the same steps done by d.evtchn_logic on integers ---------------------------
+def _bitmap(d, base: int) -> int:
+    mem, addr = d.machine.memory, shared_info_base(d) + base
+    return sum(mem.read_u32(addr + 4 * w) << (BITS_PER_LONG * w) for w in range(NR_EVENT_CHANNELS // BITS_PER_LONG))
+
+
+def _write_bitmap(d, base: int, old: int, new: int) -> None:
+    """Write back the words of ``new`` that differ from ``old`` (bits beyond the last port are dropped)."""
+    mem, addr = d.machine.memory, shared_info_base(d) + base
+    for w in range(NR_EVENT_CHANNELS // BITS_PER_LONG):
+        word = (new >> (BITS_PER_LONG * w)) & 0xFFFFFFFF
+        if word != (old >> (BITS_PER_LONG * w)) & 0xFFFFFFFF:
+            mem.write_u32(addr + 4 * w, word)
+
+
+def _logic_state(v) -> tuple[int, int, int, int]:
+    d = v.domain
+    return (_bitmap(d, SI_EVTCHN_PENDING), _bitmap(d, SI_EVTCHN_MASK),
+            vcpu_info_read(v, "evtchn_pending_sel"), vcpu_info_read(v, "evtchn_upcall_pending"))
+
+
+def _logic_set_pending(v, port: int) -> str | None:
+    """set_pending by d.evtchn_logic; the trace outcome, or None when it left the call to Xen."""
+    pending, mask, sel, upcall = _logic_state(v)
+    got = v.domain.evtchn_logic.set_pending(pending, mask, sel, upcall, port)
+    if got is NotImplemented:
+        return None
+    new_pending, new_sel, new_upcall, kick = (int(x) for x in got)
+    _write_bitmap(v.domain, SI_EVTCHN_PENDING, pending, new_pending)
+    vcpu_info_write(v, "evtchn_pending_sel", new_sel & 0xFFFFFFFF)
+    vcpu_info_write(v, "evtchn_upcall_pending", 1 if new_upcall else 0)
+    return "upcall" if kick else "no kick (evtchn_logic)"
+
+
+def _logic_unmask(v, port: int) -> bool | None:
+    """unmask by d.evtchn_logic, kicking the vcpu if it says so; None when it left the call to Xen."""
+    pending, mask, sel, upcall = _logic_state(v)
+    got = v.domain.evtchn_logic.unmask(pending, mask, sel, upcall, port)
+    if got is NotImplemented:
+        return None
+    new_mask, new_sel, new_upcall, kick = (int(x) for x in got)
+    _write_bitmap(v.domain, SI_EVTCHN_MASK, mask, new_mask)
+    vcpu_info_write(v, "evtchn_pending_sel", new_sel & 0xFFFFFFFF)
+    vcpu_info_write(v, "evtchn_upcall_pending", 1 if new_upcall else 0)
+    if v.domain.machine.trace.active:
+        v.domain.machine.trace.emit("EVTCHN", "unmask", domid=v.domid, vcpu=v.vcpu_id, port=port,
+                                    outcome="upcall" if kick else "no kick (evtchn_logic)")
+    if kick:
+        vcpu_mark_events_pending(v)
+    return bool(kick)
 
 
 def vcpu_mark_events_pending(v) -> None:

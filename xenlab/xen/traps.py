@@ -22,6 +22,12 @@ Simplifications:
 - ``write_cr3`` stands for reloading the current page-table base (a TLB flush); Xen's emulation does
   not revalidate a new table here (xen/mm.py owns new_guest_cr3).
 - CLI/STI always fault (a PV guest runs with IOPL 0); Xen 3.0 emulated them only with a virtual IOPL.
+
+Sandbox (exercise 05): when ``d.trap_route`` is set, Xen's routing decision for that domain's
+exceptions and ``int n`` comes from ``trap_route(table, vector, from_ring, software)``, where ``table``
+is the virtual IDT as ``{vector: (flags, address)}``; it returns ``(handler vector, rings)`` with rings
+``(from_ring, 1)`` (a direct gate, no Xen) or ``(from_ring, 0, 1)`` (bounced by Xen), or None (crash
+the domain). The model then does what it says (``follow_route``); NotImplemented leaves it to Xen.
 """
 from __future__ import annotations
 
@@ -173,6 +179,14 @@ def do_trap(v, vector: int, error_code: int | None = None, from_ring: int = 3, c
 
     Returns the BounceFrame, or None when the guest has no handler (Xen crashes the domain).
     """
+    decision = _sandbox_route(v, vector, from_ring, False)
+    if decision is not NotImplemented:
+        return follow_route(v, decision, vector, error_code, from_ring, cr2)[1]
+    return bounce_trap(v, vector, error_code, from_ring, cr2)
+
+
+def bounce_trap(v, vector: int, error_code: int | None = None, from_ring: int = 3, cr2: int | None = None):
+    """do_trap's work once the route is known: CR2, the trace, then a bounce frame or a domain crash."""
     machine = v.domain.machine
     a = arch(v)
     _count(v, f"trap{vector}")
@@ -254,6 +268,9 @@ def software_interrupt(v, vector: int, from_ring: int = 3):
     may use, so the CPU raises #GP with error code (vector << 3) | 2, and Xen's #GP handler checks
     the DPL of the virtual IDT entry (permit_softint) before bouncing to it.
     """
+    decision = _sandbox_route(v, vector, from_ring, True)
+    if decision is not NotImplemented:
+        return follow_route(v, decision, vector, None, from_ring, software=True)
     a = arch(v)
     machine = v.domain.machine
     if vector == INT80_VECTOR and a.int80_direct and TI_GET_DPL(a.trap_ctxt[vector]) >= from_ring:
@@ -272,13 +289,63 @@ def software_interrupt(v, vector: int, from_ring: int = 3):
     ti = a.trap_ctxt[vector & 0xFF]
     if ti.address and TI_GET_DPL(ti) >= from_ring:
         _count(v, "softint_bounced")
-        frame = do_trap(v, vector, None, from_ring)
+        frame = bounce_trap(v, vector, None, from_ring)
         if machine.trace.active:
             machine.trace.emit("HW", "syscall", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
                                vector=vector, path="through Xen", handler=ti.address)
         return ("bounced" if frame else "crash"), frame
-    frame = do_trap(v, TRAP_gp_fault, (vector << 3) | 2, from_ring)
+    frame = bounce_trap(v, TRAP_gp_fault, (vector << 3) | 2, from_ring)
     return ("gp" if frame else "crash"), frame
+
+
+# -- the exercise-05 sandbox: a domain whose routing decision comes from d.trap_route ------------------------
+def guest_idt(v) -> dict:
+    """The virtual IDT as the exercise sees it: {vector: (flags, address)} of the registered entries."""
+    return {ti.vector: (ti.flags, ti.address) for ti in arch(v).trap_ctxt if ti.address}
+
+
+def _sandbox_route(v, vector: int, from_ring: int, software: bool):
+    hook = v.domain.trap_route
+    if hook is None:
+        return NotImplemented
+    return hook(guest_idt(v), vector, from_ring, software)
+
+
+def follow_route(v, decision, vector: int, error_code: int | None, from_ring: int, cr2: int | None = None,
+                 software: bool = False):
+    """Do what a routing decision says. Returns (path, BounceFrame|None) like software_interrupt:
+    "direct" (straight to the handler in ring 1), "bounced" (through Xen to ``vector``'s handler),
+    "gp" (through Xen to another handler, #GP for a refused int n) or "crash"."""
+    machine = v.domain.machine
+    a = arch(v)
+    if decision is None:
+        from xenlab.xen.console import printk
+        printk(machine, f"(XEN) domain {v.domid}: vector {vector} from ring {from_ring}: "
+                        f"trap_route says crash the domain")
+        ring_crossing(v, (from_ring, 0), "crash (trap_route)", vector=vector)
+        machine.domain_shutdown(v.domain, "crash")
+        return "crash", None
+    handler, rings = int(decision[0]), tuple(int(r) for r in decision[1])
+    if not 0 <= handler <= 255 or rings not in ((from_ring, 1), (from_ring, 0, 1)):
+        raise ValueError(f"trap_route returned {decision!r}: expected (vector 0-255, ({from_ring}, 1) "
+                         f"or ({from_ring}, 0, 1)) or None")
+    if rings == (from_ring, 0, 1):
+        if software:                     # an allowed int n has no error code; a refused one is #GP's
+            error_code = None if handler == vector else (vector << 3) | 2
+        frame = bounce_trap(v, handler, error_code, from_ring, cr2 if handler == TRAP_page_fault else None)
+        return ("crash" if frame is None else "bounced" if handler == vector else "gp"), frame
+    ti = a.trap_ctxt[handler]
+    _count(v, "direct_gate")
+    charge(v, "syscall_direct")
+    if machine.trace.active:
+        machine.trace.emit("HW", "syscall", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
+                           vector=handler, path="direct", handler=ti.address)
+    ring_crossing(v, rings, "direct trap gate (trap_route)", vector=handler)
+    a.last_bounce = BounceFrame(handler, None, from_ring, ti.cs, ti.address,
+                                vcpu_info_read(v, "evtchn_upcall_mask"), 1,
+                                a.kernel_ss if from_ring == 3 else None,
+                                a.kernel_sp if from_ring == 3 else None, False)
+    return "direct", a.last_bounce
 
 
 def device_not_available(v, from_ring: int = 3):
@@ -351,6 +418,6 @@ def trap_table_dump(v) -> str:
 
 
 __all__ = ["do_set_trap_table", "do_set_callbacks", "do_stack_switch", "do_fpu_taskswitch", "do_trap",
-           "do_page_fault", "propagate_page_fault", "software_interrupt", "privileged_instruction",
-           "BounceFrame", "arch",
+           "do_page_fault", "propagate_page_fault", "software_interrupt", "follow_route", "guest_idt",
+           "bounce_trap", "privileged_instruction", "BounceFrame", "arch",
            "PRIVILEGED", "PV_REPLACEMENT", "trap_table_dump", "FLAT_USER_CS", "FLAT_KERNEL_SS", "EFLAGS_IF"]

@@ -78,6 +78,9 @@ class Scheduler:
     name = "abstract"
     opt_name = ""
     sched_id = -1
+    # A variant of a built-in policy (a student's BVT whose pick is their function ...) names it here:
+    # it takes the built-in's parameters, and the scheduler lab gives it the built-in's sliders.
+    variant_of = ""
 
     def __init__(self, machine):
         self.machine = machine

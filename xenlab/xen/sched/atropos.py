@@ -174,6 +174,17 @@ class Atropos(Scheduler):
                 inf.state = ATROPOS_TASK_WAIT
             self._requeue(inf)
         self._period_starts(pdata, now)
+        nxt, newtime, why = self.pick(pdata, now)
+        if nxt is None:
+            return TaskSlice(self.idle_vcpu(cpu), newtime - now, why, {"deadline": None})
+        nxt.lastschd = now
+        self._dequeue(nxt)
+        info = {"deadline": nxt.deadline, "remain": nxt.remain, "state": STATE_NAMES[nxt.state],
+                "period": nxt.period, "slice": nxt.slice}
+        return TaskSlice(nxt.vcpu, newtime - now, why, info)
+
+    def pick(self, pdata: AtCpuInfo, now: int) -> tuple:
+        """(at_dom_info or None for idle, end time ns, why) from the queues after the period starts."""
         if pdata.runq:
             nxt = pdata.runq[0]
             newtime = now + nxt.remain
@@ -185,13 +196,7 @@ class Atropos(Scheduler):
         if pdata.waitq:
             newtime = min(newtime, pdata.waitq[0].deadline)      # wake for the next period start
         newtime = max(newtime, now + BESTEFFORT_QUANTUM)         # no pointlessly small slices
-        if nxt is None:
-            return TaskSlice(self.idle_vcpu(cpu), newtime - now, why, {"deadline": None})
-        nxt.lastschd = now
-        self._dequeue(nxt)
-        info = {"deadline": nxt.deadline, "remain": nxt.remain, "state": STATE_NAMES[nxt.state],
-                "period": nxt.period, "slice": nxt.slice}
-        return TaskSlice(nxt.vcpu, newtime - now, why, info)
+        return nxt, newtime, why
 
     def _period_starts(self, pdata: AtCpuInfo, now: int) -> None:
         overdue = [i for i in pdata.runq if i.deadline <= now]           # unserved (overload)

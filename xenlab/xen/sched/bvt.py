@@ -207,15 +207,7 @@ class BVT(Scheduler):
         pdata.svt = min(i.avt for i in q)
         if pdata.svt >= SVT_WRAP_LIMIT:
             self._wrap(cpu)
-        # Lowest evt wins; ties go to the one queued first.
-        order = sorted(range(len(q)), key=lambda n: (q[n].evt, n))
-        nxt = q[order[0]]
-        second = q[order[1]] if len(q) > 1 else None
-        if second is None:
-            r_time, why = 10 * self.ctx_allow, "only runnable domain"
-        else:
-            r_time = (second.evt - nxt.evt) // nxt.mcu_advance + self.ctx_allow
-            why = f"lowest evt ({nxt.evt} < {second.vcpu.label}'s {second.evt})"
+        nxt, second, r_time, why = self.pick(q)
         q.remove(nxt)
         nxt.lastschd = now
         if nxt.warp and nxt.warpback and nxt.warpl > 0:
@@ -223,6 +215,18 @@ class BVT(Scheduler):
         info = {"evt": nxt.evt, "avt": nxt.avt, "svt": pdata.svt, "warp": nxt.warp,
                 "runner_up_evt": None if second is None else second.evt}
         return TaskSlice(nxt.vcpu, r_time, why, info)
+
+    def pick(self, q: list) -> tuple:
+        """(winner, runner-up or None, slice ns, why) from a non-empty run queue (kept as it is).
+
+        Lowest evt wins; ties go to the one queued first."""
+        order = sorted(range(len(q)), key=lambda n: (q[n].evt, n))
+        nxt = q[order[0]]
+        second = q[order[1]] if len(q) > 1 else None
+        if second is None:
+            return nxt, None, 10 * self.ctx_allow, "only runnable domain"
+        r_time = (second.evt - nxt.evt) // nxt.mcu_advance + self.ctx_allow
+        return nxt, second, r_time, f"lowest evt ({nxt.evt} < {second.vcpu.label}'s {second.evt})"
 
     def _wrap(self, cpu: int) -> None:
         """svt near the top of 32 bits: shift every virtual time on this pCPU down."""
