@@ -7,19 +7,25 @@ loops is reported as such; nothing here raises because of the student's code.
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.viz.student import call_student
 
 TIMEOUT_S = 1.0
 
 
 def _call(fn, *args):
-    return call_student(fn, TIMEOUT_S, *args, not_written="not written yet",
-                        timed_out=f"did not finish in {TIMEOUT_S} s")
+    return call_student(fn, TIMEOUT_S, *args, not_written=t("viz.exercise.not_written"),
+                        timed_out=t("viz.exercise.timeout", s=TIMEOUT_S))
+
+
+def bad_result(value, exc) -> str:
+    """The problem shown when a student's answer has the wrong shape."""
+    return t("viz.cpuex.bad_result", value=repr(value), error=exc)
 
 
 def _row(label, yours, problem, xen) -> str:
-    mark = "agree  " if problem is None and yours == xen else "DIFFERS"
-    return f"{mark} {label:38s} yours={problem or yours!s:28s} xen={xen}"
+    mark = t("viz.exercise.agree") if problem is None and yours == xen else t("viz.exercise.differs")
+    return t("viz.cpuex.row", mark=mark, label=label, yours=str(problem or yours), xen=str(xen))
 
 
 # -- ex05 ------------------------------------------------------------------------------------------------
@@ -48,8 +54,9 @@ def compare_route(route) -> str:
             try:
                 got = (int(got[0]), tuple(int(r) for r in got[1]))
             except Exception as exc:
-                problem = f"bad result {got!r}: {exc}"
-        rows.append(_row(f"{'int' if soft else 'exception'} {vector:#x} from ring {ring}", got, problem, xen))
+                problem = bad_result(got, exc)
+        rows.append(_row(t("viz.cpuex.int" if soft else "viz.cpuex.exception", vector=vector, ring=ring),
+                         got, problem, xen))
     return "\n".join(rows)
 
 
@@ -60,7 +67,7 @@ def compare_set_pending(set_pending, unmask) -> str:
     from xenlab.xen.public import event_channel as ev
     from xenlab.xen.public.xen import SI_EVTCHN_MASK, SI_EVTCHN_PENDING
     rows = []
-    scenarios = [("quiet port", False, False), ("masked port", True, False), ("already pending", False, True)]
+    scenarios = [("quiet", False, False), ("masked", True, False), ("twice", False, True)]   # viz.cpuex.set_pending.*
     for label, masked, twice in scenarios:
         m = xenlab.Machine(memory_mb=64, seed=0)
         d = m.create_domain(xenlab.DomainConfig(name="ex06", memory=8))
@@ -85,7 +92,7 @@ def compare_set_pending(set_pending, unmask) -> str:
         got, problem = _call(set_pending, p, mk, s, u, ipi.port)
         if problem is None:
             got = tuple(int(x) for x in got)
-        rows.append(_row(f"set_pending: {label}", got, problem, (p2, s2, u2, int(kicked))))
+        rows.append(_row(t(f"viz.cpuex.set_pending.{label}"), got, problem, (p2, s2, u2, int(kicked))))
         if masked:
             p, mk, s, u = state()
             with m.trace.record() as evs2:
@@ -95,7 +102,7 @@ def compare_set_pending(set_pending, unmask) -> str:
             got, problem = _call(unmask, p, mk, s, u, ipi.port)
             if problem is None:
                 got = tuple(int(x) for x in got)
-            rows.append(_row("unmask: pending masked port", got, problem, (mk2, s2, u2, int(kicked))))
+            rows.append(_row(t("viz.cpuex.unmask"), got, problem, (mk2, s2, u2, int(kicked))))
     return "\n".join(rows)
 
 
@@ -110,17 +117,17 @@ def compare_system_time(system_time_ns, tsc_scale) -> str:
         d = m.create_domain(xenlab.DomainConfig(name="ex08", memory=8, workload="cpu-bound"))
         m.run_for(1_500_000_000 + mhz)
         v = d.vcpus[0]
-        t = read_vcpu_time_info(v)
+        info = read_vcpu_time_info(v)
         tsc = m.cpus[v.processor].rdtsc(m.now)
-        got, problem = _call(system_time_ns, tsc, t["system_time"], t["tsc_timestamp"], t["tsc_to_system_mul"],
-                             t["tsc_shift"])
-        rows.append(_row(f"system time at {mhz} MHz", got, problem, guest_system_time(v)))
+        got, problem = _call(system_time_ns, tsc, info["system_time"], info["tsc_timestamp"],
+                             info["tsc_to_system_mul"], info["tsc_shift"])
+        rows.append(_row(t("viz.cpuex.system_time", mhz=mhz), got, problem, guest_system_time(v)))
         s = set_time_scale(mhz * 1_000_000)
         got, problem = _call(tsc_scale, mhz * 1_000_000)
         if problem is None:
             try:
                 got = tuple(int(x) for x in got)
             except Exception as exc:
-                problem = f"bad result {got!r}: {exc}"
+                problem = bad_result(got, exc)
         rows.append(_row(f"tsc_scale({mhz} MHz)", got, problem, (s.mul_frac, s.shift)))
     return "\n".join(rows)

@@ -18,6 +18,7 @@ student's code.
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.viz.student import Guarded
 
 TIMEOUT_S = 1.0
@@ -25,15 +26,19 @@ MS = 1_000_000
 
 
 def _guard(fn, check=None) -> Guarded:
-    return Guarded(fn, TIMEOUT_S, check, not_written="not written yet",
-                   timed_out=f"did not finish in {TIMEOUT_S} s")
+    return Guarded(fn, TIMEOUT_S, check, not_written=t("viz.exercise.not_written"),
+                   timed_out=t("viz.exercise.timeout", s=TIMEOUT_S))
 
 
 def _status(name: str, g: Guarded) -> str:
     if g.problem is not None:
-        return (f"{name}: {g.problem} -- Xen's own code took over after {g.used} of {g.calls} calls "
-                f"(the run below is then partly Xen's).")
-    return f"{name}: used by the machine in all {g.calls} calls."
+        return t("viz.sandbox.took_over", name=name, problem=g.problem, used=g.used, calls=g.calls)
+    return t("viz.sandbox.used", name=name, n=g.calls)
+
+
+def _mark(agree: bool) -> str:
+    """'agree' or 'DIFFERS' in the current language, padded to one width."""
+    return f"{t('viz.exercise.agree') if agree else t('viz.exercise.differs'):7s}"
 
 
 def _machine(seed: int = 0, **kw):
@@ -54,9 +59,9 @@ def _check_route(value):
         handler, rings = value
         handler, rings = int(handler), tuple(int(r) for r in rings)
     except Exception:  # noqa: BLE001
-        return f"bad result {value!r}: expected (vector, rings) or None"
+        return t("viz.sandbox.bad_route", value=repr(value))
     if not 0 <= handler <= 255 or len(rings) not in (2, 3) or rings[1:] not in ((1,), (0, 1)):
-        return f"bad result {value!r}: rings must be (ring, 1) or (ring, 0, 1)"
+        return t("viz.sandbox.bad_rings", value=repr(value))
     return None
 
 
@@ -90,28 +95,29 @@ def trap_sandbox(route) -> str:
     _, dx, xen = _trap_run(None)
     _, dy, yours = _trap_run(guard)
     out = [_status("route", guard), "",
-           f"{'':8s}{'Xen: vector':>12s} {'rings':12s}   {'yours: vector':>14s} {'rings':12s} why"]
+           f"{'':8s}{t('viz.sandbox.trap.xen_vector'):>12s} {t('viz.sandbox.trap.rings'):12s}   "
+           f"{t('viz.sandbox.trap.yours_vector'):>14s} {t('viz.sandbox.trap.rings'):12s} {t('viz.sandbox.trap.why')}"]
     for i in range(max(len(xen), len(yours))):
         a = xen[i] if i < len(xen) else None
         b = yours[i] if i < len(yours) else None
-        mark = "agree  " if a and b and a[:2] == b[:2] else "DIFFERS"
+        mark = _mark(bool(a and b and a[:2] == b[:2]))
         left = f"{a[0]!s:>12} {'->'.join(map(str, a[1])):12s}" if a else f"{'-':>12} {'':12s}"
         right = f"{b[0]!s:>14} {'->'.join(map(str, b[1])):12s} {b[2]}" if b else f"{'-':>14}"
         out.append(f"{mark} {left}   {right}")
     out.append("")
-    out.append(f"Xen's domain: {dx.state.name.lower()}; your domain: {dy.state.name.lower()}"
-               + (" (your route crashed it)" if dy.is_crashed and not dx.is_crashed else ""))
+    out.append(t("viz.sandbox.trap.domains", xen=dx.state.name.lower(), yours=dy.state.name.lower())
+               + (t("viz.sandbox.trap.crashed") if dy.is_crashed and not dx.is_crashed else ""))
     return "\n".join(out)
 
 
 # -- ex06: set-pending and unmask -----------------------------------------------------------------------
 def _check_four(value):
     if not isinstance(value, (tuple, list)) or len(value) != 4:
-        return f"bad result {value!r}: expected a tuple of four values"
+        return t("viz.sandbox.bad_four", value=repr(value))
     try:
         [int(x) for x in value]
     except Exception as exc:  # noqa: BLE001
-        return f"bad result {value!r}: {exc}"
+        return t("viz.sandbox.bad_result", value=repr(value), error=exc)
     return None
 
 
@@ -124,8 +130,9 @@ class StudentEvtchn:
 
 
 EVTCHN_WORKLOAD = [("compute", 1 * MS), ("block",), ("loop", 0, None)]   # wakes only for an event
-EVTCHN_STEPS = (("send (quiet port)", "send"), ("send again", "send"), ("mask the port", "mask"),
-                ("send (masked port)", "send"), ("unmask the port", "unmask"), ("send once more", "send"))
+# (label: viz.sandbox.evtchn.<label>, action)
+EVTCHN_STEPS = (("send_quiet", "send"), ("send_again", "send"), ("mask", "mask"),
+                ("send_masked", "send"), ("unmask", "unmask"), ("send_more", "send"))
 
 
 def _evtchn_run(logic=None):
@@ -170,29 +177,32 @@ def evtchn_sandbox(set_pending, unmask):
     logic = StudentEvtchn(set_pending, unmask)
     _, _, _, xen = _evtchn_run(None)
     m, d, port, yours = _evtchn_run(logic)
-    yn = {True: "yes", False: "no"}
+    yn = {True: t("viz.sandbox.yes"), False: t("viz.sandbox.no")}
+    head = [t(f"viz.sandbox.evtchn.{k}") for k in ("step", "xen_kick", "handled", "pending", "yours_kick")]
+    w = [max(n, len(h)) for n, h in zip((20, 9, 7, 7, 11), head)]   # a longer translation widens its column
     lines = [_status("set_pending", logic.set_pending), _status("unmask", logic.unmask), "",
-             (f"dom0 -> domain {d.name}, port {port}; kick = the vcpu was notified, handled = the guest "
-              f"kernel's event handler ran for the port, pending = the bit is still set afterwards"),
-             (f"{'':8s}{'step':20s} {'Xen: kick':>9s} {'handled':>7s} {'pending':>7s}   "
-              f"{'yours: kick':>11s} {'handled':>7s} {'pending':>7s}")]
+             t("viz.sandbox.evtchn.legend", name=d.name, port=port),
+             (f"{'':8s}{head[0]:{w[0]}s} {head[1]:>{w[1]}s} {head[2]:>{w[2]}s} {head[3]:>{w[3]}s}   "
+              f"{head[4]:>{w[4]}s} {head[2]:>{w[2]}s} {head[3]:>{w[3]}s}")]
     for (label, kx, hx, px), (_, ky, hy, py) in zip(xen, yours):
-        mark = "agree  " if (kx, hx, px) == (ky, hy, py) else "DIFFERS"
-        note = "   <- lost: pending, nobody notified" if py and not hy and not ky and not px else ""
-        lines.append(f"{mark} {label:20s} {yn[kx]:>9s} {hx:>7d} {yn[px]:>7s}   {yn[ky]:>11s} {hy:>7d} {yn[py]:>7s}{note}")
+        mark = _mark((kx, hx, px) == (ky, hy, py))
+        note = t("viz.sandbox.evtchn.lost") if py and not hy and not ky and not px else ""
+        label = t(f"viz.sandbox.evtchn.{label}")
+        lines.append(f"{mark} {label:{w[0]}s} {yn[kx]:>{w[1]}s} {hx:>{w[2]}d} {yn[px]:>{w[3]}s}   "
+                     f"{yn[ky]:>{w[4]}s} {hy:>{w[2]}d} {yn[py]:>{w[3]}s}{note}")
     view = None
     try:
         from xenlab.viz.evtchn import EvtchnView
         view = EvtchnView(m, domid=d.domain_id)
     except Exception as exc:  # noqa: BLE001  (a widget library missing must not hide the table)
-        lines.append(f"(the event-channel view could not start: {type(exc).__name__}: {exc})")
+        lines.append(t("viz.sandbox.evtchn.no_view", error=f"{type(exc).__name__}: {exc}"))
     return "\n".join(lines), view
 
 
 # -- ex08: the guest's clock ------------------------------------------------------------------------------------
 def _check_ns(value):
     if isinstance(value, bool) or not isinstance(value, int):
-        return f"bad result {value!r}: expected an integer number of ns"
+        return t("viz.sandbox.bad_ns", value=repr(value))
     return None
 
 
@@ -214,17 +224,18 @@ def time_sandbox(system_time_ns, tsc_mhz: int = 2394):
     _, dx, xen = _time_run(None, tsc_mhz)
     m, dy, yours = _time_run(guard, tsc_mhz)
     lines = [_status("system_time_ns", guard), "",
-             f"domain ex08 at {tsc_mhz} MHz: system time as its kernel computes it",
-             f"{'':8s}{'model clock ms':>15s} {'Xen formula ns':>16s} {'yours ns':>16s} {'yours - Xen':>12s}"]
+             t("viz.sandbox.time.title", mhz=tsc_mhz),
+             f"{'':8s}{t('viz.sandbox.time.model'):>15s} {t('viz.sandbox.time.xen'):>16s} "
+             f"{t('viz.sandbox.time.yours'):>16s} {t('viz.sandbox.time.diff'):>12s}"]
     for (now, sx), (_, sy) in zip(xen.samples, yours.samples):
         a, b = sx[dx.domain_id]["system_ns"], sy[dy.domain_id]["system_ns"]
-        lines.append(f"{'agree  ' if a == b else 'DIFFERS'} {now / MS:15.1f} {a:16d} {b:16d} {b - a:12d}")
+        lines.append(f"{_mark(a == b)} {now / MS:15.1f} {a:16d} {b:16d} {b - a:12d}")
     view = None
     try:
         from xenlab.viz.clocks import ClocksView
         view = ClocksView(m, run_ns=50 * MS)
     except Exception as exc:  # noqa: BLE001
-        lines.append(f"(the clocks view could not start: {type(exc).__name__}: {exc})")
+        lines.append(t("viz.sandbox.time.no_view", error=f"{type(exc).__name__}: {exc}"))
     return "\n".join(lines), view
 
 
