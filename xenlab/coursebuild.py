@@ -342,7 +342,8 @@ def build(root: Path = ROOT) -> list:
     return written
 
 
-def _visible_text(outputs) -> str:
+def visible_text(outputs) -> str:
+    """What a reader sees as text: streams and text/plain results, in order (also used by the tests)."""
     parts = []
     for out in outputs:
         if out.get("output_type") == "stream":
@@ -378,7 +379,7 @@ def update_outputs(root: Path = ROOT, names=None) -> list:
         env = {**os.environ, "JPY_SESSION_NAME": str(target)}
         client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True)
         asyncio.run(client.async_execute(env=env, cwd=str(root)))
-        got = [_visible_text(c.outputs) for c in nb.cells
+        got = [visible_text(c.outputs) for c in nb.cells
                if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
         lines = src.path.read_text(encoding="utf-8").splitlines()
         # Replace output blocks from the bottom up so earlier line numbers stay valid.

@@ -15,6 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from xenlab.coursebuild import visible_text
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for tree in ("notebooks", "solutions", "exercises")
                    for p in (ROOT / tree).glob("*/*.ipynb"))
@@ -25,19 +27,6 @@ def checked(cell) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
     return cell.cell_type == "code" and ("nbval-check-output" in tags
                                          or cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"))
-
-
-def visible_text(outputs) -> str:
-    """What a reader sees as text: stdout and stderr streams and text/plain results, in order."""
-    parts = []
-    for out in outputs:
-        if out.get("output_type") == "stream":
-            parts.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            parts.append(out.get("data", {}).get("text/plain", "") + "\n")
-        elif out.get("output_type") == "error":
-            parts.append(f"{out.get('ename')}: {out.get('evalue')}\n")
-    return "\n".join(line.rstrip() for line in "".join(parts).rstrip().splitlines())
 
 
 def execute(path: Path):

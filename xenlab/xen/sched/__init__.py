@@ -7,6 +7,7 @@ through the same decorator and plugs into the same machine.
 """
 from __future__ import annotations
 
+import abc
 import importlib
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,10 @@ def register_scheduler(cls: type["Scheduler"]) -> type["Scheduler"]:
     for hook in ("do_schedule", "wake", "sleep", "insert_vcpu"):
         if not callable(getattr(cls, hook, None)):
             raise ValueError(f"{cls.__name__} lacks {hook}()")
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise ValueError(f"{cls.__name__} must define {', '.join(m + '()' for m in missing)} "
+                         "(the operations every Xen scheduler provides)")
     SCHEDULERS[cls.opt_name] = cls
     return cls
 
@@ -73,7 +78,7 @@ def _available(opt_name: str) -> bool:
         return False
 
 
-class Scheduler:
+class Scheduler(abc.ABC):
     """Base class: the operations of Xen's ``struct scheduler``. Override what your policy needs."""
     name = "abstract"
     opt_name = ""
@@ -104,24 +109,28 @@ class Scheduler:
             data = d.sched_priv = self.alloc_ddata(d)
         return data
 
+    @abc.abstractmethod
     def insert_vcpu(self, v) -> None:
-        raise NotImplementedError
+        """Place a new vcpu (set v.processor, queue it if runnable)."""
 
     def remove_vcpu(self, v) -> None:
         pass
 
     # -- state changes --------------------------------------------------------------------------------
+    @abc.abstractmethod
     def sleep(self, v) -> None:
-        raise NotImplementedError
+        """v can no longer run: take it off the run queue (tickle its pCPU if it is running)."""
 
+    @abc.abstractmethod
     def wake(self, v) -> None:
-        raise NotImplementedError
+        """v became runnable: queue it and tickle a pCPU if it should preempt."""
 
     def yield_(self, v) -> None:
         pass
 
+    @abc.abstractmethod
     def do_schedule(self, cpu: int, now: int) -> TaskSlice:
-        raise NotImplementedError
+        """Pick the next vcpu for ``cpu`` and the slice it may run (every policy must say)."""
 
     def pick_cpu(self, v) -> int:
         """Initial placement: the allowed pCPU with the fewest vcpus assigned, lowest number first."""
