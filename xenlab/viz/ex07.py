@@ -16,6 +16,7 @@ prints both reports and returns the scheduler lab with all of them.
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
 
 MS = 1_000_000
@@ -23,7 +24,7 @@ MS = 1_000_000
 
 def register_student_rr(rr_do_schedule, opt_name: str = "ex07-rr"):
     class StudentRR(Scheduler):
-        name = "Your Round Robin (exercise 07)"
+        name = t("viz.ex07.rr_name")
         sched_id = 3                       # answers DOM0_ADJUSTDOM like Xen 2.0's rrobin
         problems: list = []
 
@@ -58,13 +59,13 @@ def register_student_rr(rr_do_schedule, opt_name: str = "ex07-rr"):
                 nxt, time = rr_do_schedule(self.runq[cpu], prev_arg, prev_arg is not None and prev.runnable(),
                                            self.rr_slice)
             except NotImplementedError:
-                self.problems.append("not written yet")
-                return TaskSlice(self.idle_vcpu(cpu), self.rr_slice, "rr_do_schedule is not written yet")
+                self.problems.append(t("viz.exercise.not_written"))
+                return TaskSlice(self.idle_vcpu(cpu), self.rr_slice, t("viz.ex07.rr_not_written"))
             if nxt is None:
-                return TaskSlice(self.idle_vcpu(cpu), int(time), "your run queue is empty")
+                return TaskSlice(self.idle_vcpu(cpu), int(time), t("viz.ex07.rr_empty"))
             if nxt.is_running and nxt is not prev:
-                raise ValueError(f"rr_do_schedule picked {nxt.label}, which runs on another pCPU")
-            return TaskSlice(nxt, int(time), "your rr_do_schedule")
+                raise ValueError(t("viz.ex07.rr_elsewhere", vcpu=nxt.label))
+            return TaskSlice(nxt, int(time), t("viz.ex07.rr_yours"))
 
     StudentRR.opt_name = opt_name
     return register_scheduler(StudentRR)
@@ -81,15 +82,15 @@ def register_student_schedulers(rr_do_schedule=None, bvt_charge=None, bvt_pick=N
     from xenlab.xen.sched.plugged import plug_scheduler
 
     def guard(fn):
-        return Guarded(fn, 1.0, not_written="not written yet", timed_out="did not finish in 1.0 s")
+        return Guarded(fn, 1.0, not_written=t("viz.exercise.not_written"), timed_out=t("viz.exercise.timeout", s=1.0))
     register_student_rr(rr_do_schedule)
     guards = {"ex07-rr": {}, "ex07-bvt": {"bvt_charge": guard(bvt_charge), "bvt_pick": guard(bvt_pick)},
               "ex07-atropos": {"atropos_pick": guard(atropos_pick)},
               "ex07-credit": {"credit_acct": guard(credit_acct)}}
-    plug_scheduler("bvt", "ex07-bvt", "Your BVT (exercise 07)",
+    plug_scheduler("bvt", "ex07-bvt", t("viz.ex07.bvt_name"),
                    charge=guards["ex07-bvt"]["bvt_charge"], pick=guards["ex07-bvt"]["bvt_pick"])
-    plug_scheduler("atropos", "ex07-atropos", "Your Atropos (exercise 07)", pick=guards["ex07-atropos"]["atropos_pick"])
-    plug_scheduler("credit", "ex07-credit", "Your Credit (exercise 07)", acct=guards["ex07-credit"]["credit_acct"])
+    plug_scheduler("atropos", "ex07-atropos", t("viz.ex07.atropos_name"), pick=guards["ex07-atropos"]["atropos_pick"])
+    plug_scheduler("credit", "ex07-credit", t("viz.ex07.credit_name"), acct=guards["ex07-credit"]["credit_acct"])
     return guards
 
 
@@ -114,16 +115,15 @@ def playground(rr_do_schedule=None, bvt_charge=None, bvt_pick=None, atropos_pick
                 print(f"sched={sched}: {type(exc).__name__}: {exc}")
         for name, g in guards[mine].items():
             if g.problem is not None:
-                print(f"{name}: {g.problem} -- Xen's own step was used instead.")
+                print(t("viz.ex07.step_used", name=name, problem=g.problem))
         if mine == "ex07-rr" and cls.problems:
-            print(f"{mine}: rr_do_schedule is not written yet, so the CPU stayed idle.")
+            print(t("viz.ex07.rr_idle", sched=mine))
         elif cls.problems:
-            print(f"{mine}: {len(cls.problems)} answer(s) could not be used (Xen's step instead), "
-                  f"the first: {cls.problems[0]}")
+            print(t("viz.ex07.unusable", sched=mine, n=len(cls.problems), first=cls.problems[0]))
         print()
     try:
         return SchedLab(scheds=tuple(working) + tuple(x for _, x in STUDENT_SCHEDS), specs=specs,
                         duration_ns=duration_ns)
     except Exception as exc:
-        print(f"the lab could not start: {type(exc).__name__}: {exc}")
+        print(t("viz.ex07.no_lab", error=f"{type(exc).__name__}: {exc}"))
         return None
