@@ -7,7 +7,8 @@ here raises because of the student's code.
 """
 from __future__ import annotations
 
-from xenlab.viz.cpu_exercises import _call, _row
+from xenlab.i18n import t
+from xenlab.viz.cpu_exercises import _call, _row, bad_result
 
 
 def compare_descriptor(check_descriptor) -> str:
@@ -20,11 +21,11 @@ def compare_descriptor(check_descriptor) -> str:
         d = m.create_domain(xenlab.DomainConfig(name="ex03", memory=8))
         d.pause()
         gdt = guest_gdt(d)
-        cases = [("ring-0 code", SegmentDescriptor.flat(0, True)), ("ring-3 data, flat", SegmentDescriptor.flat(3, False)),
-                 ("ring-1 data 1 MiB", SegmentDescriptor(base=0x100000, limit=0xFF, type=2, dpl=1)),
-                 ("base in Xen's area", SegmentDescriptor(base=0xFF000000, limit=0xF, type=2, dpl=1)),
-                 ("call gate to Xen", GateDescriptor(selector=0xE008, offset=0x1000, dpl=3)),
-                 ("call gate to kernel", GateDescriptor(selector=0xE019, offset=0xC0100000, dpl=3))]
+        cases = [("ring0_code", SegmentDescriptor.flat(0, True)), ("ring3_flat", SegmentDescriptor.flat(3, False)),
+                 ("ring1_1mib", SegmentDescriptor(base=0x100000, limit=0xFF, type=2, dpl=1)),
+                 ("base_xen", SegmentDescriptor(base=0xFF000000, limit=0xF, type=2, dpl=1)),
+                 ("gate_xen", GateDescriptor(selector=0xE008, offset=0x1000, dpl=3)),
+                 ("gate_kernel", GateDescriptor(selector=0xE019, offset=0xC0100000, dpl=3))]   # viz.memex.desc.*
         for i, (name, desc) in enumerate(cases):
             raw = desc.encode()
             rc = gdt.install(20 + i, raw)
@@ -34,8 +35,8 @@ def compare_descriptor(check_descriptor) -> str:
                 try:
                     got = (bool(got[0]), int(got[1]))
                 except Exception as exc:
-                    problem = f"bad result {got!r}: {exc}"
-            rows.append(_row(f"{mode} {name}", None if problem else (got[0], hex(got[1])), problem,
+                    problem = bad_result(got, exc)
+            rows.append(_row(f"{mode} {t(f'viz.memex.desc.{name}')}", None if problem else (got[0], hex(got[1])), problem,
                              (xen[0], hex(xen[1]))))
     return "\n".join(rows)
 
@@ -58,7 +59,7 @@ def _hex(result):
 
 
 def compare_walk(page_walk) -> str:
-    from xenlab.viz.pagewalk import walk_view
+    from xenlab.viz.pagewalk import walk_view, walker_problem
     rows = []
     for mode in ("2level", "pae"):
         m, d = live_walk_machine(mode)
@@ -69,8 +70,8 @@ def compare_walk(page_walk) -> str:
             v = walk_view(m, cr3, va, access, user, d, walker=page_walk)
             xen = (v["maddr"], None) if v["fault"] is None else (None, v["fault"]["error_code"])
             y = v["yours"]
-            rows.append(_row(f"{mode} {va:#010x} {access} {'user' if user else 'kernel'}", _hex(y["result"]),
-                             y["problem"], _hex(xen)))
+            rows.append(_row(f"{mode} {va:#010x} {access} {t('viz.memex.user' if user else 'viz.memex.kernel')}",
+                             _hex(y["result"]), walker_problem(y), _hex(xen)))
     return "\n".join(rows)
 
 
@@ -88,9 +89,9 @@ def compare_l1(mod_l1_entry) -> str:
     va = 0x08048000
     ptr = mm._l1_for(va, create=True)
     pt_pfn = sorted(mm.pt_pfns)[-1]
-    cases = [("own page, writable", mm.pte(200, True, True)), ("own page table, writable", mm.pte(pt_pfn, True, True)),
-             ("own page table, read-only", mm.pte(pt_pfn, False, True)), ("d2's frame", b.p2m[200] << 12 | 7),
-             ("GLOBAL flag", mm.pte(201, True) | 0x100), ("not present", 0), ("own page, read-only", mm.pte(202, False))]
+    cases = [("own_rw", mm.pte(200, True, True)), ("pt_rw", mm.pte(pt_pfn, True, True)),
+             ("pt_ro", mm.pte(pt_pfn, False, True)), ("foreign", b.p2m[200] << 12 | 7),
+             ("global", mm.pte(201, True) | 0x100), ("not_present", 0), ("own_ro", mm.pte(202, False))]   # viz.memex.l1.*
     rows = []
     for name, new in cases:
         old = m.memory.read_u32(ptr)
@@ -104,5 +105,5 @@ def compare_l1(mod_l1_entry) -> str:
                                "type": PGT_NAMES[ti & PGT_type_mask], "type_count": ti & PGT_count_mask}
         got, problem = _call(mod_l1_entry, frames, a.domain_id, old, new)
         rc = a.hypercall("mmu_update", [mmu_update_t(ptr, new)])
-        rows.append(_row(name, None if problem else bool(got), problem, rc == 0))
+        rows.append(_row(t(f"viz.memex.l1.{name}"), None if problem else bool(got), problem, rc == 0))
     return "\n".join(rows)

@@ -14,7 +14,10 @@ from xenlab.hw.paging import (FLAG_NAMES, PageFault, access_bits, check_mode, de
 from xenlab.i18n import t
 from xenlab.viz.base import View
 
+# walk_text() is printed in compared notebook cells shared by pl/ and en/, so by default it stays in
+# these neutral (English) words; the widget shows them translated (label("level.L2") ...).
 LEVEL_NAMES = {"L3": "PDPT (L3)", "L2": "page directory (L2)", "L1": "page table (L1)"}
+EXAMPLES = {"kernel": 0xC0001234, "user": 0x08048000, "xen": 0xFC000000, "hole": 0x40000000}
 
 
 def label(key: str, **kw) -> str:
@@ -78,30 +81,42 @@ def run_walker(walker, machine, cr3, va, access, user) -> dict:
         got = (None if got[0] is None else int(got[0]), None if got[1] is None else int(got[1]))
         return {"result": got, "problem": None}
     except NotImplementedError:
-        return {"result": None, "problem": "not written yet"}
+        return {"result": None, "problem": "not written yet", "not_written": True}
     except Exception as exc:                                       # the student's bug, shown not raised
         return {"result": None, "problem": f"{type(exc).__name__}: {exc}"}
 
 
-def walk_text(view: dict, upto: int | None = None) -> str:
-    """The walk as text; ``upto`` limits it to the first levels (for stepping)."""
+def walker_problem(yours: dict):
+    """The problem of a student's walk as shown to the student (None when it answered)."""
+    return t("viz.exercise.not_written") if yours.get("not_written") else yours["problem"]
+
+
+def walk_text(view: dict, upto: int | None = None, translate: bool = False) -> str:
+    """The walk as text; ``upto`` limits it to the first levels (for stepping). The level names and the
+    last line are in the current language with ``translate`` (the widget), otherwise in the words the
+    course's compared outputs use (the same in pl/ and en/)."""
+    tr = (lambda key_, plain_, **kw: label(key_, **kw)) if translate else (lambda key_, plain_, **kw: plain_)
     fields = "  ".join(f"{f['name']}[{f['hi']}:{f['lo']}]={f['value']:#x}" for f in view["fields"])
     lines = [f"va {view['va']:#010x} ({view['mode']}): {fields}", f"CR3 = {view['cr3']:#x}"]
     shown = view["steps"] if upto is None else view["steps"][:upto]
     for s in shown:
         bits = " ".join(b["name"] if b["set"] else b["name"].lower() for b in s["bits"])
-        lines.append(f"{s['name']:20s} {s['table']:#x}[{s['index']:#x}] @ {s['entry_maddr']:#x} = "
+        name = tr("level." + s["level"], s["name"])
+        lines.append(f"{name:20s} {s['table']:#x}[{s['index']:#x}] @ {s['entry_maddr']:#x} = "
                      f"{s['entry']:#x}  [{bits}]")
     done = upto is None or upto >= len(view["steps"])
     if done and view["fault"]:
         f = view["fault"]
-        lines.append(f"#PF error code {f['error_code']:#x} ({f['text']}): {f['reason']}")
+        lines.append(tr("pf", f"#PF error code {f['error_code']:#x} ({f['text']}): {f['reason']}",
+                        code=f["error_code"], text=f["text"], reason=f["reason"]))
     elif done:
-        lines.append(f"machine address {view['maddr']:#x} (mfn {view['mfn']:#x}); M2P[mfn] = pfn {view['pfn']:#x}"
+        lines.append(tr("maddr", f"machine address {view['maddr']:#x} (mfn {view['mfn']:#x}); "
+                                 f"M2P[mfn] = pfn {view['pfn']:#x}", maddr=view["maddr"], mfn=view["mfn"], pfn=view["pfn"])
                      + (f"; P2M[pfn] = mfn {view['p2m_mfn']:#x}" if "p2m_mfn" in view else ""))
     if done and "yours" in view:
         y = view["yours"]
-        lines.append(f"{'agree' if view['agree'] else 'DIFFERS'}: your walk = {y['problem'] or y['result']}")
+        mark = t("viz.exercise.agree") if view["agree"] else t("viz.exercise.differs")
+        lines.append(label("compare", mark=mark, yours=walker_problem(y) or y["result"]))
     return "\n".join(lines)
 
 
@@ -116,10 +131,10 @@ def walk_html(view: dict, upto: int) -> str:
                       for i, f in enumerate(view["fields"][-4:]))
     rows = [f"<div>{view['va']:#010x}: {fields}</div>", f"<div>CR3 = {view['cr3']:#x}</div>"]
     for i, s in enumerate(view["steps"][:upto]):
-        rows.append(f"<div><span style='color:{colours[i]}'>{s['name']}</span> {s['table']:#x}[{s['index']:#x}]"
+        rows.append(f"<div><span style='color:{colours[i]}'>{label('level.' + s['level'])}</span> {s['table']:#x}[{s['index']:#x}]"
                     f" = <code>{s['entry']:#x}</code> {_bits_html(s['bits'])}</div>")
     if upto >= len(view["steps"]):
-        tail = walk_text(view).splitlines()[len(view["steps"]) + 2:]
+        tail = walk_text(view, translate=True).splitlines()[len(view["steps"]) + 2:]
         style = "color:#b00" if view["fault"] else "color:#060"
         rows += [f"<div style='{style}'>{line}</div>" for line in tail]
     return "<div style='font-family:monospace'>" + "".join(rows) + "</div>"
@@ -139,7 +154,7 @@ class PageWalker(View):
         self.va = W.Text(description=label("va"), value="0xc0001234")
         self.access = W.ToggleButtons(options=[("r", "r"), ("w", "w")], value="r", description=label("access"))
         self.user = W.Checkbox(description=label("user"), value=False)
-        ex = examples or {"kernel": 0xC0001234, "user": 0x08048000, "xen": 0xFC000000, "hole": 0x40000000}
+        ex = examples or {label(f"example.{k}"): v for k, v in EXAMPLES.items()}
         self.examples = W.ToggleButtons(options=[(k, v) for k, v in ex.items()], description=label("examples"),
                                         value=None)
         go, nxt, prev = W.Button(description=label("walk")), W.Button(description=label("next")), \
@@ -172,4 +187,4 @@ class PageWalker(View):
         return self.view
 
 
-__all__ = ["va_fields", "entry_bits", "walk_view", "walk_text", "PageWalker", "access_bits"]
+__all__ = ["va_fields", "entry_bits", "walk_view", "walk_text", "walker_problem", "PageWalker", "access_bits"]

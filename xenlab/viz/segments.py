@@ -54,15 +54,19 @@ def gdt_rows(table, mode: str = "2level", only_present: bool = True, rpl: int | 
     return rows
 
 
-def rows_text(rows: list[dict]) -> str:
-    out = ["entry selector raw                type                     DPL base limit(last byte) G D/B P | Xen's check"]
+def rows_text(rows: list[dict], translate: bool = False) -> str:
+    """The table as text: in the current language with ``translate`` (the widget), otherwise in the words
+    the course's compared outputs use (the same in pl/ and en/)."""
+    header = "entry selector raw                type                     DPL base limit(last byte) G D/B P | Xen's check"
+    out = [label("header") if translate else header]
+    ok, refused = (label("ok"), label("REFUSED")) if translate else ("ok", "REFUSED")
     for r in rows:
         if r["gate"]:
             what = f"-> {r['selector']:#06x}:{r['offset']:#x}"
         else:
             what = f"{r['base']:#010x} {r['limit']:#07x}({r['byte_limit']:#x}) {r['g']} {r['db']}"
         out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {r['kind']:24s} {r['dpl']} {what} "
-                   f"{int(r['present'])} | {'ok' if r['ok'] else 'REFUSED'}: {r['rule']}")
+                   f"{int(r['present'])} | {ok if r['ok'] else refused}: {r['rule']}")
     return "\n".join(out)
 
 
@@ -132,13 +136,13 @@ class SegmentInspector(View):
                                 layout=W.Layout(width="100%", height="180px"))
         self.table = W.HTML()
         self.index = W.BoundedIntText(description=label("index"), min=0, max=31, value=20)
-        self.base = W.Text(description="base", value="0x00000000")
-        self.limit = W.Text(description="limit", value="0xfffff")
+        self.base = W.Text(description=label("form.base"), value="0x00000000")
+        self.limit = W.Text(description=label("form.limit"), value="0xfffff")
         self.dpl = W.Dropdown(description="DPL", options=[0, 1, 2, 3], value=1)
-        self.kind = W.Dropdown(description="type", options=[("data r/w", 0x2), ("code x/r", 0xA),
-                                                             ("data expand-down", 0x6), ("call gate", -1),
-                                                             ("TSS", -9)], value=0x2)
-        self.g = W.Checkbox(description="G (4 KiB units)", value=True)
+        kinds = (("data", 0x2), ("code", 0xA), ("expand_down", 0x6), ("call_gate", -1), ("tss", -9))
+        self.kind = W.Dropdown(description=label("form.type"), options=[(label(f"form.{k}"), v) for k, v in kinds],
+                               value=0x2)
+        self.g = W.Checkbox(description=label("form.g"), value=True)
         button = W.Button(description=label("install"), button_style="primary")
         button.on_click(self._guarded(lambda *_: self.install_from_form()))
         self.result = W.HTML()
@@ -167,7 +171,7 @@ class SegmentInspector(View):
         return self.install(self.index.value, self.descriptor_from_form())
 
     def redraw(self):
-        self.table.value = "<pre>" + rows_text(gdt_rows(self.gdt.table, self.mode)) + "</pre>"
+        self.table.value = "<pre>" + rows_text(gdt_rows(self.gdt.table, self.mode), translate=True) + "</pre>"
         span = self.last["span"] if self.last else None
         with self.seg_mark.hold_sync():
             self.seg_mark.x = [span[0] >> 20, span[1] >> 20] if span else [0, 0]

@@ -1,4 +1,5 @@
-"""Strings of the memory chapters' views: the segment inspector, the page walker, the memory map."""
+"""Strings of the memory chapters' views (the segment inspector, the page walker, the memory map) and
+of exercises 03, 04a, 04b on the live model (viz/memory_exercises.py)."""
 
 PL: dict[str, object] = {
     # the segment inspector (chapter 3)
@@ -44,6 +45,46 @@ PL: dict[str, object] = {
     "viz.memmap.domain": "domena",
     "viz.memmap.error": "błąd w widżecie: {error}",
     "viz.memmap.summary": "d{domid}: {pages} ramek w {runs} ciągłych fragmentach; {tables} stron tablic stron",
+    # the segment inspector: GDT table and install form
+    "viz.segments.header": "wpis selektor surowy              typ                      DPL baza limit(ostatni bajt) G D/B P | sprawdzenie Xena",
+    "viz.segments.ok": "ok",
+    "viz.segments.REFUSED": "ODRZUCONY",
+    "viz.segments.form.base": "baza",
+    "viz.segments.form.limit": "limit",
+    "viz.segments.form.type": "typ",
+    "viz.segments.form.g": "G (jednostki 4 KiB)",
+    "viz.segments.form.data": "dane r/w",
+    "viz.segments.form.code": "kod x/r",
+    "viz.segments.form.expand_down": "dane rosnące w dół",
+    "viz.segments.form.call_gate": "bramka wywołania",
+    "viz.segments.form.tss": "TSS",
+    # the page walker: levels, the walk as text, example addresses
+    "viz.pagewalk.level.L3": "PDPT (L3)",
+    "viz.pagewalk.level.L2": "katalog stron (L2)",
+    "viz.pagewalk.level.L1": "tablica stron (L1)",
+    "viz.pagewalk.pf": "#PF, kod błędu {code:#x} ({text}): {reason}",
+    "viz.pagewalk.maddr": "adres maszynowy {maddr:#x} (mfn {mfn:#x}); M2P[mfn] = pfn {pfn:#x}",
+    "viz.pagewalk.compare": "{mark}: Twoje przejście = {yours}",
+    "viz.pagewalk.example.kernel": "jądro",
+    "viz.pagewalk.example.user": "użytkownik",
+    "viz.pagewalk.example.xen": "Xen",
+    "viz.pagewalk.example.hole": "dziura",
+    # exercises 03, 04a, 04b on the live model (viz/memory_exercises.py)
+    "viz.memex.user": "użytkownik",
+    "viz.memex.kernel": "jądro",
+    "viz.memex.desc.ring0_code": "kod pierścienia 0",
+    "viz.memex.desc.ring3_flat": "dane pierścienia 3, płaskie",
+    "viz.memex.desc.ring1_1mib": "dane pierścienia 1, 1 MiB",
+    "viz.memex.desc.base_xen": "baza w obszarze Xena",
+    "viz.memex.desc.gate_xen": "bramka wywołania do Xena",
+    "viz.memex.desc.gate_kernel": "bramka wywołania do jądra",
+    "viz.memex.l1.own_rw": "własna strona, do zapisu",
+    "viz.memex.l1.pt_rw": "własna tablica stron, do zapisu",
+    "viz.memex.l1.pt_ro": "własna tablica stron, tylko do odczytu",
+    "viz.memex.l1.foreign": "ramka domeny d2",
+    "viz.memex.l1.global": "flaga GLOBAL",
+    "viz.memex.l1.not_present": "wpis nieobecny",
+    "viz.memex.l1.own_ro": "własna strona, tylko do odczytu",
 }
 
 EN: dict[str, object] = {
@@ -90,4 +131,44 @@ EN: dict[str, object] = {
     "viz.memmap.domain": "domain",
     "viz.memmap.error": "error in the widget: {error}",
     "viz.memmap.summary": "d{domid}: {pages} frames in {runs} contiguous runs; {tables} page-table pages",
+    # the segment inspector: GDT table and install form
+    "viz.segments.header": "entry selector raw                type                     DPL base limit(last byte) G D/B P | Xen's check",
+    "viz.segments.ok": "ok",
+    "viz.segments.REFUSED": "REFUSED",
+    "viz.segments.form.base": "base",
+    "viz.segments.form.limit": "limit",
+    "viz.segments.form.type": "type",
+    "viz.segments.form.g": "G (4 KiB units)",
+    "viz.segments.form.data": "data r/w",
+    "viz.segments.form.code": "code x/r",
+    "viz.segments.form.expand_down": "data expand-down",
+    "viz.segments.form.call_gate": "call gate",
+    "viz.segments.form.tss": "TSS",
+    # the page walker: levels, the walk as text, example addresses
+    "viz.pagewalk.level.L3": "PDPT (L3)",
+    "viz.pagewalk.level.L2": "page directory (L2)",
+    "viz.pagewalk.level.L1": "page table (L1)",
+    "viz.pagewalk.pf": "#PF error code {code:#x} ({text}): {reason}",
+    "viz.pagewalk.maddr": "machine address {maddr:#x} (mfn {mfn:#x}); M2P[mfn] = pfn {pfn:#x}",
+    "viz.pagewalk.compare": "{mark}: your walk = {yours}",
+    "viz.pagewalk.example.kernel": "kernel",
+    "viz.pagewalk.example.user": "user",
+    "viz.pagewalk.example.xen": "xen",
+    "viz.pagewalk.example.hole": "hole",
+    # exercises 03, 04a, 04b on the live model (viz/memory_exercises.py)
+    "viz.memex.user": "user",
+    "viz.memex.kernel": "kernel",
+    "viz.memex.desc.ring0_code": "ring-0 code",
+    "viz.memex.desc.ring3_flat": "ring-3 data, flat",
+    "viz.memex.desc.ring1_1mib": "ring-1 data 1 MiB",
+    "viz.memex.desc.base_xen": "base in Xen's area",
+    "viz.memex.desc.gate_xen": "call gate to Xen",
+    "viz.memex.desc.gate_kernel": "call gate to kernel",
+    "viz.memex.l1.own_rw": "own page, writable",
+    "viz.memex.l1.pt_rw": "own page table, writable",
+    "viz.memex.l1.pt_ro": "own page table, read-only",
+    "viz.memex.l1.foreign": "d2's frame",
+    "viz.memex.l1.global": "GLOBAL flag",
+    "viz.memex.l1.not_present": "not present",
+    "viz.memex.l1.own_ro": "own page, read-only",
 }
