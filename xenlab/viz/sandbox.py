@@ -95,8 +95,8 @@ def trap_sandbox(route) -> str:
     _, dx, xen = _trap_run(None)
     _, dy, yours = _trap_run(guard)
     out = [_status("route", guard), "",
-           f"{'':8s}{t('viz.sandbox.trap.xen_vector'):>12s} {t('viz.sandbox.trap.rings'):12s}   "
-           f"{t('viz.sandbox.trap.yours_vector'):>14s} {t('viz.sandbox.trap.rings'):12s} {t('viz.sandbox.trap.why')}"]
+           (f"{'':8s}{t('viz.sandbox.trap.xen_vector'):>12s} {t('viz.sandbox.trap.rings'):12s}   "
+            f"{t('viz.sandbox.trap.yours_vector'):>14s} {t('viz.sandbox.trap.rings'):12s} {t('viz.sandbox.trap.why')}")]
     for i in range(max(len(xen), len(yours))):
         a = xen[i] if i < len(xen) else None
         b = yours[i] if i < len(yours) else None
@@ -225,8 +225,8 @@ def time_sandbox(system_time_ns, tsc_mhz: int = 2394):
     m, dy, yours = _time_run(guard, tsc_mhz)
     lines = [_status("system_time_ns", guard), "",
              t("viz.sandbox.time.title", mhz=tsc_mhz),
-             f"{'':8s}{t('viz.sandbox.time.model'):>15s} {t('viz.sandbox.time.xen'):>16s} "
-             f"{t('viz.sandbox.time.yours'):>16s} {t('viz.sandbox.time.diff'):>12s}"]
+             (f"{'':8s}{t('viz.sandbox.time.model'):>15s} {t('viz.sandbox.time.xen'):>16s} "
+              f"{t('viz.sandbox.time.yours'):>16s} {t('viz.sandbox.time.diff'):>12s}")]
     for (now, sx), (_, sy) in zip(xen.samples, yours.samples):
         a, b = sx[dx.domain_id]["system_ns"], sy[dy.domain_id]["system_ns"]
         lines.append(f"{_mark(a == b)} {now / MS:15.1f} {a:16d} {b:16d} {b - a:12d}")
