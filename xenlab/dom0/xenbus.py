@@ -74,6 +74,20 @@ def transaction(conn: XsConnection, body, max_tries: int = 16):
     return XsError("EAGAIN"), max_tries
 
 
+def publish(conn: XsConnection, nodename: str, items, state: XenbusState):
+    """A frontend's "talk_to_backend": write its ring references and event channel, then switch
+    state, all in one transaction (retried on EAGAIN). Returns OK or the XsError that stopped it."""
+    def body(tx):
+        for key, value in items:
+            rc = conn.write(f"{nodename}/{key}", str(value), tx)
+            if is_error(rc):
+                return rc
+        return switch_state(conn, nodename, state, tx)
+
+    result, _ = transaction(conn, body)
+    return result
+
+
 def frontend_path(domid: int, devclass: str, devid: int) -> str:
     """``/local/domain/<domU>/device/<class>/<devid>``."""
     return f"/local/domain/{domid}/device/{devclass}/{devid}"

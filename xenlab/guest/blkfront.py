@@ -22,7 +22,7 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
-from xenlab.dom0.xenbus import read_state, switch_state, transaction
+from xenlab.dom0.xenbus import publish, read_state, switch_state
 from xenlab.dom0.xenstore import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.xen.public import event_channel as ev
@@ -145,14 +145,8 @@ class Blkfront:
         self.port = alloc.port
         k.port_handlers[self.port] = functools.partial(self._on_event)
 
-        def publish(tx):
-            for key, value in (("ring-ref", self.ring_ref), ("event-channel", self.port)):
-                rc = self.xs.write(f"{self.nodename}/{key}", str(value), tx)
-                if is_error(rc):
-                    return rc
-            return switch_state(self.xs, self.nodename, XenbusState.Initialised, tx)
-
-        result, _ = transaction(self.xs, publish)
+        result = publish(self.xs, self.nodename, (("ring-ref", self.ring_ref), ("event-channel", self.port)),
+                         XenbusState.Initialised)
         if is_error(result):
             raise RuntimeError(f"{self.name}: writing ring-ref/event-channel failed: {result}")
 

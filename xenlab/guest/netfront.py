@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xenlab.dom0.xenbus import read_state, switch_state, transaction
+from xenlab.dom0.xenbus import publish, read_state
 from xenlab.dom0.xenstore import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.guest.pages import give_back, refill, take_foreign
@@ -107,15 +107,9 @@ class Netfront:
         k.port_handlers[self.port] = functools.partial(self._on_event)
         self.rx_copy = self.want_copy and self.xs.read(f"{self.backend}/feature-rx-copy") == "1"
 
-        def publish(tx):
-            for key, value in (("tx-ring-ref", refs[0]), ("rx-ring-ref", refs[1]),
-                               ("event-channel", self.port), ("request-rx-copy", int(self.rx_copy))):
-                rc = self.xs.write(f"{self.nodename}/{key}", str(value), tx)
-                if is_error(rc):
-                    return rc
-            return switch_state(self.xs, self.nodename, XenbusState.Connected, tx)
-
-        result, _ = transaction(self.xs, publish)
+        result = publish(self.xs, self.nodename,
+                         (("tx-ring-ref", refs[0]), ("rx-ring-ref", refs[1]), ("event-channel", self.port),
+                          ("request-rx-copy", int(self.rx_copy))), XenbusState.Connected)
         if is_error(result):
             raise RuntimeError(f"eth{self.devid}: publishing the rings failed: {result}")
         self.alloc_rx_buffers()
