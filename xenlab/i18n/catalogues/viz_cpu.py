@@ -44,7 +44,7 @@ PL: dict[str, object] = {
         "few": "{name}: maszyna użyła Twojej funkcji we wszystkich {n} wywołaniach.",
         "many": "{name}: maszyna użyła Twojej funkcji we wszystkich {n} wywołaniach.",
     },
-    "viz.sandbox.took_over": "{name}: {problem} -- po {used} z {calls} wywołań przejął własny kod Xena (przebieg poniżej jest więc częściowo Xena).",
+    "viz.sandbox.took_over": "{name}: {problem} – dalej działa własny kod Xena (użytych wywołań Twojej funkcji: {used} z {calls}), więc przebieg poniżej jest częściowo Xena.",
     "viz.sandbox.bad_result": "zły wynik {value}: {error}",
     "viz.sandbox.bad_route": "zły wynik {value}: oczekiwano (wektor, pierścienie) albo None",
     "viz.sandbox.bad_rings": "zły wynik {value}: pierścienie muszą mieć postać (ring, 1) albo (ring, 0, 1)",
