@@ -202,7 +202,7 @@ class Netfront:
 
     def _rx(self) -> list[bytes]:
         ring, grants, k = self.rx, guest_grants(self.kernel), self.kernel
-        mem, m = self.machine.memory, self.machine
+        mem = self.machine.memory
         frames = []
         while True:
             while ring.has_unconsumed_responses():

@@ -18,7 +18,6 @@ from xenlab.xen.page_alloc import OutOfMemory
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.errno import errno_name
-from xenlab.xen.public.xen import start_info
 from xenlab.xen.timer import PRIO_DEFAULT
 
 HVM_UNAVAILABLE = ("HVM guest support is unavailable: is VT/AMD-V supported by your CPU "

@@ -95,8 +95,7 @@ def compare_set_pending(set_pending, unmask) -> str:
         rows.append(_row(t(f"viz.cpuex.set_pending.{label}"), got, problem, (p2, s2, u2, int(kicked))))
         if masked:
             p, mk, s, u = state()
-            with m.trace.record() as evs2:
-                d.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_unmask, ev.evtchn_unmask(ipi.port)))
+            d.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_unmask, ev.evtchn_unmask(ipi.port)))
             _, mk2, s2, u2 = state()
             kicked = u2 == 1 and u == 0
             got, problem = _call(unmask, p, mk, s, u, ipi.port)
