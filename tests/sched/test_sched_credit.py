@@ -61,7 +61,7 @@ def _sched_and_two_active(weights, caps=(0, 0)):
     m, doms, _ = machine_with("credit", [(f"d{k}", "idle", {"weight": w, "cap": c})
                                          for k, (w, c) in enumerate(zip(weights, caps))])
     s = m.scheduler
-    for d in doms:
+    for d in reversed(doms):           # list_add puts each newcomer at the head: the list reads d0, d1, ...
         s._activate(d.vcpus[0].sched_priv)
     return s, [d.vcpus[0].sched_priv for d in doms]
 

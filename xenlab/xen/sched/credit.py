@@ -178,10 +178,12 @@ class Credit(Scheduler):
     def _activate(self, svc: CschedVcpu) -> None:
         sdom = svc.sdom
         svc.active = True
+        # __csched_vcpu_acct_start uses list_add: the newcomer goes to the HEAD of both lists
+        # (X@3.0.4-branched:xen/common/sched_credit.c:497-501), so csched_acct visits it first.
         if not sdom.active_vcpus:
-            self.active_sdom.append(sdom)
+            self.active_sdom.insert(0, sdom)
             self.weight_total += sdom.weight
-        sdom.active_vcpus.append(svc)
+        sdom.active_vcpus.insert(0, svc)
 
     def _deactivate(self, svc: CschedVcpu) -> None:
         sdom = svc.sdom
@@ -234,6 +236,8 @@ class Credit(Scheduler):
         """csched_acct: share the period's credit among the active domains by weight."""
         self.acct_count += 1
         if self.weight_total == 0:
+            # Nobody is active: the balance is forgotten, not carried into a later period (sched_credit.c:850-856).
+            self.credit_balance = 0
             return
         weight_total = self.weight_total
         credit_total = self.credit
@@ -313,12 +317,14 @@ class Credit(Scheduler):
         self.machine.trace.emit("SCHED", "unpark", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
 
     def _runq_sort(self, cpu: int) -> None:
-        """Re-sort a pCPU's run queue once per accounting period (priorities changed)."""
+        """csched_runq_sort: once per accounting period, move every UNDER (or BOOST) vcpu ahead of the OVER
+        ones, keeping the order inside each group: BOOST is NOT moved ahead of UNDER here
+        (X@3.0.4-branched:xen/common/sched_credit.c:777-816 tests ``pri >= CSCHED_PRI_TS_UNDER``)."""
         pdata = self.pdata[cpu]
         if pdata.runq_sort_last == self.runq_sort:
             return
         pdata.runq_sort_last = self.runq_sort
-        pdata.runq.sort(key=lambda s: -s.pri)         # stable: FIFO inside one priority
+        pdata.runq.sort(key=lambda s: 0 if s.pri >= CSCHED_PRI_TS_UNDER else 1)   # stable
 
     # -- the decision ------------------------------------------------------------------------------------------
     def do_schedule(self, cpu: int, now: int) -> TaskSlice:
