@@ -1,6 +1,8 @@
 """Atropos (2.0) and SEDF (3.0): reservations met every period, slack only to extra-time domains."""
 import pytest
 
+import xenlab
+
 from sched_helpers import MS, S, machine_with, share
 from xenlab.guest.workload import Program, interactive
 from xenlab.xen.public import errno as E
@@ -126,3 +128,21 @@ def test_sedf_short_block_earns_a_penalty_turn():
         m.run(500 * MS)
     assert any(e.name == "sedf_unblock" and e["block"] == "short" for e in events)
     assert any(d[5] and d[5].get("queue") == "penalty" for d in rec.decisions if d[2] == a.domain_id)
+
+
+def test_sedf_dom0_extraweight_0_domus_1_and_dom0_scored_by_utilisation():
+    # sedf_add_task (X@RELEASE-3.0.0:xen/common/sched_sedf.c:366-380): dom0's info is memset to 0, so its
+    # extraweight is 0 and desched_extra_dom scores it (period << 10) / slice = (20 ms << 10) / 15 ms;
+    # a domU gets extraweight 1 and the score (1 << 17) / 1.
+    m = xenlab.Machine(sched="sedf", seed=0, memory_mb=128)
+    d = m.create_domain(xenlab.DomainConfig(name="u", memory=16))
+    d0, du = m.dom0.vcpus[0].sched_priv, d.vcpus[0].sched_priv
+    assert (d0.extraweight, du.extraweight) == (0, 1)
+    sched = m.scheduler
+    expected = {id(d0): 1365, id(du): 131072}      # (20,000,000 << 10) // 15,000,000 and (1 << 17) // 1
+    for inf in (d0, du):                         # an extra-time turn ends: desched_extra_dom rescores it
+        inf.status |= SE.EXTRA_RUN_UTIL
+        if not sched._extraq_on(inf, SE.EXTRA_UTIL_Q):
+            sched._extraq_add_sort_update(inf, SE.EXTRA_UTIL_Q, 0)
+        sched._desched_extra(m.now, inf)
+        assert inf.score[SE.EXTRA_UTIL_Q] == expected[id(inf)]

@@ -138,7 +138,9 @@ class BVT(Scheduler):
         if inf.avt < pdata.svt:
             inf.avt = pdata.svt                 # sleeping earns no credit
         inf.evt = inf.calc_evt()
-        pdata.runq.append(inf)
+        # __add_to_runqueue_head (X@RELEASE-2.0.0:xen/common/sched_bvt.c:234): the woken domain is
+        # scanned first, so it wins a tie on evt (the scan at :399 replaces the winner only on a strict <).
+        pdata.runq.insert(0, inf)
         curr = self.curr(cpu)
         if curr.is_idle:
             self.tickle(cpu)

@@ -114,8 +114,11 @@ class SEDF(Scheduler):
     def alloc_vdata(self, v) -> SedfVcpu:
         inf = SedfVcpu(v)
         if v.domain.domain_id == 0:
+            # sedf_add_task (X@RELEASE-3.0.0:xen/common/sched_sedf.c:366-373): dom0 boots with 15 ms of
+            # every 20 ms and, its info being memset to 0, extraweight 0; only domUs get extraweight 1 (:380).
             inf.period = inf.period_orig = 20 * MILLISECS
             inf.slice = inf.slice_orig = 15 * MILLISECS
+            inf.extraweight = 0
         return inf
 
     def insert_vcpu(self, v) -> None:
@@ -423,7 +426,9 @@ class SEDF(Scheduler):
             inf = d.vcpus[0].sched_priv
             res[d.domain_id] = inf.slice / inf.period if inf.period else 0.0
             if inf.status & EXTRA_AWARE:
-                ew[d.domain_id] = inf.extraweight or 1
+                # Without an extraweight the extra-queue score is (period << 10) / slice, which the source
+                # equates with extraweight 128 x slice / period ("100% utilisation ~ weight 128").
+                ew[d.domain_id] = inf.extraweight or (128 * inf.slice / inf.period if inf.slice else 1)
         ids = [d.domain_id for d in domains]
         return [SharePool(float(len(self.machine.cpus)), res, ew, {i: 1.0 for i in ids}, {i: 1 for i in ids})]
 
