@@ -31,9 +31,14 @@ import numpy as np
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
 
+# Shadow mode bits (X@RELEASE-3.0.0:xen/include/asm-x86/shadow.h:42-52).
 SHM_enable = 1 << 0
-SHM_log_dirty = 1 << 2
-SHM_translate = 1 << 3
+SHM_refcounts = 1 << 1
+SHM_write_all = 1 << 2
+SHM_log_dirty = 1 << 3
+SHM_translate = 1 << 4
+SHM_external = 1 << 5
+SHM_wr_pt_pte = 1 << 6
 
 
 @dataclass

@@ -17,17 +17,21 @@ from typing import Any, Callable
 
 STIME_MAX = (1 << 63) - 1
 
-# Softirq numbers (X@RELEASE-3.0.0:xen/include/xen/softirq.h); lower runs first.
-TIMER_SOFTIRQ = 0
+# Softirq numbers (X@RELEASE-3.0.0:xen/include/xen/softirq.h:5-12); lower runs first. 3.0.0 still
+# calls the timer softirq AC_TIMER_SOFTIRQ (later Xen renamed ac_timer to timer: TIMER_SOFTIRQ).
+AC_TIMER_SOFTIRQ = 0
+TIMER_SOFTIRQ = AC_TIMER_SOFTIRQ
 SCHEDULE_SOFTIRQ = 1
 NEW_TLBFLUSH_CLOCK_PERIOD_SOFTIRQ = 2
 KEYPRESS_SOFTIRQ = 3
 NMI_SOFTIRQ = 4
 PAGE_SCRUB_SOFTIRQ = 5
-NR_SOFTIRQS = 6
-SOFTIRQ_NAMES = {TIMER_SOFTIRQ: "TIMER", SCHEDULE_SOFTIRQ: "SCHEDULE",
+DOMAIN_SHUTDOWN_FINALISE_SOFTIRQ = 6   # the model finalises a shutdown at once and never raises it
+NR_SOFTIRQS = 7
+SOFTIRQ_NAMES = {AC_TIMER_SOFTIRQ: "AC_TIMER", SCHEDULE_SOFTIRQ: "SCHEDULE",
                  NEW_TLBFLUSH_CLOCK_PERIOD_SOFTIRQ: "NEW_TLBFLUSH_CLOCK_PERIOD",
-                 KEYPRESS_SOFTIRQ: "KEYPRESS", NMI_SOFTIRQ: "NMI", PAGE_SCRUB_SOFTIRQ: "PAGE_SCRUB"}
+                 KEYPRESS_SOFTIRQ: "KEYPRESS", NMI_SOFTIRQ: "NMI", PAGE_SCRUB_SOFTIRQ: "PAGE_SCRUB",
+                 DOMAIN_SHUTDOWN_FINALISE_SOFTIRQ: "DOMAIN_SHUTDOWN_FINALISE"}
 
 # Priorities for timers due at the same instant: hardware-ish ticks first, guest progress last.
 PRIO_TICK = 0

@@ -139,8 +139,8 @@ VMASST_CMD_disable = 1
 VMASST_TYPE_4gb_segments = 0
 VMASST_TYPE_4gb_segments_notify = 1
 VMASST_TYPE_writable_pagetables = 2
-VMASST_TYPE_pae_extended_cr3 = 3
-MAX_VMASST_TYPE = 3
+VMASST_TYPE_pae_extended_cr3 = 3      # from 3.0.3's xen.h; 3.0.0 does not know it ...
+MAX_VMASST_TYPE = 2                   # ... so 3.0.0's vm_assist refuses type 3 (X@RELEASE-3.0.0:xen/include/public/xen.h:212)
 
 # --- mmu_update / mmuext_op / update_va_mapping (used by xen/mm.py) -------------------------------
 MMU_NORMAL_PT_UPDATE = 0
