@@ -274,17 +274,20 @@ class Machine:
         populate_physmap(self, d, nr_pages)
 
     def domain_pause_by_systemcontroller(self, d: Domain) -> None:
-        d.pause_count += 1
-        for v in d.vcpus:
-            S.vcpu_sleep_nosync(self, v)
-        self.do_softirqs()                    # vcpu_sleep_sync: return only once it is off the CPU
+        """xm pause: ONE flag, not a count (X@RELEASE-3.0.0:xen/common/domain.c:322: test_and_set_bit of
+        _DOMF_ctrl_pause); pausing a paused domain changes nothing. ``d.pause_count`` holds that flag (0/1)."""
+        if not d.pause_count:
+            d.pause_count = 1
+            for v in d.vcpus:
+                S.vcpu_sleep_nosync(self, v)
+            self.do_softirqs()                # vcpu_sleep_sync: return only once it is off the CPU
         self.trace.emit("DOM", "pause", domid=d.domain_id)
 
     def domain_unpause_by_systemcontroller(self, d: Domain) -> None:
-        if d.pause_count <= 0:
-            raise ValueError(f"domain {d.domain_id} is not paused")
-        d.pause_count -= 1
-        if d.pause_count == 0:
+        """xm unpause: test_and_clear_bit (domain.c:335); unpausing a running domain succeeds and does
+        nothing, and one unpause undoes any number of pauses."""
+        if d.pause_count:
+            d.pause_count = 0
             for v in d.vcpus:
                 S.vcpu_wake(self, v)
         self.trace.emit("DOM", "unpause", domid=d.domain_id)

@@ -71,8 +71,33 @@ def test_paused_domain_does_not_run_and_gets_no_cpu_time():
     d.unpause()
     m.run_for(30 * MS)
     assert d.cpu_time > t
-    with pytest.raises(ValueError, match="not paused"):
-        d.unpause()
+
+
+def test_controller_pause_is_one_flag_not_a_count():
+    # X@RELEASE-3.0.0:xen/common/domain.c:322,335 test_and_set_bit / test_and_clear_bit of _DOMF_ctrl_pause,
+    # and dom0_ops.c:141-157 returns 0 for unpausing a running domain.
+    from xenlab.xen.hypercall import hypercall_from_guest
+    from xenlab.xen.public import dom0_ops as D
+    m = make()
+    d = m.create_domain(xenlab.DomainConfig(name="g", memory=16, workload="cpu-bound"))
+    m.run_for(10 * MS)
+
+    def op(cmd):
+        return hypercall_from_guest(m.dom0.vcpus[0], "dom0_op", D.dom0_op(cmd, D.dom0_domain(d.domain_id)))
+
+    d.pause()
+    d.pause()
+    d.unpause()                                  # pause, pause, unpause: running again
+    t = d.cpu_time
+    m.run_for(30 * MS)
+    assert d.cpu_time > t and d.state is not DomainState.PAUSED
+    d.unpause()                                  # unpausing a running domain: no error, no change
+    t = d.cpu_time
+    m.run_for(30 * MS)
+    assert d.cpu_time > t
+    assert op(D.DOM0_UNPAUSEDOMAIN) == 0          # the hypercall agrees: 0, not -EINVAL
+    assert op(D.DOM0_PAUSEDOMAIN) == 0 and op(D.DOM0_PAUSEDOMAIN) == 0
+    assert op(D.DOM0_UNPAUSEDOMAIN) == 0 and d.pause_count == 0
 
 
 def test_destroy_releases_every_frame():

@@ -166,7 +166,7 @@ class Domain:
         self.vcpus: list[Vcpu] = []
         self.tot_pages = 0
         self.max_pages = 0
-        self.pause_count = 0                  # controller pauses (xm pause); vcpus keep their own
+        self.pause_count = 0                  # _DOMF_ctrl_pause (xm pause) as 0/1, not a count; vcpus count their own
         self.is_shutdown = False
         self.shutdown_code: int | None = None
         self.is_dying = False
