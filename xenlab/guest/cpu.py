@@ -15,6 +15,8 @@ Workload operations handled here (guest/workload.py):
     ("syscall", nr)              a process makes system call ``nr`` with int $0x80
     ("fault", vector[, addr])    a process takes an exception (14 = page fault at addr, 0 = divide error ...)
     ("fpu",)                     a process uses the FPU after a task switch (lazy FPU: #NM)
+    ("switch",)                  the kernel switches to another process: switch_mm's mmuext_op, then
+                                 __switch_to's ONE multicall (fpu_taskswitch + stack_switch)
     ("priv", insn, *operands)    the kernel needs a privileged operation (write_cr3, hlt, lgdt, in, out, cli, sti)
     ("insn", insn, ring, *ops)   the raw instruction executed in ring 1 or 3 (what an unported kernel would do)
 """
@@ -29,7 +31,7 @@ KERNEL_STACK_TOP = 0xC0400000
 HYPERVISOR_CALLBACK = KERNEL_TEXT + 0x1000
 FAILSAFE_CALLBACK = KERNEL_TEXT + 0x1010
 SYSCALL_ENTRY = KERNEL_TEXT + 0x0800
-CPU_OPS = ("syscall", "fault", "fpu", "priv", "insn")
+CPU_OPS = ("syscall", "fault", "fpu", "priv", "insn", "switch")
 PF_USER_WRITE_NOT_PRESENT = 0x6      # error code: bit 1 write, bit 2 user, bit 0 clear = not present
 
 
@@ -113,6 +115,8 @@ def pv_cpu_op(kernel, v, op) -> None:
             pv_handle_trap(kernel, v, frame)
     elif kind == "priv":
         pv_privileged(kernel, v, op[1], *op[2:])
+    elif kind == "switch":
+        pv_context_switch(kernel, v)
     elif kind == "insn":
         insn, ring = op[1], op[2]
         result, frame = T.privileged_instruction(v, insn, ring, *op[3:])
@@ -183,6 +187,25 @@ def pv_privileged(kernel, v, insn: str, *operands) -> None:
                            replacement=T.PV_REPLACEMENT[insn])
 
 
+def pv_context_switch(kernel, v) -> list:
+    """A process switch as XenLinux makes it: two crossings into Xen instead of four.
+
+    switch_mm (linux-2.6-xen-sparse include/asm-i386/mach-xen/asm/mmu_context.h) loads the new page
+    tables with one mmuext_op (the model's processes share the kernel's tables here, so a local TLB
+    flush stands in for NEW_BASEPTR, as for write_cr3); then __switch_to (arch/i386/kernel/process-xen.c)
+    queues fpu_taskswitch(1) (the outgoing task used the FPU: set TS for lazy switching) and
+    stack_switch(__KERNEL_DS, next->esp0) and makes ONE multicall. Returns the multicall's entries,
+    each with its result."""
+    from xenlab.xen.public import xen as X
+    from xenlab.xen.public.memory import mmuext_op_t
+    kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
+    esp0 = KERNEL_STACK_TOP - 0x2000 * v.vcpu_id
+    batch = [X.multicall_entry_t(X.__HYPERVISOR_fpu_taskswitch, [1]),
+             X.multicall_entry_t(X.__HYPERVISOR_stack_switch, [FLAT_KERNEL_DS, esp0])]
+    kernel.hypercall(v, "multicall", batch, len(batch))
+    return batch
+
+
 # -- the unmodified (HVM) kernel ---------------------------------------------------------------------------------
 def hvm_cpu_op(kernel, v, op) -> None:
     from xenlab.xen import hvm as H
@@ -201,6 +224,8 @@ def hvm_cpu_op(kernel, v, op) -> None:
         H.hvm_exception(v, 7)
     elif kind == "priv":
         H.hvm_instruction(v, op[1], *op[2:])
+    elif kind == "switch":                               # the unmodified kernel writes CR3 itself
+        H.hvm_instruction(v, "write_cr3")
     elif kind == "insn":
         H.hvm_instruction(v, op[1], *op[3:])
 

@@ -18,6 +18,7 @@ Operations:
     ("syscall", nr)             a process makes system call nr (int $0x80)            } the CPU chapter,
     ("fault", vector[, addr])   a process takes exception ``vector`` (14: page fault)  } guest/cpu.py
     ("fpu",)                    a process uses the FPU after a task switch (#NM)       }
+    ("switch",)                 a process switch (PV: mmuext_op + one multicall)      }
     ("priv", insn, *operands)   the kernel needs write_cr3/hlt/lgdt/in/out/cli/sti     }
     ("insn", insn, ring, *ops)  that raw instruction executed in ring 1 or 3           }
 """
@@ -29,7 +30,7 @@ MS = 1_000_000
 US = 1_000
 
 OPCODES = ("compute", "block", "sleep", "yield", "hypercall", "console", "shutdown", "loop", "io", "mark",
-           "syscall", "fault", "fpu", "priv", "insn")
+           "syscall", "fault", "fpu", "priv", "insn", "switch")
 PRIVILEGED_INSNS = ("write_cr3", "hlt", "lgdt", "out", "in", "cli", "sti")
 OPCODES += ("dirty",)                   # memory writes for live migration (guest/dirty.py)
 

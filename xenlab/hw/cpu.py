@@ -22,6 +22,7 @@ class PhysicalCPU:
     curr: object = None                  # the running Vcpu (the idle vcpu when nothing else runs)
     idle: object = None                  # this CPU's idle vcpu
     softirq_pending: int = 0             # bitmask of raised softirqs
+    in_multicall: bool = False           # mc_state[cpu].flags & _MCSF_in_multicall (xen/common/multicall.c)
     stats: dict = field(default_factory=dict)
 
     def rdtsc(self, now_ns: int) -> int:

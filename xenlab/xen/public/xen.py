@@ -5,7 +5,7 @@ changed between releases the comment says which one the model uses.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # --- Hypercall numbers (X@RELEASE-3.0.0:xen/include/public/xen.h) ------------------------------
 __HYPERVISOR_set_trap_table = 0
@@ -275,3 +275,15 @@ SI_ARCH_PFN_TO_MFN_FRAME_LIST_LIST = SI_ARCH_MAX_PFN + 4
 
 # struct mmu_update and struct mmuext_op are declared in xen.h; their dataclasses live in memory.py.
 from xenlab.xen.public.memory import mmu_update_t, mmuext_op_t  # noqa: E402,F401
+
+
+# --- multicall (X@RELEASE-3.0.0:xen/include/public/xen.h:256-261) ------------------------------------
+@dataclass
+class multicall_entry_t:
+    """One entry of a multicall batch: hypercall ``op`` with up to six ``args``; Xen writes ``result``.
+
+    In Xen the args are six unsigned longs; here they are the same Python objects a direct call takes
+    (ints, or the dataclass a pointer would point to)."""
+    op: int
+    args: list = field(default_factory=list)
+    result: int = 0
