@@ -240,6 +240,7 @@ class Machine:
             v = Vcpu(d, i, 0)
             v.state_entry_time = self.now
             v.runstate = RUNSTATE_offline
+            v.down = i != 0                   # alloc_vcpu: every vcpu but 0 starts down (_VCPUF_down)
             v.singleshot_timer = self.timers.init_timer(f"d{d.domain_id}v{i}.timer", S.singleshot_timer_fn,
                                                         v, 0, PRIO_GUEST)
             d.vcpus.append(v)

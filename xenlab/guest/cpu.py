@@ -23,7 +23,8 @@ Workload operations handled here (guest/workload.py):
 from __future__ import annotations
 
 from xenlab.xen import traps as T
-from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_DS, TRAP_NAMES, trap_info)
+from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_DS, FLAT_KERNEL_SS, TRAP_NAMES,
+                                           trap_info)
 from xenlab.xen.public.xen import SCHEDOP_block
 
 KERNEL_TEXT = 0xC0100000           # where the model puts the guest's handlers (addresses are labels)
@@ -54,14 +55,45 @@ def xenlinux_trap_table() -> list[trap_info]:
 
 
 def pv_boot(kernel) -> None:
-    """trap_init() and friends: the hypercalls a PV kernel makes before it can take a fault."""
+    """trap_init() and friends on the boot CPU, then smp_prepare_cpus: each further vcpu is started
+    with VCPUOP_initialise (a context holding the same virtual IDT, callbacks and page tables, and its
+    own kernel stack) and VCPUOP_up, as linux-2.6-xen-sparse's smpboot.c does."""
     from xenlab.xen.physdev import PHYSDEVOP_set_iopl, physdev_set_iopl
-    for v in kernel.d.vcpus:
-        kernel.hypercall(v, "set_trap_table", xenlinux_trap_table())
-        kernel.hypercall(v, "set_callbacks", FLAT_KERNEL_CS, HYPERVISOR_CALLBACK, FLAT_KERNEL_CS, FAILSAFE_CALLBACK)
-        kernel.hypercall(v, "stack_switch", FLAT_KERNEL_DS, KERNEL_STACK_TOP - 0x2000 * v.vcpu_id)
-        if kernel.d.is_privileged:
-            kernel.hypercall(v, "physdev_op", PHYSDEVOP_set_iopl, physdev_set_iopl(1))
+    v0 = kernel.d.vcpus[0]
+    table = xenlinux_trap_table()
+    kernel.hypercall(v0, "set_trap_table", table)
+    kernel.hypercall(v0, "set_callbacks", FLAT_KERNEL_CS, HYPERVISOR_CALLBACK, FLAT_KERNEL_CS, FAILSAFE_CALLBACK)
+    kernel.hypercall(v0, "stack_switch", FLAT_KERNEL_DS, KERNEL_STACK_TOP)
+    if kernel.d.is_privileged:
+        kernel.hypercall(v0, "physdev_op", PHYSDEVOP_set_iopl, physdev_set_iopl(1))
+    for v in kernel.d.vcpus[1:]:
+        bring_up_vcpu(kernel, v0, v.vcpu_id, table)
+
+
+def vcpu_context(kernel, v0, vcpu_id: int, table) -> "object":
+    """cpu_initialize_context: the starting state of secondary vcpu ``vcpu_id``."""
+    from xenlab.xen.public.vcpu import VGCF_IN_KERNEL, cpu_user_regs, vcpu_guest_context
+    iopl = 1 if kernel.d.is_privileged else 0
+    return vcpu_guest_context(
+        flags=VGCF_IN_KERNEL,
+        user_regs=cpu_user_regs(eip=KERNEL_TEXT, cs=FLAT_KERNEL_CS, ss=FLAT_KERNEL_SS, ds=FLAT_KERNEL_DS,
+                                es=FLAT_KERNEL_DS, eflags=0x200 | iopl << 12,
+                                esp=KERNEL_STACK_TOP - 0x2000 * vcpu_id),
+        trap_ctxt=[t for t in table if t.address], kernel_ss=FLAT_KERNEL_SS, kernel_sp=KERNEL_STACK_TOP - 0x2000 * vcpu_id,
+        ctrlreg=[0, 0, 0, getattr(v0, "cr3", 0), 0, 0, 0, 0],
+        event_callback_cs=FLAT_KERNEL_CS, event_callback_eip=HYPERVISOR_CALLBACK,
+        failsafe_callback_cs=FLAT_KERNEL_CS, failsafe_callback_eip=FAILSAFE_CALLBACK)
+
+
+def bring_up_vcpu(kernel, v0, vcpu_id: int, table=None) -> tuple[int, int]:
+    """__cpu_up: VCPUOP_initialise (unless it already has a context), then VCPUOP_up; returns both codes."""
+    from xenlab.xen.public.vcpu import VCPUOP_initialise, VCPUOP_is_up, VCPUOP_up
+    rc_init = 0
+    if not kernel.hypercall(v0, "vcpu_op", VCPUOP_is_up, vcpu_id, None):
+        ctxt = vcpu_context(kernel, v0, vcpu_id, table if table is not None else xenlinux_trap_table())
+        rc_init = kernel.hypercall(v0, "vcpu_op", VCPUOP_initialise, vcpu_id, ctxt)
+    rc_up = kernel.hypercall(v0, "vcpu_op", VCPUOP_up, vcpu_id, None)
+    return rc_init, rc_up
 
 
 # -- time -----------------------------------------------------------------------------------------------------

@@ -130,8 +130,12 @@ def read_resume_record(d) -> list[dict]:
 
 def resume(kernel) -> None:
     """After restore: irq_resume() (rebind VIRQs), then put every vcpu back where it stopped."""
+    from xenlab.guest.cpu import bring_up_vcpu
     d = kernel.d
     now = d.machine.now
+    if d.kind == "pv":
+        for v in d.vcpus[1:]:                   # the new domain's vcpus but 0 start down: bring them up again
+            bring_up_vcpu(kernel, d.vcpus[0], v.vcpu_id)
     for v in d.vcpus:
         bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
         if kernel.hypercall(v, "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_virq, bind)) == 0:

@@ -7,7 +7,7 @@ import importlib
 
 # Modules whose import registers hypercall handlers (order is irrelevant; each owns its numbers).
 SUBSYSTEMS = ("schedule", "evtchn", "dom0_ops", "kernel", "console",
-              "mm", "gnttab", "traps", "time", "physdev", "hvm", "multicall")
+              "mm", "gnttab", "traps", "time", "physdev", "hvm", "multicall", "vcpu")
 
 for _name in SUBSYSTEMS:
     try:

@@ -103,6 +103,7 @@ class Vcpu:
         self.pause_count = 0
         self.blocked = False                    # _VPF_blocked
         self.down = False                       # _VPF_down
+        self.initialised = False                # _VCPUF_initialised: has a context (builder or VCPUOP_initialise)
         self.sched_priv: Any = None             # the scheduler's per-vcpu data
         self.guest: Any = None                  # guest execution state (guest.xenlinux.VcpuContext)
         self.singleshot_timer = None            # set_timer_op timer

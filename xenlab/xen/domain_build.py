@@ -61,4 +61,10 @@ def build_domain(machine, d, nr_pages: int) -> start_info:
         nr_pages=nr_pages, shared_info=d.shared_info_mfn << 12, flags=flags,
         console_mfn=max(d.console_mfn, 0), cmd_line=d.config.cmdline)
     write_start_info(machine, d, info)
+    # The builder gives vcpu 0 its context (construct_dom0; xc_linux_build's DOM0_SETDOMAININFO): the
+    # other vcpus stay down until the guest's own VCPUOP_initialise/VCPUOP_up (xen/vcpu.py). The model's
+    # HVM builder starts all of an HVM domain's vcpus itself (an unmodified kernel cannot ask).
+    for v in d.vcpus:
+        if v.vcpu_id == 0 or d.kind == "hvm":
+            v.initialised, v.down = True, False
     return info
