@@ -62,9 +62,10 @@ def create_domain_from_config(machine, config: DomainConfig):
                "DOM0_SETDOMAINMAXMEM")
         if config.cpus is not None:
             affinity = parse_cpus(config.cpus, len(machine.cpus))
-            for v in d.vcpus:
-                v.cpu_affinity = affinity
-                v.processor = affinity[0]
+            cpumap = sum(1 << c for c in affinity)
+            for vcpu in range(config.vcpus):          # xc.domain_pincpu: one DOM0_PINCPUDOMAIN per vcpu
+                _check(dom0_op(machine, D.DOM0_PINCPUDOMAIN, D.dom0_pincpudomain(d.domain_id, vcpu, cpumap)),
+                       "DOM0_PINCPUDOMAIN")
         # weight/cap are Credit's; pass them only when set, so another scheduler keeps its defaults.
         params = {k: v for k, v in (("weight", config.weight), ("cap", config.cap)) if v != {"weight": 256, "cap": 0}[k]}
         params.update(config.sched_params)

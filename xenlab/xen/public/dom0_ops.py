@@ -28,6 +28,9 @@ DOM0_SCHED_ID = 24
 DOM0_SHADOW_CONTROL = 25
 DOM0_SETDOMAINMAXMEM = 28
 DOM0_MAX_VCPUS = 41
+DOM0_GETVCPUCONTEXT = 37
+DOM0_GETDOMAININFOLIST = 38
+DOM0_GETVCPUINFO = 43
 
 # getdomaininfo flags (3.0)
 DOMFLAGS_DYING = 1 << 0
@@ -164,3 +167,85 @@ LPINTAB = 1 << 31
 XTAB = 0xF << LTAB_SHIFT                 # invalid page
 LTAB_MASK = XTAB
 LTABTYPE_MASK = 0x7 << LTAB_SHIFT
+
+
+# --- the calls a toolstack needs to save, restore, pin and watch (X@RELEASE-3.0.0:dom0_ops.h) ---------
+@dataclass
+class dom0_getmemlist:
+    """DOM0_GETMEMLIST: the machine frames of ``domain``, at most ``max_pfns`` of them."""
+    domain: int = 0
+    max_pfns: int = 0
+    buffer: list | None = None       # OUT: the mfns (Xen writes into the caller's array)
+    num_pfns: int = 0                # OUT
+
+
+@dataclass
+class dom0_setdomaininfo:
+    """DOM0_SETDOMAININFO: give vcpu ``vcpu`` of a paused domain its context (xc_linux_build, restore)."""
+    domain: int = 0
+    vcpu: int = 0
+    ctxt: object = None              # a vcpu_guest_context (xenlab.xen.public.vcpu)
+
+
+@dataclass
+class dom0_settime:
+    """DOM0_SETTIME: the wall clock read secs.nsecs (since 1970) when system time was ``system_time``."""
+    secs: int = 0
+    nsecs: int = 0
+    system_time: int = 0
+
+
+# DOM0_GETPAGEFRAMEINFO's answer: the frame's page-table type in the top bits.
+NOTAB = 0
+L1TAB = 1 << 28
+L2TAB = 2 << 28
+L3TAB = 3 << 28
+L4TAB = 4 << 28
+LPINTAB = 1 << 31
+XTAB = 0xF << 28
+LTAB_MASK = XTAB
+LTABTYPE_MASK = 0x7 << 28
+
+
+@dataclass
+class dom0_getpageframeinfo:
+    pfn: int = 0                     # IN: the MACHINE frame to ask about (the name is Xen's)
+    domain: int = 0                  # IN: the domain it should belong to
+    type: int = NOTAB                # OUT: NOTAB, L1TAB ... L4TAB
+
+
+CPUMAP_RUNANYWHERE = 0xFFFFFFFF     # X@RELEASE-3.0.0:xen/include/xen/sched.h:53
+
+
+@dataclass
+class dom0_pincpudomain:
+    domain: int = 0
+    vcpu: int = 0
+    cpumap: int = CPUMAP_RUNANYWHERE
+
+
+@dataclass
+class dom0_getvcpucontext:
+    domain: int = 0
+    vcpu: int = 0
+    ctxt: object = None              # OUT: filled into the caller's vcpu_guest_context
+
+
+@dataclass
+class dom0_getvcpuinfo:
+    domain: int = 0
+    vcpu: int = 0
+    online: int = 0                  # OUT
+    blocked: int = 0
+    running: int = 0
+    cpu_time: int = 0                # ns
+    cpu: int = 0
+    cpumap: int = CPUMAP_RUNANYWHERE
+
+
+@dataclass
+class dom0_getdomaininfolist:
+    first_domain: int = 0
+    max_domains: int = 0
+    buffer: list | None = None       # OUT: dom0_getdomaininfo records appended to the caller's list
+    num_domains: int = 0             # OUT
