@@ -109,9 +109,38 @@ def _devices(machine, domid: int):
     return dev.vif_stats(domid), dev.vbd_stats(domid)
 
 
+def domain_infolist(machine, batch: int = 16) -> list:
+    """xc_domain_getinfolist: DOM0_GETDOMAININFOLIST in batches until a short one comes back."""
+    out, first = [], 0
+    while True:
+        buf: list = []
+        u = D.dom0_getdomaininfolist(first_domain=first, max_domains=batch, buffer=buf)
+        if dom0_op(machine, D.DOM0_GETDOMAININFOLIST, u) < 0:
+            return out
+        out.extend(buf)
+        if u.num_domains < batch:
+            return out
+        first = buf[-1].domain + 1
+
+
+def domain_name(machine, domid: int) -> str:
+    """A domain's name is the toolstack's, kept in XenStore (/local/domain/<id>/name): Xen has none."""
+    xend = getattr(machine, "xend", None)
+    name = xend.xenstored.tools.read(f"/local/domain/{domid}/name") if xend is not None else None
+    return name if isinstance(name, str) else f"Domain-{domid}"
+
+
+def vcpu_times(machine, domid: int, max_vcpu_id: int) -> list[int]:
+    """xc_vcpu_getinfo per vcpu: DOM0_GETVCPUINFO's cpu_time (ns)."""
+    times = []
+    for vcpu in range(max_vcpu_id + 1):
+        u = D.dom0_getvcpuinfo(domain=domid, vcpu=vcpu)
+        times.append(u.cpu_time if dom0_op(machine, D.DOM0_GETVCPUINFO, u) == 0 else 0)
+    return times
+
+
 def sample(machine) -> Sample:
-    """Read everything xentop shows, through dom0's calls (xenstat_get_node)."""
-    from xenlab.toolstack.xm import domain_infos
+    """Read everything xentop shows, through dom0's calls (xenstat_get_node) and XenStore."""
     phys = D.dom0_physinfo()
     dom0_op(machine, D.DOM0_PHYSINFO, phys)
     dom0 = machine.dom0
@@ -120,12 +149,11 @@ def sample(machine) -> Sample:
     dom0.hypercall("xen_version", XENVER_extraversion, extra)
     s = Sample(machine.now, wallclock_seconds(machine), f"{ver >> 16}.{ver & 0xFFFF}{extra.extraversion}",
                len(machine.cpus), phys.cpu_khz // 1000, phys.total_pages * 4096, phys.free_pages * 4096)
-    for info in domain_infos(machine):
-        d = machine.domains[info.domain]
+    for info in domain_infolist(machine):
         vifs, vbds = _devices(machine, info.domain)
         s.domains[info.domain] = DomainSample(
-            info.domain, d.name, info.flags, info.cpu_time, info.tot_pages, info.max_pages,
-            info.nr_online_vcpus, [machine.vcpu_cpu_time(v) for v in d.vcpus],
+            info.domain, domain_name(machine, info.domain), info.flags, info.cpu_time, info.tot_pages,
+            info.max_pages, info.nr_online_vcpus, vcpu_times(machine, info.domain, info.max_vcpu_id),
             nets=len(vifs), net_tx_bytes=sum(st.tx_bytes for st in vifs.values()),
             net_rx_bytes=sum(st.rx_bytes for st in vifs.values()), vbds=len(vbds),
             vbd_oo=sum(st.oo_req for st in vbds.values()), vbd_rd=sum(st.rd_req for st in vbds.values()),
