@@ -29,6 +29,7 @@ from xenlab.xen.public.xen import SCHEDOP_block
 
 KERNEL_TEXT = 0xC0100000           # where the model puts the guest's handlers (addresses are labels)
 KERNEL_STACK_TOP = 0xC0400000
+STACK_SIZE = 0x2000                # 8 KiB per vcpu, as i386 Linux's THREAD_SIZE
 HYPERVISOR_CALLBACK = KERNEL_TEXT + 0x1000
 FAILSAFE_CALLBACK = KERNEL_TEXT + 0x1010
 SYSCALL_ENTRY = KERNEL_TEXT + 0x0800
@@ -78,8 +79,9 @@ def vcpu_context(kernel, v0, vcpu_id: int, table) -> "object":
         flags=VGCF_IN_KERNEL,
         user_regs=cpu_user_regs(eip=KERNEL_TEXT, cs=FLAT_KERNEL_CS, ss=FLAT_KERNEL_SS, ds=FLAT_KERNEL_DS,
                                 es=FLAT_KERNEL_DS, eflags=0x200 | iopl << 12,
-                                esp=KERNEL_STACK_TOP - 0x2000 * vcpu_id),
-        trap_ctxt=[t for t in table if t.address], kernel_ss=FLAT_KERNEL_SS, kernel_sp=KERNEL_STACK_TOP - 0x2000 * vcpu_id,
+                                esp=KERNEL_STACK_TOP - STACK_SIZE * vcpu_id),
+        trap_ctxt=[t for t in table if t.address], kernel_ss=FLAT_KERNEL_SS,
+        kernel_sp=KERNEL_STACK_TOP - STACK_SIZE * vcpu_id,
         ctrlreg=[0, 0, 0, getattr(v0, "cr3", 0), 0, 0, 0, 0],
         event_callback_cs=FLAT_KERNEL_CS, event_callback_eip=HYPERVISOR_CALLBACK,
         failsafe_callback_cs=FLAT_KERNEL_CS, failsafe_callback_eip=FAILSAFE_CALLBACK)
@@ -154,6 +156,21 @@ def pv_cpu_op(kernel, v, op) -> None:
         result, frame = T.privileged_instruction(v, insn, ring, *op[3:])
         if frame is not None:
             pv_handle_trap(kernel, v, frame)
+
+
+def read_stack(kernel, v, nwords: int = 6) -> list[int]:
+    """The top ``nwords`` 32-bit words of vcpu ``v``'s ring-1 stack where Xen wrote the last exception
+    frame, read through the kernel's own mappings (what a handler sees at its ESP)."""
+    from xenlab.hw.paging import walk
+    frame = T.arch(v).last_bounce
+    if frame is None or frame.frame_esp is None:
+        return []
+    machine = v.domain.machine
+    out = []
+    for i in range(nwords):
+        maddr, _ = walk(machine.memory, v.cr3, frame.frame_esp + 4 * i, "r", machine.paging, set_ad=False)
+        out.append(machine.memory.read_u32(maddr))
+    return out
 
 
 def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> bool | None:
@@ -231,7 +248,7 @@ def pv_context_switch(kernel, v) -> list:
     from xenlab.xen.public import xen as X
     from xenlab.xen.public.memory import mmuext_op_t
     kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
-    esp0 = KERNEL_STACK_TOP - 0x2000 * v.vcpu_id
+    esp0 = KERNEL_STACK_TOP - STACK_SIZE * v.vcpu_id
     batch = [X.multicall_entry_t(X.__HYPERVISOR_fpu_taskswitch, [1]),
              X.multicall_entry_t(X.__HYPERVISOR_stack_switch, [FLAT_KERNEL_DS, esp0])]
     kernel.hypercall(v, "multicall", batch, len(batch))

@@ -49,6 +49,15 @@ class GuestMMError(RuntimeError):
     """The guest kernel asked Xen for something and was refused (a kernel bug: it would BUG())."""
 
 
+def kernel_stack_pfns(d) -> set[int]:
+    """The pfns of each vcpu's 8 KiB ring-1 stack below KERNEL_STACK_TOP (stack_switch's kernel_sp):
+    Xen writes exception frames there, so the kernel keeps them for that alone."""
+    from xenlab.guest.cpu import KERNEL_STACK_TOP, STACK_SIZE
+    top = (KERNEL_STACK_TOP - PAGE_OFFSET) >> PAGE_SHIFT
+    per = STACK_SIZE >> PAGE_SHIFT
+    return {p for i in range(len(d.vcpus)) for p in range(top - per * (i + 1), top - per * i) if p < len(d.p2m)}
+
+
 class GuestMM:
     """Page tables of one PV domain (vcpu 0's address space)."""
 
@@ -56,7 +65,8 @@ class GuestMM:
         self.d, self.machine, self.mode = d, d.machine, d.machine.paging
         self.esize = 4 if self.mode == "2level" else 8
         self.batch = batch
-        self.free_pfns = list(range(len(d.p2m) - 1, 2, -1))   # pfn 0 start_info, 1 console, 2 xenstore
+        # pfn 0 start_info, 1 console, 2 xenstore; the vcpus' kernel stacks are never handed out
+        self.free_pfns = [p for p in range(len(d.p2m) - 1, 2, -1) if p not in kernel_stack_pfns(d)]
         self.pt_pfns: set[int] = set()
         self.ballooned: list[int] = []
         self.vmas: list[tuple[int, int, bool]] = []
@@ -135,7 +145,7 @@ class GuestMM:
                      if mfn != INVALID_P2M_ENTRY and (int(m.frame_table.type_info[mfn]) >> 29) in table_types
                      and int(m.frame_table.type_info[mfn]) & PGT_count_mask}
         g.ballooned = [pfn for pfn, mfn in enumerate(d.p2m) if mfn == INVALID_P2M_ENTRY]
-        taken = g.pt_pfns | set(g.ballooned)
+        taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d)
         g.free_pfns = [pfn for pfn in range(len(d.p2m) - 1, 2, -1) if pfn not in taken]
         return g
 

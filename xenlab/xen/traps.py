@@ -17,8 +17,12 @@ from the guest kernel) and bounces every other one to the guest's #GP handler. A
 therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT``).
 
 Simplifications:
-- The bounce frame is recorded as a value (``BounceFrame``) on the vcpu and in the trace, not pushed
-  into guest stack memory; guest handlers are Python callbacks found by their registered address.
+- The bounce frame is written as bytes on the guest's ring-1 stack, as create_bounce_frame does
+  (``push_bounce_frame``), and also kept as a value (``BounceFrame``) on the vcpu and in the trace;
+  guest handlers are Python callbacks found by their registered address.
+- The model executes no guest instructions, so the interrupted context Xen saves on that stack is a
+  stand-in (``ArchVcpu.user_regs``: user code at 0x08048000, its stack at 0xbffff000); and a fault
+  taken in ring 1 also builds its frame just below ``kernel_sp`` (the model keeps no ring-1 ESP).
 - ``write_cr3`` stands for reloading the current page-table base (a TLB flush); Xen's emulation does
   not revalidate a new table here (xen/mm.py owns new_guest_cr3).
 - CLI/STI always fault (a PV guest runs with IOPL 0); Xen 3.0 emulated them only with a virtual IOPL.
@@ -37,8 +41,8 @@ from xenlab.xen.costs import charge
 from xenlab.xen.event import vcpu_info_read, vcpu_info_write
 from xenlab.xen.hypercall import hypercall
 from xenlab.xen.public import errno as E
-from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_SS, FLAT_USER_CS, TI_GET_DPL, TI_GET_IF,
-                                           TRAP_NAMES, TRAP_gp_fault, TRAP_no_device,
+from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_SS, FLAT_USER_CS, FLAT_USER_SS,
+                                           TI_GET_DPL, TI_GET_IF, TRAP_NAMES, TRAP_gp_fault, TRAP_no_device,
                                            TRAP_page_fault, VALID_CODESEL, trap_info)
 
 INT80_VECTOR = 0x80
@@ -71,6 +75,15 @@ class BounceFrame:
     ss: int | None               # pushed only when coming from ring 3 (stack switch to kernel_ss:kernel_sp)
     esp: int | None
     masks_events: bool           # TI IF flag: upcall_mask set on entry (like an interrupt gate)
+    frame_esp: int | None = None     # the guest ESP once the frame is on its stack (None: not written)
+    frame_words: tuple = ()          # the 32-bit words written there, lowest address first
+
+
+# The interrupted context the model saves in a bounce frame (it runs no real instructions): a process
+# at the usual i386 ELF text address with its stack just below PAGE_OFFSET, or the kernel itself.
+USER_EIP, USER_ESP = 0x08048000, 0xBFFFF000
+KERNEL_EIP = 0xC0100000              # PAGE_OFFSET + 1 MiB, where an i386 Linux kernel's text is linked
+EFLAGS_RESERVED = 1 << 1
 
 
 @dataclass
@@ -87,6 +100,8 @@ class ArchVcpu:
     int80_direct: bool = False       # the real IDT has a direct trap gate for int $0x80
     iopl: int = 0                    # virtual IOPL (physdev_op SET_IOPL)
     last_bounce: BounceFrame | None = None
+    user_regs: dict = field(default_factory=lambda: {"eip": USER_EIP, "esp": USER_ESP, "cs": FLAT_USER_CS,
+                                                     "ss": FLAT_USER_SS, "eflags": EFLAGS_IF | EFLAGS_RESERVED})
     counts: dict = field(default_factory=dict)
 
 
@@ -208,7 +223,8 @@ def bounce_trap(v, vector: int, error_code: int | None = None, from_ring: int = 
         machine.domain_shutdown(v.domain, "crash")
         return None
     frame = create_bounce_frame(v, vector, ti, error_code, from_ring)
-    ring_crossing(v, (from_ring, 0, 1), "exception", vector=vector)
+    if frame is not None:
+        ring_crossing(v, (from_ring, 0, 1), "exception", vector=vector)
     return frame
 
 
@@ -220,6 +236,10 @@ def create_bounce_frame(v, vector: int, ti: trap_info, error_code: int | None, f
                         saved_upcall_mask=saved_mask, eflags_if=0 if saved_mask else 1,
                         ss=a.kernel_ss if from_ring == 3 else None,
                         esp=a.kernel_sp if from_ring == 3 else None, masks_events=masks)
+    esp, words = push_bounce_frame(v, frame)
+    if esp is None:
+        return None                                   # Xen could not write the frame: the domain crashed
+    frame = replace(frame, frame_esp=esp, frame_words=words)
     if masks:
         vcpu_info_write(v, "evtchn_upcall_mask", 1)
     a.last_bounce = frame
@@ -227,8 +247,44 @@ def create_bounce_frame(v, vector: int, ti: trap_info, error_code: int | None, f
     if machine.trace.active:
         machine.trace.emit("HW", "bounce", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, vector=vector,
                            cs=ti.cs, eip=ti.address, error_code=error_code, saved_upcall_mask=saved_mask,
-                           masks_events=masks, stack=(frame.ss, frame.esp))
+                           masks_events=masks, stack=(frame.ss, frame.esp), frame_esp=esp, frame_words=words)
     return frame
+
+
+def push_bounce_frame(v, frame: BounceFrame) -> tuple:
+    """create_bounce_frame's stores (x86_32/entry.S:356-408): below the guest stack pointer, from the
+    top down, [SS, ESP] (only from ring 3: the switch to kernel_ss:kernel_sp), EFLAGS with IF =
+    !saved_upcall_mask, CS with saved_upcall_mask in bits 16-23, EIP, [error code]. The stores go
+    through the guest's own page tables; if one would fault (the FLT* fixups) Xen crashes the domain.
+    Returns (the new guest ESP, the words lowest address first), or (None, ()) after a crash."""
+    from xenlab.hw.paging import PageFault, walk
+    a = arch(v)
+    machine = v.domain.machine
+    regs = a.user_regs if frame.from_ring == 3 else {"eip": KERNEL_EIP, "cs": FLAT_KERNEL_CS,
+                                                      "eflags": EFLAGS_IF | EFLAGS_RESERVED}
+    cs_word = (regs["cs"] & 0xFFFF) | (frame.saved_upcall_mask & 0xFF) << 16
+    eflags = (regs["eflags"] & ~EFLAGS_IF) | (0 if frame.saved_upcall_mask else EFLAGS_IF)
+    words = [regs["eip"], cs_word, eflags]
+    if frame.from_ring == 3:
+        words += [regs["esp"], regs["ss"]]
+    if frame.error_code is not None:
+        words.insert(0, frame.error_code)
+    esp = (a.kernel_sp - 4 * len(words)) & 0xFFFFFFFF
+    cr3 = getattr(v, "cr3", 0)
+    try:
+        if not cr3:
+            raise PageFault(esp, 2, reason="no page tables")
+        for i, word in enumerate(words):
+            maddr, _ = walk(machine.memory, cr3, (esp + 4 * i) & 0xFFFFFFFF, "w", machine.paging)
+            machine.memory.write_u32(maddr, word & 0xFFFFFFFF)
+    except PageFault as fault:
+        from xenlab.xen.console import printk
+        printk(machine, f"(XEN) domain {v.domid}: cannot write the exception frame at {fault.vaddr:#010x} "
+                        f"(kernel_ss:kernel_sp {a.kernel_ss:#x}:{a.kernel_sp:#x}): crashing the domain")
+        ring_crossing(v, (frame.from_ring, 0), "crash", vector=frame.vector)
+        machine.domain_shutdown(v.domain, "crash")
+        return None, ()
+    return esp, tuple(w & 0xFFFFFFFF for w in words)
 
 
 def event_callback(v) -> None:
