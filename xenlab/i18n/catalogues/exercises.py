@@ -1,0 +1,48 @@
+"""Strings of the exercises added for issue 12: their live-model helpers (viz/ex_live.py), the hints
+(xenlab.hint, grading/hints.py) and the exercise headers. Keys: ``ex.<exercise>.*`` and ``hint.*``."""
+
+PL: dict[str, object] = {
+    "ex.ex02.head": "        operacja                  ile     model     Twoje",
+    "ex.ex13.head": "        domena         flagi  xentop         Twoje",
+    "ex.lab09.push": "  push: req_prod {old} -> {new}, req_event = {event}, powiadomić: {notify}",
+    "ex.lab09.hung": "Operacja {k} z {total} się nie skończyła: żądanie opublikowane (req_prod = {prod}), część zaplecza prosiła o zdarzenie przy req_event = {event}, a nic jej nie obudziło.",
+    "ex.lab09.summary": "zakończone operacje: {done} z {total}",
+    "ex.lab09.race": "Gość pobrał wszystkie odpowiedzi (rsp_cons = {cons}) i uzbraja rsp_event; w tej chwili część zaplecza publikuje odpowiedź (rsp_prod = {prod}) bez zdarzenia.",
+    "ex.lab09.race_yours": "ostatnie sprawdzenie zwróciło {got}, makro Xena zwraca {want}",
+    "ex.lab09.race_asleep": "Gość zasypia z odpowiedzią w kolejce, a zdarzenie już nie przyjdzie: zgubione budzenie.",
+    "ex.lab06.calls": "wywołania set_pending (port, bit oczekiwania i maski portu, sel, upcall -> wynik):",
+    "ex.lab06.call": "  port {port}: pending={was} mask={masked} sel={sel} upcall={upcall} -> {out}",
+    "ex.lab06.out": "pending={pending} sel={sel} upcall={upcall} budzi={kick}",
+    "ex.ex04c.start": "na początku:                  tot_pages={tot_pages}, dziury w P2M={holes}, niezgodne wpisy={bad}, zgubione ramki={lost}",
+    "ex.ex04c.after_out": "po balloon_out (dziury: {n}):  tot_pages={tot_pages}, dziury w P2M={holes}, niezgodne wpisy={bad}, zgubione ramki={lost}",
+    "ex.ex04c.after_in": "po balloon_in (wypełnione: {n}): tot_pages={tot_pages}, dziury w P2M={holes}, niezgodne wpisy={bad}, zgubione ramki={lost}",
+    "ex.ex11.frames": "tryb {mode}: pfn bufora gościa {buf_pfn}, ramki {frames}",
+    "ex.ex11.model": "model",
+    "ex.ex11.yours": "Twoje",
+    "ex.ex04c.problem": "{name}: {problem}",
+    "ex.ex04c.verdict_ok": "P2M i M2P zgodne, cała pamięć wróciła.",
+    "ex.ex04c.verdict_bad": "Coś się nie zgadza: porównaj liczniki z oczekiwanymi (zero niezgodnych wpisów, zero zgubionych ramek).",
+}
+
+EN: dict[str, object] = {
+    "ex.ex02.head": "        operation                 count   model     yours",
+    "ex.ex13.head": "        domain         flags  xentop         yours",
+    "ex.lab09.push": "  push: req_prod {old} -> {new}, req_event = {event}, notify: {notify}",
+    "ex.lab09.hung": "I/O {k} of {total} did not complete: the request is published (req_prod = {prod}), the back end asked for an event at req_event = {event}, and nothing woke it.",
+    "ex.lab09.summary": "I/O completed: {done} of {total}",
+    "ex.lab09.race": "The guest has consumed every response (rsp_cons = {cons}) and re-arms rsp_event; at that moment the back end publishes a response (rsp_prod = {prod}) without an event.",
+    "ex.lab09.race_yours": "the final check returned {got}, Xen's macro returns {want}",
+    "ex.lab09.race_asleep": "The guest goes to sleep with a response queued, and no event will come: a lost wake-up.",
+    "ex.lab06.calls": "calls of set_pending (port, the port's pending and mask bits, sel, upcall -> result):",
+    "ex.lab06.call": "  port {port}: pending={was} mask={masked} sel={sel} upcall={upcall} -> {out}",
+    "ex.lab06.out": "pending={pending} sel={sel} upcall={upcall} kick={kick}",
+    "ex.ex04c.start": "at the start:                  tot_pages={tot_pages}, holes in the P2M={holes}, inconsistent entries={bad}, lost frames={lost}",
+    "ex.ex04c.after_out": "after balloon_out (holes: {n}):  tot_pages={tot_pages}, holes in the P2M={holes}, inconsistent entries={bad}, lost frames={lost}",
+    "ex.ex04c.after_in": "after balloon_in (filled: {n}): tot_pages={tot_pages}, holes in the P2M={holes}, inconsistent entries={bad}, lost frames={lost}",
+    "ex.ex11.frames": "mode {mode}: the guest's buffer pfn {buf_pfn}, frames {frames}",
+    "ex.ex11.model": "model",
+    "ex.ex11.yours": "yours",
+    "ex.ex04c.problem": "{name}: {problem}",
+    "ex.ex04c.verdict_ok": "P2M and M2P agree, all the memory came back.",
+    "ex.ex04c.verdict_bad": "Something is off: compare the counters with what they should be (no inconsistent entries, no lost frames).",
+}
