@@ -46,3 +46,134 @@ EN: dict[str, object] = {
     "ex.ex04c.verdict_ok": "P2M and M2P agree, all the memory came back.",
     "ex.ex04c.verdict_bad": "Something is off: compare the counters with what they should be (no inconsistent entries, no lost frames).",
 }
+
+# -- hints (xenlab.hint): each exercise's hints from the gentlest to the most specific ---------------------
+PL.update({
+    "hint.head": "Podpowiedź {n} z {total}:",
+    "hint.no_more": "Nie ma więcej podpowiedzi do {exercise} (pokazano wszystkie: {total}).",
+    "hint.none": "Do {exercise} nie ma podpowiedzi.",
+    # ex01
+    "hint.ex01.1": "Uruchom na modelu `xenlab.xm(m, \"list\")`, wstrzymaj jedną domenę (`xenlab.xm(m, \"pause web\")`) i porównaj kolumnę State przed i po: każda flaga ma w niej stałe miejsce, a pusta pozycja to `-`.",
+    "hint.ex01.2": "Kolejność liter w `xm list` to r b p s c d: działa, zablokowana, wstrzymana, zamknięta, awaria, umiera. Dla hypercall_allowed: nazwa spoza tabeli Xena 3.0 (`xen/include/public/xen.h`) nigdy nie jest dozwolona (`-ENOSYS`).",
+    "hint.ex01.3": "W Xenie 3.0 domU ma zakazane tylko dwa hiperwywołania z tabeli: `dom0_op` (sprawdzenie IS_PRIV w `xen/common/dom0_ops.c`, `-EPERM`) i `console_io` (w zwykłej kompilacji tylko dla dom0). Dom0 (domid 0) może wszystkie.",
+    # ex02
+    "hint.ex02.1": "Zacznij od pytania: czy operacja wymaga pierścienia 0? Jeśli nie (np. zapis do wspólnej pamięci albo odczyt strony zmapowanej tylko do odczytu), żadnego przejścia nie ma.",
+    "hint.ex02.2": "Wyjątek procesora zawsze trafia najpierw do Xena (tylko on ma prawdziwą IDT i odczyta CR2), a ten odbija go do jądra gościa w pierścieniu 1. Wywołanie systemowe `int $0x80` to wyjątek od tej reguły: Xen 3.0 na x86_32 wpisuje dla niego bramkę bezpośrednią.",
+    "hint.ex02.3": "Hiperwywołania to to, co natywne jądro robi instrukcjami uprzywilejowanymi: tablice stron, CR3, `hlt`, zegar, powiadamianie innej domeny, CR0.TS. Droga: (1, 0, 1). Wyjątek aplikacji: (3, 0, 1), jądra: (1, 0, 1). `cli`, czas systemowy i M2P: bez przejścia.",
+    # ex04c
+    "hint.ex04c.1": "Xen nie zna numerów stron gościa (pfn), tylko ramki maszynowe (mfn): co więc trzeba podać w `extents`? I skąd je wziąć, zanim wpis P2M zmieni się w dziurę?",
+    "hint.ex04c.2": "`decrease_reservation` zwraca, ile pozycji od początku listy Xen przyjął. Dziurą może zostać tylko pfn, którego ramkę Xen naprawdę zabrał; reszta zostaje w P2M bez zmian. Przy braniu: Xen może dać mniej ramek, niż prosisz.",
+    "hint.ex04c.3": "M2P zmienia tylko Xen: po `increase_reservation` gość wpisuje ramkę do P2M i zgłasza wpis M2P żądaniem `mmu_update` z `ptr = mfn << 12 | MMU_MACHPHYS_UPDATE` (młodsze bity `ptr` to polecenie) i `val = pfn`.",
+    # ex11
+    "hint.ex11.1": "Najpierw tryb kopiowania: czy `GNTTABOP_copy` zmienia właściciela jakiejkolwiek ramki? Przy kopiowaniu gość tylko udostępnia swoją ramkę (uprawnienie), a Xen kopiuje bajty.",
+    "hint.ex11.2": "Przy przerzucaniu gość, wystawiając pusty bufor, oddaje jego ramkę Xenowi (`decrease_reservation`) i zostawia dziurę w P2M; `gnttab_transfer` przenosi stronę netback na własność gościa, a netback łata swoją dziurę świeżą ramką (`increase_reservation`).",
+    "hint.ex11.3": "Tablice po jednym przerzuceniu: P2M gościa pod pfn bufora ma S, P2M dom0 pod pfn strony S ma R; w M2P: B jest nieważne (INVALID), S wskazuje pfn bufora, R wskazuje pfn dom0.",
+    # ex13
+    "hint.ex13.1": "STATE w xentop to sześć kolumn, po jednej na flagę, ale w innej kolejności niż w `xm list`. Znajdź ją w `print_state` w xentop.c albo na wyjściu `xenlab.xentop(m)` w rozdziale 13.",
+    "hint.ex13.2": "Kolejność: d s b c p r (umiera, zamknięta, zablokowana, awaria, wstrzymana, działa). Awaria to zamknięcie z powodem SHUTDOWN_crash (3) w bitach 16-23 flag; wtedy świeci się `c`, a nie `s`.",
+    "hint.ex13.3": "CPU(%) = (różnica czasu CPU w ns / 10) / (odstęp próbek w µs): ns / 1000 daje µs, a razy 100 daje procent. Bez dzielenia przez liczbę procesorów; gdy odstęp jest zerowy, 0.0.",
+    # ex06b
+    "hint.ex06b.1": "W śladzie porównaj `sel` przed i po wywołaniu kolegi z tym, co robi Xen: który bit selektora ustawia jego funkcja dla portu 4?",
+    "hint.ex06b.2": "Procedura obsługi upcalla gościa przegląda tylko te słowa mapy oczekujących, których bity są ustawione w `evtchn_pending_sel`. Bit selektora to numer SŁOWA z portem, nie pozycja portu w słowie.",
+    "hint.ex06b.3": "Słowo z portem `port` ma numer `port // 32`; kolega użył `port % 32`. Dla portów 0..31 poprawny bit selektora to zawsze bit 0.",
+    # ex09b
+    "hint.ex09b.1": "W śladzie dysku: przy której publikacji część zaplecza czekała na zdarzenie przy `req_event`, a funkcja zwróciła False? Czy ta publikacja przeprowadziła `req_prod` przez `req_event`?",
+    "hint.ex09b.2": "Powiadomienie jest potrzebne, gdy `req_event` leży w przedziale (stary req_prod, nowy req_prod], a kolega sprawdza [stary, nowy). Druga funkcja: po ponownym uzbrojeniu `rsp_event` trzeba jeszcze raz spojrzeć na `rsp_prod`.",
+    "hint.ex09b.3": "ring.h: `notify = (RING_IDX)(new - req_event) < (RING_IDX)(new - old)`. Ostatnie sprawdzenie: jeśli nie ma pracy, ustaw `rsp_event = rsp_cons + 1`, (bariera) i zwróć ponownie `rsp_prod - rsp_cons`.",
+    # ex03
+    "hint.ex03.1": "Przeczytaj `check_descriptor` (w Xenie 3.0: `xen/arch/x86/x86_32/mm.c`) od góry: reguły sprawdza się po kolei, a deskryptor nieobecny (P=0) jest zawsze w porządku.",
+    "hint.ex03.2": "Gość nie może zrobić segmentu pierścienia 0 (DPL 0), a segment kodu lub danych nie może sięgać w obszar Xena: koniec segmentu powyżej granicy jest przycinany (jeśli G=1), a baza zbyt blisko granicy to odmowa.",
+    # ex04a
+    "hint.ex04a.1": "Rozbij adres wirtualny na indeksy (2 poziomy: 10/10/12 bitów, PAE: 2/9/9/12) i idź od CR3: każdy wpis daje adres następnej tablicy albo ramki w bitach 12 i wyżej.",
+    "hint.ex04a.2": "Prawa to iloczyn (AND) bitów RW i US po wszystkich poziomach (wpis L3 w PAE nie ma praw). Kod błędu: bit 0 = naruszenie ochrony (1) albo brak strony (0), bit 1 = zapis, bit 2 = tryb użytkownika.",
+    # ex04b
+    "hint.ex04b.1": "Funkcja w Xenie to `mod_l1_entry` i `get_page_from_l1e` w `xen/arch/x86/mm.c`. Na modelu: `web.kernel.mm.mmu_update([...])` z rozdziału 4 i ślad `m.trace.record(\"MEM\")` pokazują, kiedy Xen odmawia i które liczniki się zmieniają.",
+    "hint.ex04b.2": "Najpierw odrzuć flagi, których Xen nie pozwala użyć gościowi PV w L1 (PSE/PAT, GLOBAL: `new & 0x180`). Zmiana tylko bitów innych niż P i RW przy tej samej ramce niczego nie liczy na nowo (szybka ścieżka).",
+    "hint.ex04b.3": "Nowy obecny wpis: ramka musi istnieć, należeć do domeny i mieć licznik > 0 (inaczej odmowa); z RW ramka musi mieć typ \"writable\" albo licznik typu 0 (wtedy staje się \"writable\"), licznik typu +1; licznik referencji +1. Potem zwolnij stary obecny wpis: licznik -1, a z RW także licznik typu -1. Przy odmowie niczego nie zmieniaj.",
+    # ex05
+    "hint.ex05.1": "Funkcje w Xenie: `do_trap`, `do_page_fault`, `do_general_protection` w `xen/arch/x86/traps.c` oraz `set_int80_direct_trap` w `xen/arch/x86/x86_32/traps.c`. Ślad rozdziału 5 (`m.trace.record(\"HW\")`, zdarzenia `ring`) pokazuje drogę każdego wektora.",
+    "hint.ex05.2": "Wyjątek sprzętowy zawsze idzie przez Xena do procedury gościa: (wektor, (from_ring, 0, 1)), a bez zarejestrowanej procedury domena ginie (None). `int n` jest dozwolone, gdy wpis istnieje, a jego DPL >= from_ring.",
+    "hint.ex05.3": "Dozwolone `int $0x80` bez flagi IF ma bramkę bezpośrednią: (0x80, (from_ring, 1)); inne dozwolone `int n`: (n, (from_ring, 0, 1)). Zabronione `int n` kończy się #GP: (13, (from_ring, 0, 1)), albo None bez procedury #GP.",
+    # ex06
+    "hint.ex06.1": "Funkcja w Xenie to `evtchn_set_pending` w `xen/include/xen/event.h`; w modelu ślad `m.trace.record(\"EVTCHN\")` pokazuje przy każdym zdarzeniu, czy był upcall. Kolejność kroków ma znaczenie: na którym bicie każda ścieżka się zatrzymuje?",
+    "hint.ex06.2": "Bit oczekiwania ustawia się zawsze (także na porcie zamaskowanym); maska, bit selektora (słowo `port // 32`) i `upcall_pending` decydują tylko o tym, czy vcpu trzeba obudzić. Odmaskowanie powtarza końcówkę, jeśli port jest oczekujący.",
+    "hint.ex06.3": "Kolejność: ustaw bit oczekiwania (był już: koniec); zamaskowany: koniec; ustaw bit selektora (był już: koniec); ustaw upcall i obudź tylko, gdy wcześniej było 0. unmask: wyczyść maskę; jeśli port był zamaskowany i oczekuje, wykonaj dwa ostatnie kroki.",
+    # ex07
+    "hint.ex07.1": "Każdy planista ma swój plik w `xen/common/` (Xen 2.0: `sched_rrobin.c`, `sched_bvt.c`, `sched_atropos.c`; Xen 3.0: `sched_credit.c`). Laboratorium planistów z rozdziału 7 pokazuje ich decyzje krok po kroku.",
+    "hint.ex07.2": "Porównuj z modelem po jednym kroku: wynik Twojej funkcji i wybór planisty modelu dla tego samego stanu kolejki; komunikat nieudanego sprawdzenia mówi, który planista i który przypadek się nie zgadza.",
+    # ex08
+    "hint.ex08.1": "Wzór jest w komentarzu przy `struct vcpu_time_info` w `xen/include/public/xen.h`; w modelu `xenlab.xen.time` i widok zegarów z rozdziału 8 pokazują te same pola. Uwaga na arytmetykę 64-bitową bez znaku.",
+    "hint.ex08.2": "system_time + ((((tsc - tsc_timestamp) << shift) * mul) >> 32); ujemny shift to przesunięcie w prawo o -shift; różnicę i wynik przesunięcia obetnij do 64 bitów (`& (2**64 - 1)`).",
+    "hint.ex08.3": "`set_time_scale` (xen/arch/x86/time.c): dopóki częstotliwość > 2·10^9, dziel ją przez 2 (shift - 1); potem, dopóki ≤ 10^9, mnóż przez 2 (shift + 1); `mul = (10^9 << 32) // przesunięta_częstotliwość`.",
+    # ex09
+    "hint.ex09.1": "Przeczytaj komentarz nad makrami w `xen/include/public/io/ring.h`: druga strona zapisuje w `req_event`, przy którym indeksie chce zdarzenie. Powiadom tylko wtedy, gdy ta publikacja przeszła przez ten indeks.",
+    "hint.ex09.2": "Przy zawijaniu porównuj różnice modulo 2**32, nie same indeksy: (new - req_event) & MASKA < (new - old) & MASKA.",
+    "hint.ex09.3": "Ostatnie sprawdzenie: jeśli nie ma odpowiedzi, ustaw `rsp_event = rsp_cons + 1` i sprawdź `rsp_prod` jeszcze raz: odpowiedź mogła przyjść, zanim zapis stał się widoczny.",
+    # ex10
+    "hint.ex10.1": "Część zaplecza (blkback, `dispatch_rw_block_io` w `drivers/xen/blkback/blkback.c`) najpierw sprawdza żądanie, potem odwzorowuje strony z uprawnień gościa, wykonuje operację i zawsze odpowiada na każde żądanie.",
+    "hint.ex10.2": "Błędne żądanie (zła operacja, za dużo segmentów, sektor poza urządzeniem, zły zakres w segmencie, nieudane odwzorowanie) dostaje odpowiedź BLKIF_RSP_ERROR; odwzorowane strony trzeba odmapować także po błędzie.",
+    # ex10b
+    "hint.ex10b.1": "Funkcja w Xenie to `__gnttab_map_grant_ref` w `xen/common/grant_table.c`: czyta się ją od góry, a wynik to kod PIERWSZEJ złamanej reguły. Na modelu każde wywołanie z sekcji „na żywo” to prawdziwe `GNTTABOP_map_grant_ref`.",
+    "hint.ex10b.2": "Kolejność: zły numer wpisu lub brak GNTMAP_host_map/device_map → GNTST_bad_gntref; domena nie istnieje albo to sam wywołujący → GNTST_bad_domain; pełna tablica maptrack → GNTST_no_device_space.",
+    "hint.ex10b.3": "Na końcu wpis: typ GTF_permit_access, przyznany wywołującemu, bez zapisu do wpisu GTF_readonly, ramka należąca do udzielającego; inaczej GNTST_general_error. Sukces: ustaw GTF_reading, a przy odwzorowaniu do zapisu także GTF_writing, i zwróć GNTST_okay.",
+    # ex14
+    "hint.ex14.1": "Obie funkcje są w `tools/libxc/xc_linux_save.c` w Xenie 3.0 (pętla główna `xc_linux_save` i `ratewrite`/regulacja szybkości). Migracja z rozdziału 14 drukuje po każdej iteracji liczby, których potrzebujesz.",
+    "hint.ex14.2": "Ostatnia iteracja zaczyna się, gdy zachodzi KTÓRYKOLWIEK warunek: wysłano więcej niż poprzednio przy szybkości już MAX_MBIT_RATE; iteration >= DEF_MAX_ITERS; sent_this_iter + skip_this_iter < 50; total_sent > max_pfn * DEF_MAX_FACTOR.",
+    "hint.ex14.3": "Szybkość: tempo brudzenia w Mb/s = dirty_pages * 4096 // (elapsed_ms * 125). Jeśli jest większe od bieżącej szybkości, nowa = tempo + 50, najwyżej MAX_MBIT_RATE; inaczej bez zmian.",
+})
+
+EN.update({
+    "hint.head": "Hint {n} of {total}:",
+    "hint.no_more": "No more hints for {exercise} (all {total} shown).",
+    "hint.none": "There are no hints for {exercise}.",
+    "hint.ex01.1": "Run `xenlab.xm(m, \"list\")` on the model, pause a domain (`xenlab.xm(m, \"pause web\")`) and compare the State column before and after: each flag has a fixed place in it, and an empty place is `-`.",
+    "hint.ex01.2": "xm list's letters are in the order r b p s c d: running, blocked, paused, shutdown, crashed, dying. For hypercall_allowed: a name outside Xen 3.0's table (`xen/include/public/xen.h`) is never allowed (`-ENOSYS`).",
+    "hint.ex01.3": "In Xen 3.0 only two hypercalls of the table are refused to a domU: `dom0_op` (the IS_PRIV check in `xen/common/dom0_ops.c`, `-EPERM`) and `console_io` (dom0 only in an ordinary build). Dom0 (domid 0) may make all of them.",
+    "hint.ex02.1": "Start with the question: does the operation need ring 0? If not (say, a write to shared memory or a read of a page mapped read-only), there is no crossing at all.",
+    "hint.ex02.2": "A CPU exception always reaches Xen first (only Xen has the real IDT, and only ring 0 can read CR2), which bounces it to the guest kernel in ring 1. The system call `int $0x80` is the exception to that rule: Xen 3.0 on x86_32 writes a direct gate for it.",
+    "hint.ex02.3": "Hypercalls are what a native kernel does with privileged instructions: page tables, CR3, `hlt`, the timer, notifying another domain, CR0.TS. Path: (1, 0, 1). An application's exception: (3, 0, 1), the kernel's: (1, 0, 1). `cli`, the system time and the M2P: no crossing.",
+    "hint.ex04c.1": "Xen does not know the guest's page numbers (pfns), only machine frames (mfns): so what goes into `extents`? And where do you read them before the P2M entry turns into a hole?",
+    "hint.ex04c.2": "`decrease_reservation` returns how many entries from the start of the list Xen took. Only a pfn whose frame Xen really took may become a hole; the rest stay in the P2M unchanged. When taking: Xen may give fewer frames than you ask for.",
+    "hint.ex04c.3": "Only Xen changes the M2P: after `increase_reservation` the guest writes the frame into its P2M and reports the M2P entry with an `mmu_update` request `ptr = mfn << 12 | MMU_MACHPHYS_UPDATE` (the low bits of `ptr` are the command) and `val = pfn`.",
+    "hint.ex11.1": "Copy mode first: does `GNTTABOP_copy` change any frame's owner? When copying, the guest only grants access to its own frame, and Xen copies bytes.",
+    "hint.ex11.2": "When flipping, the guest posting an empty buffer gives its frame back to Xen (`decrease_reservation`) and leaves a hole in its P2M; `gnttab_transfer` makes netback's page the guest's, and netback patches its own hole with a fresh frame (`increase_reservation`).",
+    "hint.ex11.3": "The tables after one flip: the guest's P2M at the buffer's pfn holds S, dom0's P2M at S's pfn holds R; in the M2P: B is invalid (INVALID), S points at the buffer's pfn, R at dom0's pfn.",
+    "hint.ex13.1": "xentop's STATE is six columns, one per flag, but in another order than `xm list`. Find it in `print_state` in xentop.c, or on the output of `xenlab.xentop(m)` in chapter 13.",
+    "hint.ex13.2": "The order: d s b c p r (dying, shutdown, blocked, crashed, paused, running). A crash is a shutdown with reason SHUTDOWN_crash (3) in bits 16-23 of the flags; then `c` lights up, not `s`.",
+    "hint.ex13.3": "CPU(%) = (the CPU time difference in ns / 10) / (the interval in µs): ns / 1000 gives µs, and times 100 gives a percentage. No division by the number of CPUs; with a zero interval, 0.0.",
+    "hint.ex06b.1": "In the trace, compare `sel` before and after the colleague's call with what Xen does: which selector bit does the function set for port 4?",
+    "hint.ex06b.2": "The guest's upcall handler scans only the words of the pending bitmap whose bits are set in `evtchn_pending_sel`. The selector bit is the number of the WORD holding the port, not the port's position in the word.",
+    "hint.ex06b.3": "The word holding `port` is number `port // 32`; the colleague used `port % 32`. For ports 0..31 the right selector bit is always bit 0.",
+    "hint.ex09b.1": "In the disk trace: at which push was the back end waiting for an event at `req_event` while the function returned False? Did that push carry `req_prod` across `req_event`?",
+    "hint.ex09b.2": "A notification is needed when `req_event` lies in (old req_prod, new req_prod], and the colleague tests [old, new). The other function: after re-arming `rsp_event`, look at `rsp_prod` once more.",
+    "hint.ex09b.3": "ring.h: `notify = (RING_IDX)(new - req_event) < (RING_IDX)(new - old)`. The final check: with no work, set `rsp_event = rsp_cons + 1`, (a barrier) and return `rsp_prod - rsp_cons` again.",
+    "hint.ex03.1": "Read `check_descriptor` (Xen 3.0: `xen/arch/x86/x86_32/mm.c`) from the top: the rules are checked in order, and a not-present descriptor (P=0) is always fine.",
+    "hint.ex03.2": "A guest may not make a ring-0 segment (DPL 0), and a code or data segment may not reach into Xen's area: a segment ending above the boundary is clipped (if G=1), and a base too close to the boundary is refused.",
+    "hint.ex04a.1": "Split the virtual address into indices (2-level: 10/10/12 bits, PAE: 2/9/9/12) and walk from CR3: each entry holds the address of the next table or of the frame in bits 12 and up.",
+    "hint.ex04a.2": "The rights are the AND of the RW and US bits over all levels (a PAE L3 entry has none). The error code: bit 0 = protection (1) or not present (0), bit 1 = write, bit 2 = user mode.",
+    "hint.ex04b.1": "Xen's functions are `mod_l1_entry` and `get_page_from_l1e` in `xen/arch/x86/mm.c`. On the model, chapter 4's `web.kernel.mm.mmu_update([...])` and the trace `m.trace.record(\"MEM\")` show when Xen refuses and which counts change.",
+    "hint.ex04b.2": "First refuse the flags Xen does not let a PV guest use in an L1 (PSE/PAT, GLOBAL: `new & 0x180`). Changing only bits other than P and RW for the same frame recounts nothing (the fast path).",
+    "hint.ex04b.3": "A new present entry: the frame must exist, belong to the domain and have a count > 0 (else refuse); with RW the frame must have type \"writable\" or type count 0 (it then becomes \"writable\"), type count +1; reference count +1. Then release the old present entry: count -1, and with RW type count -1 too. When refusing, change nothing.",
+    "hint.ex05.1": "Xen's functions: `do_trap`, `do_page_fault`, `do_general_protection` in `xen/arch/x86/traps.c`, and `set_int80_direct_trap` in `xen/arch/x86/x86_32/traps.c`. Chapter 5's trace (`m.trace.record(\"HW\")`, the `ring` events) shows each vector's path.",
+    "hint.ex05.2": "A hardware exception always goes through Xen to the guest's handler: (vector, (from_ring, 0, 1)); with no registered handler the domain dies (None). `int n` is allowed when the entry exists and its DPL >= from_ring.",
+    "hint.ex05.3": "An allowed `int $0x80` without the IF flag has a direct gate: (0x80, (from_ring, 1)); any other allowed `int n`: (n, (from_ring, 0, 1)). A forbidden `int n` ends in #GP: (13, (from_ring, 0, 1)), or None with no #GP handler.",
+    "hint.ex06.1": "Xen's function is `evtchn_set_pending` in `xen/include/xen/event.h`; in the model the trace `m.trace.record(\"EVTCHN\")` shows for every event whether there was an upcall. The order of the steps matters: at which bit does each path stop?",
+    "hint.ex06.2": "The pending bit is always set (on a masked port too); the mask, the selector bit (word `port // 32`) and `upcall_pending` only decide whether the vcpu must be woken. Unmasking repeats the tail when the port is pending.",
+    "hint.ex06.3": "The order: set the pending bit (already set: stop); masked: stop; set the selector bit (already set: stop); set upcall and kick only if it was 0. unmask: clear the mask; if the port was masked and is pending, take the last two steps.",
+    "hint.ex07.1": "Each scheduler has its own file in `xen/common/` (Xen 2.0: `sched_rrobin.c`, `sched_bvt.c`, `sched_atropos.c`; Xen 3.0: `sched_credit.c`). Chapter 7's scheduler lab shows their decisions step by step.",
+    "hint.ex07.2": "Compare with the model one step at a time: your function's result and the model scheduler's choice for the same run queue; a failed check's message says which scheduler and which case disagree.",
+    "hint.ex08.1": "The formula is in the comment at `struct vcpu_time_info` in `xen/include/public/xen.h`; in the model `xenlab.xen.time` and chapter 8's clocks view show the same fields. Mind the unsigned 64-bit arithmetic.",
+    "hint.ex08.2": "system_time + ((((tsc - tsc_timestamp) << shift) * mul) >> 32); a negative shift is a right shift by -shift; truncate the delta and the shifted value to 64 bits (`& (2**64 - 1)`).",
+    "hint.ex08.3": "`set_time_scale` (xen/arch/x86/time.c): while the frequency is > 2·10^9 halve it (shift - 1); then while it is ≤ 10^9 double it (shift + 1); `mul = (10^9 << 32) // the_shifted_frequency`.",
+    "hint.ex09.1": "Read the comment above the macros in `xen/include/public/io/ring.h`: the other end writes into `req_event` the index at which it wants an event. Notify only when this push went past that index.",
+    "hint.ex09.2": "Across the wrap, compare differences modulo 2**32, not the indices themselves: (new - req_event) & MASK < (new - old) & MASK.",
+    "hint.ex09.3": "The final check: with no responses, set `rsp_event = rsp_cons + 1` and look at `rsp_prod` once more: a response may have come before the write became visible.",
+    "hint.ex10.1": "The back end (blkback, `dispatch_rw_block_io` in `drivers/xen/blkback/blkback.c`) checks the request first, then maps the pages from the guest's grants, does the I/O, and always answers every request.",
+    "hint.ex10.2": "A bad request (a wrong operation, too many segments, a sector past the device, a bad range in a segment, a failed map) gets a BLKIF_RSP_ERROR response; pages already mapped must be unmapped after an error too.",
+    "hint.ex10b.1": "Xen's function is `__gnttab_map_grant_ref` in `xen/common/grant_table.c`: read it from the top; the result is the code of the FIRST rule broken. On the model, every call of the \"live\" section is a real `GNTTABOP_map_grant_ref`.",
+    "hint.ex10b.2": "The order: a bad entry number or neither GNTMAP_host_map nor device_map → GNTST_bad_gntref; the domain does not exist or is the caller itself → GNTST_bad_domain; a full maptrack table → GNTST_no_device_space.",
+    "hint.ex10b.3": "Last, the entry: type GTF_permit_access, granted to the caller, no writable map of a GTF_readonly entry, a frame owned by the granting domain; otherwise GNTST_general_error. On success set GTF_reading, and GTF_writing too for a writable map, and return GNTST_okay.",
+    "hint.ex14.1": "Both functions are in Xen 3.0's `tools/libxc/xc_linux_save.c` (the main loop of `xc_linux_save` and the rate control). Chapter 14's migration prints after each iteration the numbers you need.",
+    "hint.ex14.2": "The last iteration starts when ANY condition holds: more was sent than last time with the rate already at MAX_MBIT_RATE; iteration >= DEF_MAX_ITERS; sent_this_iter + skip_this_iter < 50; total_sent > max_pfn * DEF_MAX_FACTOR.",
+    "hint.ex14.3": "The rate: the dirtying rate in Mb/s = dirty_pages * 4096 // (elapsed_ms * 125). If it is above the current rate, the new one is that rate + 50, at most MAX_MBIT_RATE; otherwise unchanged.",
+})
