@@ -38,11 +38,11 @@ def buggy_final_check(front):
 
 
 @EX.check(points=1, function="push_requests_and_check_notify",
-          title={"pl": "jedno żądanie na uśpionym backendzie", "en": "one request to a sleeping back end"})
+          title={"pl": "jedno żądanie do uśpionej części zaplecza", "en": "one request to a sleeping back end"})
 def push_single(ctx):
     c = int(ctx.rng.integers(0, 1000))
     base.compare_push(ctx, st(c + 1, c, c, c + 1, c, c + 1),
-                      "Backend śpi i czeka na req_event = req_prod + 1; gość publikuje jedno żądanie. ",
+                      "Część zaplecza śpi i czeka na req_event = req_prod + 1; gość publikuje jedno żądanie. ",
                       "The back end sleeps waiting at req_event = req_prod + 1; the guest pushes one request. ")
 
 
@@ -81,8 +81,8 @@ def final_race_public(ctx):
             object.__setattr__(sring, "rsp_prod", (sring.rsp_prod + 1) & M32)
     got, _, _ = base.run_student(ctx, "final_check_for_responses", state, on_write=backend_answers)
     expect(got == 1,
-           pl="Backend opublikował odpowiedź tuż przed tym, jak zapis rsp_event stał się widoczny (i nie "
-              "wysłał zdarzenia); funkcja każe gościowi zasnąć z odpowiedzią w kolejce.",
+           pl="Część zaplecza opublikowała odpowiedź tuż przed tym, jak zapis rsp_event stał się widoczny (i nie "
+              "wysłała zdarzenia); funkcja każe gościowi zasnąć z odpowiedzią w kolejce.",
            en="The back end published a response just before the write of rsp_event became visible (and "
               "sent no event); the function lets the guest sleep with a response queued.")
 
@@ -94,7 +94,7 @@ def final_idle(ctx):
 
 
 @EX.check(points=2, function="final_check_for_responses", hidden=True,
-          title={"pl": "wyścigi z backendem", "en": "races with the back end"})
+          title={"pl": "wyścigi z częścią zaplecza", "en": "races with the back end"})
 def final_race(ctx):
     base.final_race(ctx)
 
