@@ -87,3 +87,28 @@ def test_count_hints_reads_an_executed_notebook():
     ]
     assert count_hints(nb) == {"ex09": 2, "ex04c": 1, "ex09b": 2}
     assert count_hints(nbformat.v4.new_notebook()) == {}
+
+
+@pytest.mark.parametrize("src", EXERCISES, ids=lambda s: s.name)
+def test_exercise_offers_its_hints_in_both_languages(src):
+    ex = src.meta["exercise"]
+    for lang in LANGS:
+        text = "".join(b.text for b in src.blocks if b.kind == lang)
+        assert f'xenlab.hint("{ex}")' in text, (src.name, lang)
+
+
+def test_polish_exercises_use_the_glossary_terms():
+    """The glossary says "część zaplecza" / "część frontowa", not a bare "backend" / "frontend"."""
+    from xenlab.grading.checks import ex09_front_ring, ex09b_lost_wakeup, ex10_blkback, ex10b_grant_map
+    bare = re.compile(r"\b(?:[Bb]ackend|[Ff]rontend)\w*")
+    for src in EXERCISES:
+        for b in src.blocks:
+            if b.kind == "pl":
+                assert not bare.findall(b.text), (src.name, bare.findall(b.text))
+    for mod in (ex09_front_ring, ex09b_lost_wakeup, ex10_blkback, ex10b_grant_map):
+        ex = all_exercises()[mod.EX.id]
+        for check in ex.checks:
+            assert not bare.findall(check.title_text("pl")), (ex.id, check.name)
+    for key, text in CATALOGUES["pl"].items():
+        if key.startswith(("hint.", "ex.")):
+            assert not bare.findall(text), key

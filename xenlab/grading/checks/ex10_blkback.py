@@ -316,7 +316,7 @@ def random_request(bench: Bench):
 
 
 @EX.check(points=3, function="handle_request", hidden=True, timeout=SLOW,
-          title={"pl": "losowe żądania dobrego i złośliwego frontendu",
+          title={"pl": "losowe żądania dobrej i złośliwej części frontowej",
                  "en": "random requests from a good and a misbehaving front end"})
 @bench_check
 def random_requests(ctx, bench):
