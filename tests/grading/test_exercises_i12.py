@@ -170,8 +170,8 @@ def test_ex04c_mistakes():
 
 
 def test_ex04c_reference_keeps_a_live_domain_consistent():
-    from xenlab.viz.ex_live import balloon_run
     from xenlab.i18n import t
+    from xenlab.viz.ex_live import balloon_run
     out = balloon_run(ex04c.reference_balloon_out, ex04c.reference_balloon_in, pages=32)
     assert out.splitlines()[-1] == t("ex.ex04c.verdict_ok")
 

@@ -99,7 +99,12 @@ def test_exercise_offers_its_hints_in_both_languages(src):
 
 def test_polish_exercises_use_the_glossary_terms():
     """The glossary says "część zaplecza" / "część frontowa", not a bare "backend" / "frontend"."""
-    from xenlab.grading.checks import ex09_front_ring, ex09b_lost_wakeup, ex10_blkback, ex10b_grant_map
+    from xenlab.grading.checks import (
+        ex09_front_ring,
+        ex09b_lost_wakeup,
+        ex10_blkback,
+        ex10b_grant_map,
+    )
     bare = re.compile(r"\b(?:[Bb]ackend|[Ff]rontend)\w*")
     for src in EXERCISES:
         for b in src.blocks:

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from xenlab.grading.registry import exercise, expect
 from xenlab.xen.public import dom0_ops as D
-from xenlab.xen.public.xen import SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, SHUTDOWN_suspend
+from xenlab.xen.public.xen import (
+    SHUTDOWN_crash,
+    SHUTDOWN_poweroff,
+    SHUTDOWN_reboot,
+    SHUTDOWN_suspend,
+)
 
 EX = exercise("ex13", chapter=13, functions=("xentop_state", "cpu_percent"),
               title={"pl": "xentop: litery stanu i CPU(%) z dwóch próbek",
