@@ -117,3 +117,12 @@ def test_polish_exercises_use_the_glossary_terms():
     for key, text in CATALOGUES["pl"].items():
         if key.startswith(("hint.", "ex.")):
             assert not bare.findall(text), key
+
+
+def test_bad_exercise_meta_is_refused(tmp_path):
+    from xenlab.coursebuild import SourceError, parse
+    path = tmp_path / "ex99_bad.md"
+    for bad in ("level: 4", "minutes: soon", "chapters: four"):
+        path.write_text(f"::: meta\nkind: exercise\nexercise: ex99\n{bad}\n:::\n", encoding="utf-8")
+        with pytest.raises(SourceError, match="bad exercise meta"):
+            exercise_meta(parse(path))
