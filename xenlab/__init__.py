@@ -27,5 +27,11 @@ def check(exercise_id: str, namespace: dict | None = None):
     return _check(exercise_id, namespace)
 
 
-__all__ = ["use", "check", "set_language", "get_language", "Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
+def hint(exercise_id: str) -> None:
+    """Show the next hint for an exercise (each more specific than the last); the grader counts them."""
+    from xenlab.grading.hints import hint as _hint
+    _hint(exercise_id)
+
+
+__all__ = ["use", "check", "hint", "set_language", "get_language", "Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
            "xm", "XmError", "XmResult", "__version__"]

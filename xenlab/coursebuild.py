@@ -271,6 +271,23 @@ def strip_solutions(code: str, exercise_id: str) -> str:
     return "\n".join(out) + ("\n" if code.endswith("\n") else "")
 
 
+def exercise_meta(src: Source) -> dict:
+    """An exercise's `chapters: 4, 2`, `level: 1-3` and `minutes: N` meta lines as notebook metadata."""
+    out = {}
+    try:
+        if "chapters" in src.meta:
+            out["chapters"] = [int(c) for c in src.meta["chapters"].replace(",", " ").split()]
+        if "level" in src.meta:
+            out["level"] = int(src.meta["level"])
+            if out["level"] not in (1, 2, 3):
+                raise ValueError("level must be 1, 2 or 3")
+        if "minutes" in src.meta:
+            out["minutes"] = int(src.meta["minutes"])
+    except ValueError as exc:
+        raise SourceError(f"{src.path}: bad exercise meta ({exc})") from None
+    return out
+
+
 def notebook(cells: list, lang: str, src: Source, variant: str) -> dict:
     meta = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                            "name": "python3"},
@@ -278,6 +295,7 @@ def notebook(cells: list, lang: str, src: Source, variant: str) -> dict:
             "xenlab": {"lang": lang, "source": f"course/{src.path.name}", "kind": variant}}
     if src.kind == "exercise":
         meta["xenlab"]["exercise"] = src.meta["exercise"]
+        meta["xenlab"].update(exercise_meta(src))
     return {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
 
 

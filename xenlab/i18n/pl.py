@@ -88,7 +88,7 @@ MESSAGES: dict[str, object] = {
     "viz.layers.event": "krok {step}: {domain} -> Xen: {name} = {result}",
     "viz.layers.error": "Widżet napotkał błąd: {error}",
     "viz.layers.privileged": "uprzywilejowana",
-    "viz.ex01.states": "Twoja xm_state_string na żywej maszynie (flagi: r b p s c d jako 0/1)",
+    "viz.ex01.states": "Twoja funkcja xm_state_string na działającej maszynie (flagi: r b p s c d jako 0/1)",
     "viz.ex01.hypercalls": "Twoja hypercall_allowed wobec odpowiedzi Xena (próbne hiperwywołania wykonane naprawdę)",
     "viz.ex01.col.domain": "domena",
     "viz.ex01.col.flags": "flagi",

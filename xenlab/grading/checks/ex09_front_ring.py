@@ -203,10 +203,10 @@ def push_held_off(ctx):
     # The back end was woken at 1 and has not re-armed since: no event for later batches.
     old = int(ctx.rng.integers(3, 20))
     compare_push(ctx, st(old + 2, 0, old, 1, 0, 1),
-                 "Backend nie ustawił ponownie req_event. ", "The back end has not re-armed req_event. ")
+                 "Część zaplecza nie ustawiła ponownie req_event. ", "The back end has not re-armed req_event. ")
     # Re-armed exactly at the first new request: an event.
     compare_push(ctx, st(old + 3, old, old, old + 1, old, old + 1),
-                 "Backend czeka na req_event = req_prod + 1. ", "The back end waits at req_event = req_prod + 1. ")
+                 "Część zaplecza czeka na req_event = req_prod + 1. ", "The back end waits at req_event = req_prod + 1. ")
     # Re-armed further ahead than this batch reaches (batching): no event yet.
     compare_push(ctx, st(old + 2, old, old, old + 5, old, old + 1),
                  "req_event leży za tą partią. ", "req_event lies beyond this batch. ")
@@ -323,7 +323,7 @@ def final_race(ctx):
                 object.__setattr__(sring, "rsp_prod", (sring.rsp_prod + k) & M32)
         got, got_state, _ = run_student(ctx, "final_check_for_responses", state, on_write=backend_answers)
         expect(isinstance(got, int) and got == k,
-               pl=f"Między zapisem rsp_event a powrotem backend opublikował {k} odpowiedzi; funkcja zwróciła "
+               pl=f"Między zapisem rsp_event a powrotem część zaplecza opublikowała {k} odpowiedzi; funkcja zwróciła "
                   f"{got!r}, więc gość zasnąłby z odpowiedziami w kolejce. Po ponownym uzbrojeniu trzeba "
                   f"jeszcze raz sprawdzić rsp_prod.",
                en=f"Between the write of rsp_event and the return, the back end published {k} responses; the "

@@ -22,7 +22,7 @@ from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 
 EX = exercise("ex10", chapter=10, functions=("handle_request",),
-              title={"pl": "Backend blokowy: obsługa żądania", "en": "The block back end: handling a request"})
+              title={"pl": "Część zaplecza urządzenia blokowego: obsługa żądania", "en": "The block back end: handling a request"})
 
 SECTOR = B.SECTOR_SIZE
 OKAY, ERROR = B.BLKIF_RSP_OKAY, B.BLKIF_RSP_ERROR
@@ -177,7 +177,7 @@ def compare(ctx, bench: Bench, req, readonly_disk: bool = False, give_answer: bo
     got = bench.snapshot()
     bench.restore(before)
     if problem:
-        fail(pl=f"{what_pl}: backend sięgnął tam, gdzie nie wolno: {problem}. Ostatnie kroki: {_log_tail(be)}",
+        fail(pl=f"{what_pl}: część zaplecza sięgnęła tam, gdzie nie wolno: {problem}. Ostatnie kroki: {_log_tail(be)}",
              en=f"{what}: the back end touched what it may not: {problem}. Last steps: {_log_tail(be)}")
     expect(len(be.responses) == 1,
            pl=f"{what_pl}: na każde żądanie idzie dokładnie jedna odpowiedź, a było ich {len(be.responses)}. "
@@ -316,7 +316,7 @@ def random_request(bench: Bench):
 
 
 @EX.check(points=3, function="handle_request", hidden=True, timeout=SLOW,
-          title={"pl": "losowe żądania dobrego i złośliwego frontendu",
+          title={"pl": "losowe żądania dobrej i złośliwej części frontowej",
                  "en": "random requests from a good and a misbehaving front end"})
 @bench_check
 def random_requests(ctx, bench):
