@@ -169,10 +169,23 @@ class StreamWriter:
         self.bytes = 0
 
     def write(self, data) -> int:
-        data = bytes(data)
-        self.sink.write(data)
-        self.bytes += len(data)
-        return len(data)
+        n = write_all(self.sink, data)
+        self.bytes += n
+        return n
+
+
+def write_all(sink, data) -> int:
+    """Write every byte: an unbuffered file may take fewer than it was given (a short write)."""
+    view = memoryview(bytes(data))
+    total = len(view)
+    while view:
+        n = sink.write(view)
+        if n is None:                       # a non-blocking sink that took nothing: try again
+            continue
+        if n <= 0:
+            raise OSError(28, "No space left on device")
+        view = view[n:]
+    return total
 
 
 # -- page types and canonical page tables -----------------------------------------------------------------------
@@ -383,8 +396,7 @@ def write_header(machine, d, sink) -> int:
     """The signature, then the config SXP with its !i length."""
     config = machine.xend.configs.get(d.domain_id, d.config)
     text = dumps(to_sxp(config, d.domain_id)).encode()
-    sink.write(SIGNATURE + struct.pack("!i", len(text)) + text)
-    return len(SIGNATURE) + 4 + len(text)
+    return write_all(sink, SIGNATURE + struct.pack("!i", len(text)) + text)
 
 
 def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = None, destroy: bool = True,
@@ -394,6 +406,7 @@ def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = Non
         raise ToolstackError("Error: Domain-0 cannot be saved")
     if d.kind != "pv":
         raise ToolstackError(f"Error: domain {d.name} is an HVM guest; Xen 3.0 saves only PV guests")
+    # A failure leaves the domain named as before; checkpoint.py resumes it if it had suspended.
     name = d.name
     header = write_header(machine, d, sink)
     d.name = f"migrating-{name}"
@@ -410,25 +423,3 @@ def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = Non
     if destroy:
         dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))
     return report
-
-
-def _register_xm() -> None:
-    from xenlab.toolstack.xm import XmError, XmResult, command, find_domain
-
-    @command("save")
-    def cmd_save(machine, args) -> XmResult:
-        rest = [a for a in args if not a.startswith("-")]
-        if len(rest) != 2:
-            raise XmError("Error: expected a domain and a file. Usage: xm save <Domain> <CheckpointFile>")
-        d = find_domain(machine, rest[0])
-        try:
-            with open(rest[1], "wb") as fh:
-                report = save_domain(machine, d, fh)
-        except ToolstackError as exc:
-            msg = str(exc)
-            raise XmError(msg if msg.startswith("Error") else f"Error: {msg}") from None
-        return XmResult("save", "", [{"name": report.domain, "file": rest[1], "pages": report.total_sent,
-                                      "bytes": report.bytes}])
-
-
-_register_xm()
