@@ -10,6 +10,7 @@ import ast
 import difflib
 import os
 import stat
+import warnings
 
 from xenlab.i18n import t
 from xenlab.xen.domain import DomainConfig, DomainCreateError
@@ -68,7 +69,9 @@ def parse_config(text: str, source: str = "<config>", overrides: dict | None = N
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(source, None, t("toolstack.config.too_big", path=source, limit=MAX_CONFIG_BYTES))
     try:
-        tree = ast.parse(text, filename=source)
+        with warnings.catch_warnings():            # a bad escape in the user's text is not our warning
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=source)
     except SyntaxError as exc:
         raise ConfigError(source, exc.lineno, f"syntax error: {exc.msg}") from None
     except ValueError as exc:                          # e.g. a NUL byte in the text

@@ -251,7 +251,8 @@ class DeviceManager:
         opts = parse_vif(spec)
         mac = opts.get("mac") or self.random_mac(d, index)
         bridge = opts.get("bridge", self.bridge.name)
-        ip = opts.get("ip", f"10.0.0.{(d.domain_id + 10) % 250 + 2}")
+        # xend takes a list ("ip=a b"): the addresses vif-route lets through; the guest uses the first
+        ip = (opts.get("ip") or f"10.0.0.{(d.domain_id + 10) % 250 + 2}").split()[0]
         fe, be = self._nodes(d, "vif", index, {"handle": index, "mac": mac},
                              {"handle": index, "mac": mac, "bridge": bridge, "script": "/etc/xen/scripts/vif-bridge",
                               "ip": ip})

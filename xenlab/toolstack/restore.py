@@ -199,7 +199,8 @@ def validate_image(machine, source, replacing=None) -> ImageIndex:
     pae = machine.paging == "pae"
     last = np.full(max_pfn, -1, dtype=np.int64)
     tags_of = np.zeros(max_pfn, dtype=np.uint32)
-    valid = np.array(sorted(t_ for t_ in _TAB_NAMES if t_ != D.XTAB), dtype=np.uint32)
+    # the page-table levels of this paging mode: 2-level has L1/L2, PAE adds L3 (L4 is x86_64's)
+    valid = np.array([D.NOTAB, D.L1TAB, D.L2TAB] + ([D.L3TAB] if pae else []), dtype=np.uint32)
     while True:
         if reader.offset - stream_start > limit:
             raise _fail("toolstack.restore.too_big", size=reader.offset, memory=config.memory, limit=limit)
@@ -215,8 +216,9 @@ def validate_image(machine, source, replacing=None) -> ImageIndex:
         pfns = (types & ~np.uint32(D.LTAB_MASK)).astype(np.int64)
         tags = types & np.uint32(D.LTAB_MASK)
         real = tags != D.XTAB
-        kinds = tags & np.uint32(D.LTABTYPE_MASK | D.LTAB_MASK & ~D.LPINTAB)
-        odd = real & ~np.isin(kinds, valid)
+        kinds = tags & np.uint32(D.LTABTYPE_MASK)
+        pinned_plain = ((tags & np.uint32(D.LPINTAB)) != 0) & (kinds == D.NOTAB)    # only tables are pinned
+        odd = real & (~np.isin(kinds, valid) | pinned_plain)
         if odd.any():
             j = int(np.flatnonzero(odd)[0])
             raise _fail("toolstack.restore.bad_tag", pfn=int(pfns[j]), tag=int(types[j]))

@@ -158,6 +158,10 @@ def check_config(machine, config, replacing=None) -> None:
     """Everything about a config that can be checked before DOM0_CREATEDOMAIN, so an absurd value
     is refused at once, names its key, and creates nothing. ``replacing``: a domain about to go
     (its memory counts as free)."""
+    try:
+        resolve_workload(config.workload)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ConfigValueError("workload", t("toolstack.config.bad_value", option="workload", problem=exc)) from None
     for key in ("memory", "maxmem"):
         value = getattr(config, key)
         if not _plain_number(value) or value > MAX_MEMORY_MB:
