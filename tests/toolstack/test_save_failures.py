@@ -205,3 +205,13 @@ def test_resumed_guest_memory_is_what_it_was(monkeypatch, tmp_path):
     same[:3] = False
     assert same.sum() > 1500
     assert (after[same] == pages[same]).all()
+
+
+def test_guest_that_ends_during_a_live_migration_gives_a_clean_error():
+    """Its program ends mid pre-copy: it powers off and xend destroys it. An xm-style error, no
+    DOM0_SHADOW_CONTROL traceback, and the target holds nothing."""
+    m, d = guest(seed=2)
+    target = xenlab.Machine(seed=3, memory_mb=64)
+    with pytest.raises(SaveError, match="shut down by itself"):
+        M.migrate(m, d, target, live=True, rate_mbit=1)
+    assert m.domain_by_name("web") is None and list(target.domains) == [0]

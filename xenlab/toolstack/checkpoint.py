@@ -159,8 +159,8 @@ def resume_domain(machine, d):
 def recover(machine, d, name: str, reason: str, *, live: bool, key_prefix: str, **kw) -> str:
     """After a failed save: put the name back, stop log-dirty mode, resume if suspended; the message."""
     d.name = name
-    if d.domain_id not in machine.domains:
-        return _err(f"{key_prefix}.running", name=name, reason=reason, **kw)
+    if machine.domains.get(d.domain_id) is not d:     # it shut down (and xend destroyed it) meanwhile
+        return _err("toolstack.save.gone", name=name, reason=reason)
     if not _suspended(d):
         if live:
             dom0_op(machine, D.DOM0_SHADOW_CONTROL,

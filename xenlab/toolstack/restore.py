@@ -8,7 +8,14 @@ un-canonicalised (each entry's PFN becomes the new MFN). start_info is patched f
 (shared_info address, console page and event channel), vcpu 0's context is loaded, and the guest
 resumes (guest/suspend.py): it rebinds its event channels and continues its workload where it stopped.
 
-On any error the half-built domain is destroyed, so a bad file leaves the machine as it was.
+The whole image is checked before anything is built (``validate_image``, xc_linux_restore's checks):
+the signature and the config (and that this host can run it: name, memory, devices, scheduler
+parameters, workload), max_pfn against the config, each batch's count, pfns and page types, every
+present entry of every page-table page (it must name a pfn of the image), the unmapped pfns, vcpu 0's
+context (the suspend record in EDX must be a plain page; CR3 must name the image's top-level table,
+so CR3 = 0 or a pfn outside the image is refused), the guest's resume record, and nothing after the
+shared_info page. Only Xen's own checks remain for the build (re-pinning validates the page tables);
+if one fails the half-built domain is destroyed, so a bad file leaves the machine as it was.
 
 Simplifications:
 - Pinned page tables are re-pinned by dom0 on the guest's behalf and CR3 is re-taken as a root

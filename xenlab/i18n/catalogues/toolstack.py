@@ -17,6 +17,7 @@ PL: dict[str, object] = {
                               "(ID {domid}) i działa dalej.",
     "toolstack.save.running": "Zapis domeny {name} nie powiódł się, zanim została wstrzymana ({reason}). "
                               "Domena działa dalej.",
+    "toolstack.save.gone": "Zapis domeny {name} przerwano: w trakcie domena sama się zamknęła ({reason}).",
     "toolstack.save.stuck": "Zapis domeny {name} nie powiódł się ({reason}), a wznowienie też się nie udało "
                             "({why}): domena pozostaje wstrzymana (stan s), jej pamięć jest nienaruszona.",
     "toolstack.migrate.resumed": "Migracja domeny {name} do {host} nie powiodła się ({reason}). Domena "
@@ -38,7 +39,6 @@ PL: dict[str, object] = {
     "toolstack.restore.pt_pfn": "tablica stron (typ L{level}) w pfn {pfn:#x}: wpis {index} wskazuje ramkę "
                                 "pfn {target:#x} spoza obrazu (max_pfn {max_pfn:#x}): uszkodzony plik",
     "toolstack.restore.unmapped": "niezmapowany pfn {pfn:#x} leży poza obrazem (max_pfn {max_pfn:#x})",
-    "toolstack.restore.missing": "obraz nie zawiera strony pfn {pfn:#x} ({what})",
     "toolstack.restore.suspend_record": "rekord wstrzymania (EDX) wskazuje pfn {pfn:#x}, a to nie jest "
                                         "zwykła strona obrazu (max_pfn {max_pfn:#x})",
     "toolstack.restore.cr3_zero": "CR3 w kontekście VCPU 0 wynosi 0: gość nie ma tablicy stron najwyższego "
@@ -50,7 +50,6 @@ PL: dict[str, object] = {
                                        "gościa ({why})",
     "toolstack.restore.trailing": "po stronie shared_info obraz ma jeszcze {extra} bajtów: uszkodzony plik",
     "toolstack.restore.kind": "obraz opisuje gościa HVM; Xen 3.0 zapisuje i odtwarza tylko gości PV",
-    "toolstack.restore.no_memory": "brak pamięci: domena {name} potrzebuje {need} MiB, wolnych jest {free} MiB",
     "toolstack.restore.vcpus": "rekord wznowienia opisuje {found} VCPU, a konfiguracja {vcpus}",
     # xm create: config files and values
     "toolstack.config.unreadable": "nie można odczytać pliku konfiguracji {path}: {reason}",
@@ -96,6 +95,7 @@ EN: dict[str, object] = {
                               "and runs on.",
     "toolstack.save.running": "Saving domain {name} failed before it was suspended ({reason}). The domain "
                               "runs on.",
+    "toolstack.save.gone": "Saving domain {name} stopped: the domain shut down by itself meanwhile ({reason}).",
     "toolstack.save.stuck": "Saving domain {name} failed ({reason}) and resuming it failed too ({why}): the "
                             "domain stays suspended (state s), its memory untouched.",
     "toolstack.migrate.resumed": "Migrating domain {name} to {host} failed ({reason}). The domain was resumed "
@@ -116,7 +116,6 @@ EN: dict[str, object] = {
     "toolstack.restore.pt_pfn": "page table (L{level}) at pfn {pfn:#x}: entry {index} points at pfn "
                                 "{target:#x}, outside the image (max_pfn {max_pfn:#x}): corrupt file",
     "toolstack.restore.unmapped": "unmapped pfn {pfn:#x} is outside the image (max_pfn {max_pfn:#x})",
-    "toolstack.restore.missing": "the image does not hold page pfn {pfn:#x} ({what})",
     "toolstack.restore.suspend_record": "the suspend record (EDX) names pfn {pfn:#x}, which is not a plain "
                                         "page of the image (max_pfn {max_pfn:#x})",
     "toolstack.restore.cr3_zero": "CR3 in vcpu 0's context is 0: the guest has no top-level page table "
@@ -127,7 +126,6 @@ EN: dict[str, object] = {
     "toolstack.restore.resume_record": "the start_info page holds no valid guest resume record ({why})",
     "toolstack.restore.trailing": "the image goes on for {extra} bytes after the shared_info page: corrupt file",
     "toolstack.restore.kind": "the image describes an HVM guest; Xen 3.0 saves and restores PV guests only",
-    "toolstack.restore.no_memory": "out of memory: domain {name} needs {need} MiB, {free} MiB are free",
     "toolstack.restore.vcpus": "the resume record describes {found} VCPUs, the config {vcpus}",
     # xm create: config files and values
     "toolstack.config.unreadable": "cannot read the config file {path}: {reason}",
