@@ -215,3 +215,50 @@ def test_guest_that_ends_during_a_live_migration_gives_a_clean_error():
     with pytest.raises(SaveError, match="shut down by itself"):
         M.migrate(m, d, target, live=True, rate_mbit=1)
     assert m.domain_by_name("web") is None and list(target.domains) == [0]
+
+
+def test_resumed_guest_keeps_its_disk_network_and_console(monkeypatch, tmp_path):
+    img = tmp_path / "disk.img"
+    img.write_bytes(bytes(64 * 512))
+    m = xenlab.Machine(seed=1, memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="web", memory=8, disk=[f"file:{img},xvda,w"], vif=["rx=copy"]))
+    m.run_for(20 * MS)
+    console = list(d.console_output)
+    from xenlab.toolstack import checkpoint as C
+    real_open = C.Target.open
+
+    def open_small(self):
+        real_open(self)
+        self.fh.close()
+        self.fh = FillsUp(2 << 20)
+        return self
+    monkeypatch.setattr(C.Target, "open", open_small)
+    with pytest.raises(xenlab.XmError, match="was resumed"):
+        xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
+    r = m.domain_by_name("web")
+    assert r.console_output[:len(console)] == console
+    io_ = r.kernel.vbds["xvda"].write(2, b"\xa5" * 1024)
+    ping = r.kernel.net.ping("10.0.0.1", 64)
+    m.run_for(20 * MS)
+    assert io_.done and img.read_bytes()[1024:2048] == b"\xa5" * 1024
+    assert ping.ok
+
+
+def test_restore_reconnects_xenstore_devices_and_shutdown(tmp_path):
+    """XendCheckpoint.restore's completeRestore: the domain is introduced to xenstored again, so its
+    devices come back and xm shutdown (a control/shutdown watch) reaches the restored kernel."""
+    img = tmp_path / "disk.img"
+    img.write_bytes(bytes(64 * 512))
+    m = xenlab.Machine(seed=6, memory_mb=64)
+    m.create_domain(xenlab.DomainConfig(name="web", memory=8, disk=[f"file:{img},xvda,r"], vif=["rx=copy"]))
+    m.run_for(20 * MS)
+    free = m.frame_table.free_frames
+    xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
+    xenlab.xm(m, f"restore {tmp_path / 'web.chk'}")
+    r = m.domain_by_name("web")
+    assert m.xend.xenstored.tools.read(f"/local/domain/{r.domain_id}/name") == "web"
+    rd = r.kernel.vbds["xvda"].read(0, 2)
+    m.run_for(20 * MS)
+    assert rd.done and rd.data == bytes(1024)
+    xenlab.xm(m, "shutdown -w web")
+    assert m.domain_by_name("web") is None and m.frame_table.free_frames >= free
