@@ -13,33 +13,33 @@ PL: dict[str, object] = {
     "toolstack.target.no_space": "brak miejsca na urządzeniu",
     "toolstack.target.other": "{reason}",
     # a save or a migration that failed: what became of the domain
-    "toolstack.save.resumed": "Zapis domeny {name} nie powiódł się ({reason}). Domena została wznowiona "
-                              "(ID {domid}) i działa dalej.",
-    "toolstack.save.running": "Zapis domeny {name} nie powiódł się, zanim została wstrzymana ({reason}). "
-                              "Domena działa dalej.",
-    "toolstack.save.gone": "Zapis domeny {name} przerwano: w trakcie domena sama się zamknęła ({reason}).",
-    "toolstack.save.stuck": "Zapis domeny {name} nie powiódł się ({reason}), a wznowienie też się nie udało "
-                            "({why}): domena pozostaje wstrzymana (stan s), jej pamięć jest nienaruszona.",
+    "toolstack.save.resumed": "Zachowanie domeny {name} nie powiodło się ({reason}). Domena została "
+                              "wznowiona (ID {domid}) i działa dalej.",
+    "toolstack.save.running": "Zachowanie domeny {name} nie powiodło się, zanim domena została zawieszona "
+                              "({reason}). Domena działa dalej.",
+    "toolstack.save.gone": "Zachowanie domeny {name} przerwano: w trakcie domena sama się zamknęła ({reason}).",
+    "toolstack.save.stuck": "Zachowanie domeny {name} nie powiodło się ({reason}), a wznowienie też się nie "
+                            "udało ({why}): domena pozostaje zawieszona (stan s), jej pamięć jest nienaruszona.",
     "toolstack.migrate.resumed": "Migracja domeny {name} do {host} nie powiodła się ({reason}). Domena "
                                  "została wznowiona na tym hoście (ID {domid}) i działa dalej.",
     "toolstack.migrate.running": "Migracja domeny {name} do {host} nie powiodła się, zanim domena została "
-                                 "wstrzymana ({reason}). Domena działa dalej na tym hoście.",
+                                 "zawieszona ({reason}). Domena działa dalej na tym hoście.",
     "toolstack.migrate.no_memory": "host docelowy ma {free} MiB wolnej pamięci, a domena {name} potrzebuje "
                                    "{need} MiB",
-    "toolstack.resume.no_memory": "brak {need} wolnych ramek na wznowienie",
+    "toolstack.resume.no_memory": "za mało wolnych ramek do wznowienia (potrzeba: {need})",
     # restore: the image is checked whole before anything is built
     "toolstack.restore.failed": "Odtworzenie nie powiodło się: {reason}",
     "toolstack.restore.not_found": "plik {path!r} nie istnieje",
     "toolstack.restore.unreadable": "nie można odczytać pliku {path}: {reason}",
-    "toolstack.restore.too_big": "obraz ma {size} bajtów, więcej niż mieści dowolny zapis domeny o "
-                                 "{memory} MiB (najwyżej {limit}): uszkodzony plik?",
-    "toolstack.restore.max_pfn": "obraz ma {max_pfn} stron, a konfiguracja w nim mówi o {memory} MiB "
-                                 "({pages} stron)",
+    "toolstack.restore.too_big": "obraz ma już {size} B, więcej niż zajmuje każde zachowanie domeny o "
+                                 "{memory} MiB (najwyżej {limit} B): uszkodzony plik?",
+    "toolstack.restore.max_pfn": "liczba stron w obrazie (max_pfn) to {max_pfn}, a konfiguracja w nim mówi "
+                                 "o {memory} MiB, czyli {pages} stronach",
     "toolstack.restore.bad_tag": "strona pfn {pfn:#x} ma nieznany typ {tag:#010x}: uszkodzony plik",
     "toolstack.restore.pt_pfn": "tablica stron (typ L{level}) w pfn {pfn:#x}: wpis {index} wskazuje ramkę "
                                 "pfn {target:#x} spoza obrazu (max_pfn {max_pfn:#x}): uszkodzony plik",
     "toolstack.restore.unmapped": "niezmapowany pfn {pfn:#x} leży poza obrazem (max_pfn {max_pfn:#x})",
-    "toolstack.restore.suspend_record": "rekord wstrzymania (EDX) wskazuje pfn {pfn:#x}, a to nie jest "
+    "toolstack.restore.suspend_record": "rekord zawieszenia (EDX) wskazuje pfn {pfn:#x}, a to nie jest "
                                         "zwykła strona obrazu (max_pfn {max_pfn:#x})",
     "toolstack.restore.cr3_zero": "CR3 w kontekście VCPU 0 wynosi 0: gość nie ma tablicy stron najwyższego "
                                   "poziomu (uszkodzony plik)",
@@ -48,19 +48,19 @@ PL: dict[str, object] = {
                                   "stron {want} (jest: {got})",
     "toolstack.restore.resume_record": "strona start_info nie zawiera poprawnego rekordu wznowienia "
                                        "gościa ({why})",
-    "toolstack.restore.trailing": "po stronie shared_info obraz ma jeszcze {extra} bajtów: uszkodzony plik",
+    "toolstack.restore.trailing": "po stronie shared_info obraz ciągnie się dalej ({extra} B): uszkodzony plik",
     "toolstack.restore.kind": "obraz opisuje gościa HVM; Xen 3.0 zapisuje i odtwarza tylko gości PV",
     "toolstack.restore.vcpus": "rekord wznowienia opisuje {found} VCPU, a konfiguracja {vcpus}",
     # xm create: config files and values
     "toolstack.config.unreadable": "nie można odczytać pliku konfiguracji {path}: {reason}",
-    "toolstack.config.too_big": "plik konfiguracji {path} ma więcej niż {limit} bajtów: to nie jest "
+    "toolstack.config.too_big": "plik konfiguracji {path} jest większy niż {limit} B: to nie jest "
                                 "konfiguracja domeny",
     "toolstack.config.not_text": "plik konfiguracji {path} nie jest tekstem UTF-8 (bajt {offset})",
     "toolstack.config.not_file": "{path} nie jest zwykłym plikiem",
     "toolstack.config.too_deep": "wyrażenie jest zbyt głęboko zagnieżdżone lub za duże",
     "toolstack.config.cpus_syntax": "cpus={spec!r}: {part!r} nie jest numerem ani zakresem procesorów",
-    "toolstack.config.cpus_range": "cpus={spec!r}: procesor {cpu} nie istnieje (Xen 3.0 obsługuje najwyżej "
-                                   "{limit} procesorów, NR_CPUS)",
+    "toolstack.config.cpus_range": "cpus={spec!r}: procesor {cpu} nie istnieje (Xen 3.0 obsługuje "
+                                   "najwyżej NR_CPUS = {limit})",
     "toolstack.config.too_much": "{option}={value}: więcej niż {limit} MiB, które może zaadresować Xen 3.0 "
                                  "na x86_32 (PAE)",
     "toolstack.config.sched_key": "sched: nieznany parametr {param!r} planisty {sched} (znane: {known})",
@@ -108,8 +108,8 @@ EN: dict[str, object] = {
     "toolstack.restore.failed": "Restore failed: {reason}",
     "toolstack.restore.not_found": "file {path!r} not found",
     "toolstack.restore.unreadable": "cannot read the file {path}: {reason}",
-    "toolstack.restore.too_big": "the image has {size} bytes, more than any save of a {memory} MiB domain "
-                                 "can (at most {limit}): corrupt file?",
+    "toolstack.restore.too_big": "the image has {size} bytes already, more than any save of a {memory} MiB "
+                                 "domain takes (at most {limit}): corrupt file?",
     "toolstack.restore.max_pfn": "the image has {max_pfn} pages but the config in it says {memory} MiB "
                                  "({pages} pages)",
     "toolstack.restore.bad_tag": "page pfn {pfn:#x} has an unknown type {tag:#010x}: corrupt file",
