@@ -262,3 +262,16 @@ def test_restore_reconnects_xenstore_devices_and_shutdown(tmp_path):
     assert rd.done and rd.data == bytes(1024)
     xenlab.xm(m, "shutdown -w web")
     assert m.domain_by_name("web") is None and m.frame_table.free_frames >= free
+
+
+def test_failure_when_the_image_is_committed_resumes_the_guest(monkeypatch, tmp_path):
+    """The last step (fsync + rename over the target) fails: the domain was not destroyed yet."""
+    m, d = guest()
+    domid = d.domain_id
+
+    def no_rename(a, b):
+        raise OSError(5, "Input/output error")
+    monkeypatch.setattr(os, "replace", no_rename)
+    with pytest.raises(xenlab.XmError, match="was resumed"):
+        xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
+    assert m.domains[domid].name == "web" and running(m) and list(tmp_path.iterdir()) == []

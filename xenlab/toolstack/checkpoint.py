@@ -105,6 +105,9 @@ class Target:
         return self
 
     def commit(self) -> None:
+        """The image is complete: make it durable (a full disk may only say so now), then rename."""
+        if self.temp is not None:
+            os.fsync(self.fh.fileno())
         self.fh.close()
         if self.temp is not None:
             os.replace(self.temp, self.path)
@@ -186,8 +189,9 @@ def save_to(machine, d, path: str):
     target = Target(path).open()
     name = d.name
     try:
-        report = save_domain(machine, d, target.fh)
-        target.commit()
+        report = save_domain(machine, d, target.fh, destroy=False)
+        target.commit()                                # the image is safe on disk: only now
+        dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))      # does the domain go
     except (OSError, ToolstackError) as exc:
         target.abort()
         raise SaveError(recover(machine, d, name, _reason(exc, path), live=False,
