@@ -2,8 +2,8 @@
 
     python trace_scenario.py SEED DIR
 
-Block and network traffic (a disk image in DIR, pings between guests and to the host outside) and a
-save/restore round trip, all recorded from the first hypercall on.
+Block and network traffic (a disk image in DIR, pings between guests and to the host outside), a
+save/restore round trip and a two-CPU Credit run, all recorded from the first hypercall on.
 """
 import io
 import os
@@ -39,7 +39,14 @@ def run(seed: int, folder: str) -> list:
         image.seek(0)
         restore_domain(m, image)
         m.run_for(10 * MS)
-    return events
+    # Two pCPUs under Credit with a CPU hog and an interactive guest: scheduling decisions, migrations
+    # between runqueues and timers, in the same trace.
+    smp = xenlab.Machine(cpus=2, memory_mb=64, seed=seed)
+    with smp.trace.record() as more:
+        xenlab.xm(smp, "create name=hog memory=8 vcpus=2 workload='cpu-bound'")
+        xenlab.xm(smp, "create name=shell memory=8 workload='interactive' cpu_weight=512")
+        smp.run_for(60 * MS)
+    return events + more
 
 
 def serialise(events) -> str:
