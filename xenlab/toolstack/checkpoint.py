@@ -35,6 +35,7 @@ from xenlab.toolstack.restore import RestoreError, restore_domain, validate_imag
 from xenlab.toolstack.save import save_domain, write_header, xc_linux_save
 from xenlab.toolstack.xend import ToolstackError, dom0_op
 from xenlab.xen.public import dom0_ops as D
+from xenlab.xen.public.xen import SHUTDOWN_suspend
 
 
 class SaveError(ToolstackError):
@@ -54,9 +55,9 @@ def check_saveable(machine, d) -> None:
         raise ToolstackError(f"Error: domain {d.name} is an HVM guest; Xen 3.0 saves only PV guests")
     if not hasattr(getattr(d, "kernel", None), "contexts"):
         raise ToolstackError(f"Error: domain {d.name} cannot be suspended (only PV guests save in 3.0)")
-    if d.is_shutdown and d.shutdown_reason != "suspend" or d.is_dying:
-        raise ToolstackError(f"Error: domain {d.name} has shut down ({d.shutdown_reason}); there is "
-                             "nothing to save")
+    info = domain_info(machine, d.domain_id)
+    if info is None or info.flags & D.DOMFLAGS_DYING or info.flags & D.DOMFLAGS_SHUTDOWN and not _suspended(info):
+        raise ToolstackError(f"Error: domain {d.name} has shut down; there is nothing to save")
 
 
 def target_reason(path: str, exc: OSError) -> str:
@@ -128,8 +129,17 @@ class Target:
 
 
 # -- 3. after a failure: resume -------------------------------------------------------------------------------
-def _suspended(d) -> bool:
-    return bool(d.is_shutdown and d.shutdown_reason == "suspend")
+def domain_info(machine, domid: int):
+    """DOM0_GETDOMAININFO for one domain, or None when it no longer exists (as xend asks Xen)."""
+    info = D.dom0_getdomaininfo(domain=domid)
+    if dom0_op(machine, D.DOM0_GETDOMAININFO, info) < 0 or info.domain != domid:
+        return None
+    return info
+
+
+def _suspended(info) -> bool:
+    reason = (info.flags >> D.DOMFLAGS_SHUTDOWNSHIFT) & D.DOMFLAGS_SHUTDOWNMASK
+    return bool(info.flags & D.DOMFLAGS_SHUTDOWN) and reason == SHUTDOWN_suspend
 
 
 def resume_domain(machine, d):
@@ -138,9 +148,8 @@ def resume_domain(machine, d):
     Raises ToolstackError (and leaves the domain suspended, memory untouched) when it cannot.
     """
     config = machine.xend.configs.get(d.domain_id, d.config)
-    info = D.dom0_getdomaininfo(domain=d.domain_id)
+    info = domain_info(machine, d.domain_id)
     phys = D.dom0_physinfo()
-    dom0_op(machine, D.DOM0_GETDOMAININFO, info)
     dom0_op(machine, D.DOM0_PHYSINFO, phys)
     need = (config.memory << 8) + 4
     if phys.free_pages + info.tot_pages < need:
@@ -162,9 +171,10 @@ def resume_domain(machine, d):
 def recover(machine, d, name: str, reason: str, *, live: bool, key_prefix: str, **kw) -> str:
     """After a failed save: put the name back, stop log-dirty mode, resume if suspended; the message."""
     d.name = name
-    if machine.domains.get(d.domain_id) is not d:     # it shut down (and xend destroyed it) meanwhile
+    info = domain_info(machine, d.domain_id)
+    if info is None:                                   # it shut down (and xend destroyed it) meanwhile
         return _err("toolstack.save.gone", name=name, reason=reason)
-    if not _suspended(d):
+    if not _suspended(info):
         if live:
             dom0_op(machine, D.DOM0_SHADOW_CONTROL,
                     D.dom0_shadow_control(domain=d.domain_id, op=D.DOM0_SHADOW_CONTROL_OP_OFF))
@@ -198,7 +208,7 @@ def save_to(machine, d, path: str):
                                 key_prefix="toolstack.save")) from None
     except Exception:
         target.abort()
-        if d.domain_id in machine.domains:             # a bug in the model: still give the guest back
+        if domain_info(machine, d.domain_id) is not None:    # a bug in the model: still give the guest back
             recover(machine, d, name, "internal error", live=False, key_prefix="toolstack.save")
         raise
     return report

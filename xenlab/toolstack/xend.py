@@ -140,10 +140,16 @@ def parse_cpus(spec: str, nr_cpus: int) -> tuple[int, ...]:
     return cpus
 
 
+def scheduler_params(machine) -> dict:
+    """The parameters this host's scheduler takes: DOM0_ADJUSTDOM(SCHED_INFO_GET) on Domain-0."""
+    get = D.dom0_adjustdom(0, machine.scheduler.sched_id, D.SCHED_INFO_GET)
+    return dict(get.params) if dom0_op(machine, D.DOM0_ADJUSTDOM, get) == 0 else {}
+
+
 def sched_params(machine, config) -> dict:
     """The scheduler parameters DOM0_ADJUSTDOM gets: the config's sched = {...} as checked by
     check_config, plus weight/cap when they are not Credit's defaults and this scheduler has them."""
-    known = machine.scheduler.get_params(machine.dom0)
+    known = scheduler_params(machine)
     params = {k: v for k, v in (("weight", config.weight), ("cap", config.cap))
               if v != {"weight": 256, "cap": 0}[k] and k in known}
     params.update(config.sched_params)
@@ -176,7 +182,7 @@ def check_config(machine, config, replacing=None) -> None:
     if not isinstance(config.sched_params, dict):
         raise ConfigValueError("sched", t("toolstack.config.bad_value", option="sched",
                                           problem=f"{config.sched_params!r} is not a dict"))
-    known = machine.scheduler.get_params(machine.dom0)
+    known = scheduler_params(machine)
     for param, value in config.sched_params.items():
         if param not in known:
             raise ConfigValueError("sched", t("toolstack.config.sched_key", param=param, sched=machine.scheduler.opt_name,
@@ -184,7 +190,13 @@ def check_config(machine, config, replacing=None) -> None:
         if not (_plain_number(value) or isinstance(known[param], list) and isinstance(value, list)):
             raise ConfigValueError("sched", t("toolstack.config.sched_value", param=param, value=value))
     nr_pages = config.memory << 8
-    free = machine.frame_table.free_frames + (replacing.tot_pages if replacing is not None else 0)
+    phys = D.dom0_physinfo()
+    dom0_op(machine, D.DOM0_PHYSINFO, phys)
+    free = phys.free_pages
+    if replacing is not None:                          # its pages come back before this one is built
+        info = D.dom0_getdomaininfo(domain=replacing.domain_id)
+        if dom0_op(machine, D.DOM0_GETDOMAININFO, info) == 0 and info.domain == replacing.domain_id:
+            free += info.tot_pages
     if nr_pages + 4 > free:
         raise ConfigValueError("memory", f"not enough free memory for domain {config.name!r} "
                                          f"({config.memory} MiB asked, {free >> 8} MiB free)")
