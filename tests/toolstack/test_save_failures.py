@@ -275,3 +275,31 @@ def test_failure_when_the_image_is_committed_resumes_the_guest(monkeypatch, tmp_
     with pytest.raises(xenlab.XmError, match="was resumed"):
         xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
     assert m.domains[domid].name == "web" and running(m) and list(tmp_path.iterdir()) == []
+
+
+def test_when_the_resume_itself_cannot_be_done_the_message_says_so(monkeypatch, tmp_path):
+    """The image of the suspended domain does not check out: it stays suspended, memory untouched,
+    and the error says exactly that (state s in xm list)."""
+    m, d = guest()
+    from xenlab.toolstack import checkpoint as C
+    from xenlab.toolstack.restore import RestoreError
+    real_open = C.Target.open
+
+    def open_small(self):
+        real_open(self)
+        self.fh.close()
+        self.fh = FillsUp(1 << 20)
+        return self
+
+    def no(*a, **k):
+        raise RestoreError("Error: Restore failed: checked and refused")
+    monkeypatch.setattr(C.Target, "open", open_small)
+    monkeypatch.setattr(C, "validate_image", no)
+    with pytest.raises(SaveError, match="checked and refused.*stays suspended"):
+        save_to(m, d, str(tmp_path / "x"))
+    assert m.domain_by_name("web") is d and "s" in xenlab.xm(m, "list web").rows[0]["state"]
+    monkeypatch.setattr(C, "validate_image", lambda *a, **k: None)
+    monkeypatch.setattr(C, "restore_domain", no)
+    with pytest.raises(SaveError, match="the domain is gone"):
+        save_to(m, d, str(tmp_path / "x"))
+    assert m.domain_by_name("web") is None

@@ -42,6 +42,11 @@ class SaveError(ToolstackError):
     """A save or migration failed; the message says what became of the domain (resumed, running ...)."""
 
 
+class ResumeLost(ToolstackError):
+    """Xen refused to rebuild a domain whose suspended shell was already released (should not happen:
+    the image was checked first), so the message must not claim it is still there."""
+
+
 def _err(key: str, **kw) -> str:
     return "Error: " + t(key, **kw)
 
@@ -162,7 +167,10 @@ def resume_domain(machine, d):
     image.seek(0)
     domid, console = d.domain_id, list(d.console_output)
     dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(domid))
-    new, _ = restore_domain(machine, image, domid=domid)
+    try:
+        new, _ = restore_domain(machine, image, domid=domid)
+    except ToolstackError as exc:                      # checked above, so only Xen itself can refuse now
+        raise ResumeLost(str(exc).removeprefix("Error: ")) from None
     new.console_output[:0] = console
     machine.trace.emit("DOM", "save_cancelled", domid=domid, name=new.name)
     return new
@@ -181,6 +189,8 @@ def recover(machine, d, name: str, reason: str, *, live: bool, key_prefix: str, 
         return _err(f"{key_prefix}.running", name=name, reason=reason, **kw)
     try:
         new = resume_domain(machine, d)
+    except ResumeLost as exc:
+        return _err("toolstack.save.lost", name=name, reason=reason, why=exc)
     except ToolstackError as exc:
         why = str(exc).removeprefix("Error: ")
         return _err("toolstack.save.stuck", name=name, reason=reason, why=why)

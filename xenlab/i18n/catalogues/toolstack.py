@@ -18,6 +18,8 @@ PL: dict[str, object] = {
     "toolstack.save.running": "Zachowanie domeny {name} nie powiodło się, zanim domena została zawieszona "
                               "({reason}). Domena działa dalej.",
     "toolstack.save.gone": "Zachowanie domeny {name} przerwano: w trakcie domena sama się zamknęła ({reason}).",
+    "toolstack.save.lost": "Zachowanie domeny {name} nie powiodło się ({reason}), a Xen odmówił jej "
+                           "odbudowania po wznowieniu ({why}): domeny już nie ma.",
     "toolstack.save.stuck": "Zachowanie domeny {name} nie powiodło się ({reason}), a wznowienie też się nie "
                             "udało ({why}): domena pozostaje zawieszona (stan s), jej pamięć jest nienaruszona.",
     "toolstack.migrate.resumed": "Migracja domeny {name} do {host} nie powiodła się ({reason}). Domena "
@@ -96,6 +98,8 @@ EN: dict[str, object] = {
     "toolstack.save.running": "Saving domain {name} failed before it was suspended ({reason}). The domain "
                               "runs on.",
     "toolstack.save.gone": "Saving domain {name} stopped: the domain shut down by itself meanwhile ({reason}).",
+    "toolstack.save.lost": "Saving domain {name} failed ({reason}) and Xen refused to rebuild it for the "
+                           "resume ({why}): the domain is gone.",
     "toolstack.save.stuck": "Saving domain {name} failed ({reason}) and resuming it failed too ({why}): the "
                             "domain stays suspended (state s), its memory untouched.",
     "toolstack.migrate.resumed": "Migrating domain {name} to {host} failed ({reason}). The domain was resumed "
