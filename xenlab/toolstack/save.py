@@ -17,6 +17,8 @@ Page-table pages are **canonicalised** on the way out: each present entry's MFN 
 PFN it maps (the M2P table gives it), and the entries of Xen's own slots are zeroed, so the image
 means the same thing on any host. A live save (migration, migrate.py) runs the same loop in several
 iterations over the log-dirty bitmap (xen/shadow.py); ``precopy_should_stop`` is its stop rule.
+``xm save`` and migration go through checkpoint.py, which checks the target before the guest is
+suspended and resumes the guest when a save fails after it (``save_domain`` alone does not).
 
 Simplifications:
 - The guest's P2M table is a Python list (``d.p2m``), not frames of guest memory, so the P2M frame
