@@ -107,24 +107,38 @@ def request_suspend(kernel) -> int:
 def read_resume_record(d) -> list[dict]:
     """Parse the record from the guest's memory (raises ValueError when it is not there)."""
     raw = d.machine.memory.read_bytes((d.p2m[RECORD_PFN] << 12) + RECORD_OFFSET, RECORD_MAX)
+    return parse_resume_record(raw, d.name)
+
+
+def parse_resume_record(raw: bytes, name: str = "the guest") -> list[dict]:
+    """The record from the bytes of start_info's second half; ValueError for anything malformed
+    (the restorer checks an image's record with it before it builds a domain)."""
+    raw = bytes(raw[:RECORD_MAX])
     if raw[:8] != RESUME_MAGIC:
-        raise ValueError(f"{d.name}: no resume record in its start_info page (was it suspended?)")
-    version, nr = struct.unpack_from("<II", raw, 8)
-    if version != RESUME_VERSION:
-        raise ValueError(f"{d.name}: resume record version {version}, expected {RESUME_VERSION}")
-    off, out = 16, []
-    for _ in range(nr):
-        pc, flags, remaining, sleep_left, nloops = struct.unpack_from("<IIQQI", raw, off)
-        off += 28
-        loops = {}
-        for _ in range(nloops):
-            op, count = struct.unpack_from("<II", raw, off)
-            loops[op] = count
-            off += 8
-        rate, wss, first, _, count, carry = struct.unpack_from("<IIIIQQ", raw, off)
-        off += 32
-        out.append({"pc": pc, "flags": flags, "remaining": remaining, "sleep_left": sleep_left,
-                    "loops": loops, "dirty": (rate, wss, first, count, carry)})
+        raise ValueError(f"{name}: no resume record in its start_info page (was it suspended?)")
+    try:
+        version, nr = struct.unpack_from("<II", raw, 8)
+        if version != RESUME_VERSION:
+            raise ValueError(f"{name}: resume record version {version}, expected {RESUME_VERSION}")
+        if not 1 <= nr <= 32:                                      # MAX_VIRT_CPUS
+            raise ValueError(f"{name}: resume record for {nr} vcpus")
+        off, out = 16, []
+        for _ in range(nr):
+            pc, flags, remaining, sleep_left, nloops = struct.unpack_from("<IIQQI", raw, off)
+            off += 28
+            if 8 * nloops > len(raw) - off:
+                raise ValueError(f"{name}: resume record claims {nloops} loop counters")
+            loops = {}
+            for _ in range(nloops):
+                op, count = struct.unpack_from("<II", raw, off)
+                loops[op] = count
+                off += 8
+            rate, wss, first, _, count, carry = struct.unpack_from("<IIIIQQ", raw, off)
+            off += 32
+            out.append({"pc": pc, "flags": flags, "remaining": remaining, "sleep_left": sleep_left,
+                        "loops": loops, "dirty": (rate, wss, first, count, carry)})
+    except struct.error:
+        raise ValueError(f"{name}: the resume record runs past the end of its page") from None
     return out
 
 
@@ -141,6 +155,9 @@ def resume(kernel) -> None:
         if kernel.hypercall(v, "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_virq, bind)) == 0:
             kernel.port_handlers[bind.port] = kernel._timer_interrupt
             kernel.virq_ports[(VIRQ_TIMER, v.vcpu_id)] = bind.port
+    xenbus_init = getattr(kernel, "_xenbus_init", None)
+    if xenbus_init is not None:                      # xs_resume: the watches again, on the new store channel
+        xenbus_init()
     records = read_resume_record(d)
     for ctx, rec in zip(kernel.contexts, records):
         ctx.pc = rec["pc"]

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
+import stat
+import warnings
 
+from xenlab.i18n import t
 from xenlab.xen.domain import DomainConfig, DomainCreateError
 
 # key: (type(s), DomainConfig field or None when only recorded)
@@ -34,23 +38,59 @@ class ConfigError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def parse_config(text: str, source: str = "<config>", overrides: dict | None = None) -> DomainConfig:
-    """Parse xm config text (and command-line ``key=value`` overrides) into a DomainConfig."""
+MAX_CONFIG_BYTES = 1 << 20        # xmexample1 is 7 KB; anything near this is not a config file
+
+
+def read_config_file(path: str) -> str:
+    """The text of a config file, read with a bound: ``xm create /dev/zero`` is refused by its size."""
     try:
-        tree = ast.parse(text, filename=source)
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+            raise ConfigError(path, None, t("toolstack.config.not_file", path=path))
+        if stat.S_ISREG(st.st_mode) and st.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(path, None, t("toolstack.config.too_big", path=path, limit=MAX_CONFIG_BYTES))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)        # a device (/dev/zero) never ends: read a bounded amount
+    except OSError as exc:
+        raise ConfigError(path, None, t("toolstack.config.unreadable", path=path, reason=exc.strerror or exc)) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, None, t("toolstack.config.too_big", path=path, limit=MAX_CONFIG_BYTES))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, None, t("toolstack.config.not_text", path=path, offset=exc.start)) from None
+
+
+def parse_config(text: str, source: str = "<config>", overrides: dict | None = None,
+                 lines_out: dict | None = None) -> DomainConfig:
+    """Parse xm config text (and command-line ``key=value`` overrides) into a DomainConfig.
+
+    ``lines_out``, when given, receives each key's line (so a later check can name it too)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, None, t("toolstack.config.too_big", path=source, limit=MAX_CONFIG_BYTES))
+    try:
+        with warnings.catch_warnings():            # a bad escape in the user's text is not our warning
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=source)
     except SyntaxError as exc:
         raise ConfigError(source, exc.lineno, f"syntax error: {exc.msg}") from None
+    except ValueError as exc:                          # e.g. a NUL byte in the text
+        raise ConfigError(source, None, f"syntax error: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(source, None, t("toolstack.config.too_deep")) from None
     values: dict[str, object] = {}
-    lines: dict[str, int] = {}
+    lines: dict[str, int] = {} if lines_out is None else lines_out
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             raise ConfigError(source, node.lineno, "only 'name = value' assignments are allowed")
         key = node.targets[0].id
         try:
             value = ast.literal_eval(node.value)
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError):
             raise ConfigError(source, node.lineno, f"the value of {key!r} must be a literal "
                                                    "(a number, a 'string', a [list] or a {dict})") from None
+        except (RecursionError, MemoryError):
+            raise ConfigError(source, node.lineno, t("toolstack.config.too_deep")) from None
         values[key] = value
         lines[key] = node.lineno
     for key, value in (overrides or {}).items():

@@ -27,11 +27,22 @@ from xenlab.dom0.netback import Netback
 from xenlab.dom0.xenbus import backend_path, frontend_path
 from xenlab.hw.ethernet import XEN_OUI, mac_str
 from xenlab.hw.nic import NIC_PIRQ, ExternalHost, Lan, Nic
+from xenlab.i18n import t
 from xenlab.xen.domain import DomainCreateError
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io.xenbus import XenbusState
 
 _DEV = re.compile(r"^(?:ioemu:)?(xvd|hd|sd)([a-z])(\d*)(?::(?:disk|cdrom))?$")
+
+
+# xm create's vif keys (X@RELEASE-3.0.0:tools/python/xen/xm/create.py preprocess_vifs), and the model's rx
+VIF_KEYS = ("type", "mac", "be_mac", "bridge", "script", "backend", "ip", "vifname", "rx")
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts)
 
 
 class DeviceError(DomainCreateError):
@@ -121,6 +132,70 @@ class DeviceManager:
         for frame in frames:
             self.bridge.receive(self.nic.name, frame)
 
+    # -- before creation: the config's devices, checked while nothing exists yet ------------------------------
+    def check_config(self, config) -> None:
+        """Refuse, naming the key, every disk and vif this host cannot attach: raised before
+        DOM0_CREATEDOMAIN (and before a restore builds anything), so nothing is created."""
+        from xenlab.toolstack.xend import ConfigValueError
+        devs: set[str] = set()
+        files: dict[str, list[str]] = {}
+        for spec in config.disk:
+            try:
+                kind, path, dev, mode = parse_disk(spec)
+                blkdev_name_to_number(dev)
+            except DeviceError as exc:
+                raise ConfigValueError("disk", str(exc)) from None
+            if dev in devs:
+                raise ConfigValueError("disk", t("toolstack.config.disk_dup_dev", dev=dev))
+            devs.add(dev)
+            real = os.path.realpath(path)
+            files.setdefault(real, []).append(mode)
+            if "w" in files[real] and len(files[real]) > 1:
+                raise ConfigValueError("disk", t("toolstack.config.disk_dup_file", path=path))
+            devid = blkdev_name_to_number(dev)
+            if not os.path.isfile(path):
+                raise ConfigValueError("disk", f"Device {devid} (vbd) could not be connected. {path} does not exist.")
+            if os.path.getsize(path) < 512:
+                raise ConfigValueError("disk", f"Device {devid} (vbd) could not be connected. {path} is smaller "
+                                               "than one sector.")
+            if mode == "w":
+                try:
+                    with open(path, "r+b"):        # blkback writes it in place (r+b): may it?
+                        pass
+                except OSError as exc:
+                    raise ConfigValueError("disk", t("toolstack.config.disk_readonly", spec=spec, path=path,
+                                                     reason=exc.strerror or exc)) from None
+        macs: set[str] = set()
+        for spec in config.vif:
+            try:
+                opts = parse_vif(spec)
+            except DeviceError as exc:
+                raise ConfigValueError("vif", str(exc)) from None
+            for key in opts:
+                if key not in VIF_KEYS:
+                    raise ConfigValueError("vif", t("toolstack.config.vif_key", spec=spec, param=key,
+                                                    known=", ".join(VIF_KEYS)))
+            mac = opts.get("mac")
+            if mac is not None:
+                if not _MAC.match(mac):
+                    raise ConfigValueError("vif", t("toolstack.config.vif_mac", spec=spec, mac=mac))
+                if int(mac[:2], 16) & 1:
+                    raise ConfigValueError("vif", t("toolstack.config.vif_multicast", spec=spec, mac=mac))
+                if mac.lower() in macs:
+                    raise ConfigValueError("vif", t("toolstack.config.vif_dup_mac", mac=mac))
+                macs.add(mac.lower())
+            for ip in opts.get("ip", "").split():
+                if not _is_ipv4(ip):
+                    raise ConfigValueError("vif", t("toolstack.config.vif_ip", spec=spec, ip=ip))
+            if "ip" in opts and not opts["ip"].split():
+                raise ConfigValueError("vif", t("toolstack.config.vif_ip", spec=spec, ip=opts["ip"]))
+            if opts.get("rx", "copy") not in ("copy", "flip"):
+                raise ConfigValueError("vif", t("toolstack.config.vif_rx", spec=spec, rx=opts["rx"]))
+            bridge = opts.get("bridge", self.bridge.name)
+            if bridge != self.bridge.name:
+                raise ConfigValueError("vif", t("toolstack.config.bridge", spec=spec, bridge=bridge,
+                                                known=self.bridge.name))
+
     # -- creation -------------------------------------------------------------------------------------------
     def domain_created(self, d) -> None:
         if d.kind != "pv" or getattr(d, "xs", None) is None:
@@ -176,7 +251,8 @@ class DeviceManager:
         opts = parse_vif(spec)
         mac = opts.get("mac") or self.random_mac(d, index)
         bridge = opts.get("bridge", self.bridge.name)
-        ip = opts.get("ip", f"10.0.0.{(d.domain_id + 10) % 250 + 2}")
+        # xend takes a list ("ip=a b"): the addresses vif-route lets through; the guest uses the first
+        ip = (opts.get("ip") or f"10.0.0.{(d.domain_id + 10) % 250 + 2}").split()[0]
         fe, be = self._nodes(d, "vif", index, {"handle": index, "mac": mac},
                              {"handle": index, "mac": mac, "bridge": bridge, "script": "/etc/xen/scripts/vif-bridge",
                               "ip": ip})

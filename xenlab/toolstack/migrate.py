@@ -13,6 +13,11 @@ XendCheckpoint.py, tools/libxc/xc_linux_save.c) and the pre-copy algorithm of Cl
    DEF_MAX_FACTOR x the guest's memory has been sent; then the guest is suspended and the rest goes;
 5. the target restores the domain and resumes it; the source destroys its copy.
 
+A migration that fails loses nothing (checkpoint.py): what the target needs (memory, the devices'
+files, the name) is checked before the first page moves; a failure during the pre-copy leaves the
+guest running with log-dirty mode off, and a failure after the suspend (the target refuses the
+image) resumes the guest on the source.
+
 The stream is the same byte stream as ``xm save`` writes (save.py), carried over a simulated link
 whose rate starts at 100 Mb/s and rises, after each iteration, to the guest's dirtying rate + 50 Mb/s
 (at most 500), as xc_linux_save's adaptive mode and the paper's §5.3 do. Both machines' clocks move
@@ -34,10 +39,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 
-from xenlab.toolstack.restore import RestoreError, restore_domain
+from xenlab.i18n import t
+from xenlab.toolstack.checkpoint import SaveError, check_saveable, recover
+from xenlab.toolstack.restore import restore_domain
 from xenlab.toolstack.save import (DEF_MAX_FACTOR, DEF_MAX_ITERS, MAX_MBIT_RATE, START_MBIT_RATE, Link,
                                    SaveReport, save_domain)
-from xenlab.toolstack.xend import ToolstackError, dom0_op
+from xenlab.toolstack.xend import ToolstackError, check_config, dom0_op
 from xenlab.xen.public import dom0_ops as D
 
 hosts: dict = {}                    # name -> Machine: the relocation peers `xm migrate` can reach
@@ -98,6 +105,11 @@ def resolve_host(target):
     return target
 
 
+def _host_name(target, source=None) -> str:
+    names = [k for k, v in hosts.items() if v is target]
+    return names[0] if names else "localhost" if target is source else "the target host"
+
+
 def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBIT_RATE,
             activation_ns: int = 0, max_iters: int = DEF_MAX_ITERS, max_factor: int = DEF_MAX_FACTOR,
             adaptive: bool = True, stop_rule=None) -> MigrationReport:
@@ -107,20 +119,39 @@ def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBI
         raise ToolstackError(f"Error: rate {rate_mbit} Mb/s: must be 1..{MAX_MBIT_RATE}")
     if target.domain_by_name(d.name) is not None and target is not machine:
         raise ToolstackError(f"Error: the target already has a domain called {d.name}")
+    check_saveable(machine, d)
+    config = machine.xend.configs.get(d.domain_id, d.config)
+    try:                                          # what the target will need: checked before anything moves
+        check_config(target, config, replacing=d if target is machine else None)
+    except ToolstackError as exc:
+        raise SaveError(recover(machine, d, d.name, str(exc).removeprefix("Error: "), live=False,
+                                key_prefix="toolstack.migrate", host=_host_name(target, machine))) from None
+    if target is machine:                         # both copies live here for a moment
+        phys = D.dom0_physinfo()
+        dom0_op(machine, D.DOM0_PHYSINFO, phys)
+        if phys.free_pages < (config.memory << 8) + 4:
+            reason = t("toolstack.migrate.no_memory", free=phys.free_pages >> 8, name=d.name, need=config.memory)
+            raise SaveError(recover(machine, d, d.name, reason, live=False, key_prefix="toolstack.migrate",
+                                    host=_host_name(target, machine)))
     name = d.name
+    host = _host_name(target, machine)
     link = Link(rate_mbit)
     src_start, dst_start = machine.now, target.now
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as stream:
-        report = save_domain(machine, d, stream, live=live, link=link, destroy=False,
-                             max_iters=max_iters, max_factor=max_factor, adaptive=adaptive, stop_rule=stop_rule)
+        try:
+            report = save_domain(machine, d, stream, live=live, link=link, destroy=False, max_iters=max_iters,
+                                 max_factor=max_factor, adaptive=adaptive, stop_rule=stop_rule)
+        except (OSError, ToolstackError) as exc:
+            raise SaveError(recover(machine, d, name, str(exc).removeprefix("Error: "), live=live,
+                                    key_prefix="toolstack.migrate", host=host)) from None
         if target is not machine:
             target.run(max(target.now, dst_start + (machine.now - src_start)))
         stream.seek(0)
         try:
             new, _ = restore_domain(target, stream, paused=True)
-        except RestoreError:
-            d.name = name                      # the source copy is still there, suspended
-            raise
+        except ToolstackError as exc:             # the target refused: the source copy resumes here
+            raise SaveError(recover(machine, d, name, str(exc).removeprefix("Error: "), live=live,
+                                    key_prefix="toolstack.migrate", host=host)) from None
     if activation_ns:
         target.run_for(activation_ns)
         if target is not machine:

@@ -8,7 +8,14 @@ un-canonicalised (each entry's PFN becomes the new MFN). start_info is patched f
 (shared_info address, console page and event channel), vcpu 0's context is loaded, and the guest
 resumes (guest/suspend.py): it rebinds its event channels and continues its workload where it stopped.
 
-On any error the half-built domain is destroyed, so a bad file leaves the machine as it was.
+The whole image is checked before anything is built (``validate_image``, xc_linux_restore's checks):
+the signature and the config (and that this host can run it: name, memory, devices, scheduler
+parameters, workload), max_pfn against the config, each batch's count, pfns and page types, every
+present entry of every page-table page (it must name a pfn of the image), the unmapped pfns, vcpu 0's
+context (the suspend record in EDX must be a plain page; CR3 must name the image's top-level table,
+so CR3 = 0 or a pfn outside the image is refused), the guest's resume record, and nothing after the
+shared_info page. Only Xen's own checks remain for the build (re-pinning validates the page tables);
+if one fails the half-built domain is destroyed, so a bad file leaves the machine as it was.
 
 Simplifications:
 - Pinned page tables are re-pinned by dom0 on the guest's behalf and CR3 is re-taken as a root
@@ -19,17 +26,20 @@ Simplifications:
 """
 from __future__ import annotations
 
+import shutil
 import struct
+import tempfile
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from xenlab.hw.memory import PAGE_SIZE
-from xenlab.toolstack.save import (MAX_BATCH_SIZE, SIGNATURE, VCPU_GUEST_CONTEXT_FMT, VCPU_GUEST_CONTEXT_SIZE,
+from xenlab.i18n import t
+from xenlab.toolstack.save import (DEF_MAX_FACTOR, MAX_BATCH_SIZE, SIGNATURE, VCPU_GUEST_CONTEXT_FMT, VCPU_GUEST_CONTEXT_SIZE,
                                    CTXT_CALLBACKS, CTXT_CR3, CTXT_CTRLREG, CTXT_EDX, CTXT_KERNEL_SS, CTXT_TRAPS,
                                    canonicalize_pagetable)
 from xenlab.toolstack.sxp import SxpError, from_sxp, loads
-from xenlab.toolstack.xend import ToolstackError, dom0_op
+from xenlab.toolstack.xend import ToolstackError, check_config, dom0_op, sched_params
 from xenlab.xen.domain_build import build_domain, write_start_info
 from xenlab.xen.page_alloc import OutOfMemory
 from xenlab.xen.public import dom0_ops as D
@@ -89,15 +99,16 @@ def read_header(reader: StreamReader):
     text = reader.read(length, "the config")
     try:
         return from_sxp(loads(text.decode("utf-8")))
-    except (SxpError, UnicodeDecodeError, ValueError, SyntaxError) as exc:
+    except (SxpError, UnicodeDecodeError, ValueError, SyntaxError, TypeError, KeyError, IndexError,
+            AttributeError, MemoryError, RecursionError) as exc:        # the text is untrusted input
         raise RestoreError(f"Error: Restore failed: the config in the image is corrupt: {exc}") from None
 
 
-def _create_container(machine, config):
+def _create_container(machine, config, domid: int = 0):
     """What xend does before xc_restore: an empty, paused domain with the config's memory."""
     if machine.domain_by_name(config.name) is not None:
         raise RestoreError(f"Error: Restore failed: domain '{config.name}' already exists")
-    create = D.dom0_createdomain()
+    create = D.dom0_createdomain(domain=domid)
     if dom0_op(machine, D.DOM0_CREATEDOMAIN, create) < 0:
         raise RestoreError("Error: Restore failed: DOM0_CREATEDOMAIN failed")
     d = machine.domains[create.domain]
@@ -106,14 +117,168 @@ def _create_container(machine, config):
         if dom0_op(machine, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(d.domain_id, config.vcpus)) < 0:
             raise RestoreError("Error: Restore failed: DOM0_MAX_VCPUS failed")
         dom0_op(machine, D.DOM0_SETDOMAINMAXMEM, D.dom0_setdomainmaxmem(d.domain_id, config.maxmem << 10))
-        params = {"weight": config.weight, "cap": config.cap, **config.sched_params}
-        wanted = machine.scheduler.get_params(d)
-        machine.scheduler.adjust(d, {k: v for k, v in params.items() if k in wanted})
+        params = sched_params(machine, config)
+        if params:
+            rc = dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, machine.scheduler.sched_id,
+                                                                     D.SCHED_INFO_PUT, params))
+            if rc < 0:
+                raise RestoreError(f"Error: Restore failed: DOM0_ADJUSTDOM {params}: {errno_name(rc)}")
         build_domain(machine, d, config.memory << 8)
     except (OutOfMemory, ToolstackError) as exc:
         machine.domain_destroy(d)
         raise RestoreError(f"Error: Restore failed: cannot build domain {config.name!r}: {exc}") from None
     return d
+
+
+# -- the whole image, checked before anything is built ---------------------------------------------------
+_TAB_NAMES = {D.NOTAB: "NOTAB", D.L1TAB: "L1TAB", D.L2TAB: "L2TAB", D.L3TAB: "L3TAB", D.L4TAB: "L4TAB",
+              D.XTAB: "XTAB"}
+IMAGE_SLACK = 64 << 10             # bytes of an image besides its pages, -1 markers and batch headers
+
+
+def _fail(key: str, **kw) -> RestoreError:
+    return RestoreError("Error: " + t("toolstack.restore.failed", reason=t(key, **kw)))
+
+
+def seekable(source):
+    """The restorer reads the image twice (check, then build): spool a pipe or socket first."""
+    try:
+        if source.seekable():
+            return source
+    except (AttributeError, OSError, ValueError):
+        pass
+    spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+    shutil.copyfileobj(source, spool)
+    spool.seek(0)
+    return spool
+
+
+@dataclass
+class ImageIndex:
+    """What the check pass learnt: where the page stream starts and each pfn's last copy."""
+    config: object
+    stream_start: int
+    max_pfn: int
+    last_copy: np.ndarray          # byte offset of the last copy of each pfn's page, -1: never sent
+    tags: np.ndarray               # its LxTAB tag (LPINTAB included)
+    si_pfn: int = 0
+
+
+def _check_pagetable(page: np.ndarray, tag: int, pfn: int, max_pfn: int, pae: bool) -> None:
+    """uncanonicalize_pagetable's check: every present entry names a pfn of the image."""
+    entries = page.view("<u8" if pae else "<u4")
+    present = (entries & 1) != 0
+    targets = (entries >> (12)) & (0xFFFFFFFF if pae else 0xFFFFF)
+    bad = np.flatnonzero(present & (targets >= max_pfn))
+    if bad.size:
+        i = int(bad[0])
+        raise _fail("toolstack.restore.pt_pfn", level=(tag & D.LTABTYPE_MASK) >> D.LTAB_SHIFT, pfn=pfn,
+                    index=i, target=int(targets[i]), max_pfn=max_pfn)
+
+
+def validate_image(machine, source, replacing=None) -> ImageIndex:
+    """Read the whole image once and check it as xc_linux_restore would, building nothing.
+
+    Checks the signature, the config (and that this machine can host it: name, memory, devices,
+    scheduler parameters), max_pfn against the config, every batch (count, pfns, page types, page
+    tables pointing inside the image), the unmapped pfns, vcpu 0's context (the suspend record in
+    EDX must be a plain page; CR3 must name the image's top-level page table) and the guest's resume
+    record, and that nothing follows the shared_info page. ``replacing`` is a domain about to make
+    room for this one (its name and memory count as free). Leaves the source at its end.
+    """
+    from xenlab.guest.suspend import RECORD_OFFSET, parse_resume_record
+    start = source.tell()
+    reader = StreamReader(source)
+    config = read_header(reader)
+    if config.kind != "pv":
+        raise _fail("toolstack.restore.kind")
+    try:
+        check_config(machine, config, replacing=replacing)
+    except ToolstackError as exc:
+        raise RestoreError("Error: " + t("toolstack.restore.failed", reason=str(exc).removeprefix("Error: ")))
+    stream_start = reader.offset
+    max_pfn = reader.u32("max_pfn")
+    pages_wanted = config.memory << 8
+    if max_pfn != pages_wanted:
+        raise _fail("toolstack.restore.max_pfn", max_pfn=max_pfn, memory=config.memory, pages=pages_wanted)
+    limit = IMAGE_SLACK + (DEF_MAX_FACTOR + 2) * max_pfn * (PAGE_SIZE + 4)
+    reader.read(4 * ((max_pfn + 1023) // 1024), "the P2M frame list")
+    pae = machine.paging == "pae"
+    last = np.full(max_pfn, -1, dtype=np.int64)
+    tags_of = np.zeros(max_pfn, dtype=np.uint32)
+    # the page-table levels of this paging mode: 2-level has L1/L2, PAE adds L3 (L4 is x86_64's)
+    valid = np.array([D.NOTAB, D.L1TAB, D.L2TAB] + ([D.L3TAB] if pae else []), dtype=np.uint32)
+    while True:
+        if reader.offset - stream_start > limit:
+            raise _fail("toolstack.restore.too_big", size=reader.offset, memory=config.memory, limit=limit)
+        batch = reader.i32("a batch count")
+        if batch == -1:
+            continue
+        if batch == 0:
+            break
+        if not 0 < batch <= MAX_BATCH_SIZE:
+            raise RestoreError(f"Error: Restore failed: batch of {batch} pages (max {MAX_BATCH_SIZE}): "
+                               "corrupt file")
+        types = np.frombuffer(reader.read(4 * batch, "pfn_type"), dtype="<u4")
+        pfns = (types & ~np.uint32(D.LTAB_MASK)).astype(np.int64)
+        tags = types & np.uint32(D.LTAB_MASK)
+        real = tags != D.XTAB
+        kinds = tags & np.uint32(D.LTABTYPE_MASK)
+        pinned_plain = ((tags & np.uint32(D.LPINTAB)) != 0) & (kinds == D.NOTAB)    # only tables are pinned
+        odd = real & (~np.isin(kinds, valid) | pinned_plain)
+        if odd.any():
+            j = int(np.flatnonzero(odd)[0])
+            raise _fail("toolstack.restore.bad_tag", pfn=int(pfns[j]), tag=int(types[j]))
+        if (pfns[real] >= max_pfn).any():
+            raise RestoreError(f"Error: Restore failed: pfn {int(pfns[real].max()):#x} is beyond max_pfn "
+                               f"{max_pfn:#x}: corrupt file")
+        pfns, tags = pfns[real], tags[real]
+        n = int(real.sum())
+        at = reader.offset
+        raw = reader.read(PAGE_SIZE * n, f"{n} pages")
+        pages = np.frombuffer(raw, dtype=np.uint8).reshape(n, PAGE_SIZE)
+        for j in np.flatnonzero(tags & np.uint32(D.LTABTYPE_MASK)):
+            _check_pagetable(pages[j], int(tags[j]), int(pfns[j]), max_pfn, pae)
+        last[pfns] = at + PAGE_SIZE * np.arange(n)
+        tags_of[pfns] = tags
+    count = reader.u32("the unmapped count")
+    if count > max_pfn:
+        raise RestoreError(f"Error: Restore failed: {count} unmapped pfns of {max_pfn}: corrupt file")
+    unmapped = np.frombuffer(reader.read(4 * count, "the unmapped pfns"), dtype="<u4")
+    if (unmapped >= max_pfn).any():
+        raise _fail("toolstack.restore.unmapped", pfn=int(unmapped.max()), max_pfn=max_pfn)
+    ctxt = struct.unpack(VCPU_GUEST_CONTEXT_FMT, reader.read(VCPU_GUEST_CONTEXT_SIZE, "the vcpu context"))
+    reader.read(PAGE_SIZE, "the shared_info page")
+    end = reader.offset
+    extra = len(source.read(IMAGE_SLACK))
+    if extra:
+        raise _fail("toolstack.restore.trailing", extra=extra if extra < IMAGE_SLACK else f">{IMAGE_SLACK}")
+    si_pfn = ctxt[CTXT_EDX]
+    if si_pfn >= max_pfn or tags_of[si_pfn] != D.NOTAB or last[si_pfn] < 0:
+        raise _fail("toolstack.restore.suspend_record", pfn=si_pfn, max_pfn=max_pfn)
+    cr3 = ctxt[CTXT_CR3]
+    if cr3 == 0:
+        raise _fail("toolstack.restore.cr3_zero")
+    root = cr3 >> 12
+    if root >= max_pfn:
+        raise _fail("toolstack.restore.cr3_range", cr3=cr3, pfn=root, max_pfn=max_pfn)
+    want = D.L3TAB if pae else D.L2TAB
+    got = int(tags_of[root]) & D.LTABTYPE_MASK
+    if got != want or last[root] < 0:
+        raise _fail("toolstack.restore.cr3_type", cr3=cr3, pfn=root, want=_TAB_NAMES[want],
+                    got=_TAB_NAMES.get(got, hex(got)) if last[root] >= 0 else "-")
+    source.seek(int(last[si_pfn]))
+    si_page = source.read(PAGE_SIZE)
+    try:
+        start_info.unpack(si_page[:1104])
+        records = parse_resume_record(si_page[RECORD_OFFSET:], config.name)
+    except ValueError as exc:
+        raise _fail("toolstack.restore.resume_record", why=exc) from None
+    if len(records) != config.vcpus:
+        raise _fail("toolstack.restore.vcpus", found=len(records), vcpus=config.vcpus)
+    source.seek(end)
+    del start
+    return ImageIndex(config, stream_start, max_pfn, last, tags_of, si_pfn)
 
 
 def xc_linux_restore(machine, d, reader: StreamReader, report: RestoreReport) -> bytes:
@@ -224,15 +389,23 @@ def _patch_start_info(machine, d, si_pfn: int) -> start_info:
                    console_mfn=d.p2m[console_pfn] if console_pfn < len(d.p2m) else 0,
                    store_mfn=d.p2m[store_pfn] if 0 < store_pfn < len(d.p2m) else 0)
     d.start_info_mfn = mfn
-    d.console_mfn = info.console_mfn
+    d.console_mfn, d.store_mfn = info.console_mfn, info.store_mfn
     return info
 
 
-def restore_domain(machine, source, *, paused: bool = False):
-    """XendCheckpoint.restore: returns (domain, RestoreReport). Raises RestoreError on a bad image."""
+def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
+    """XendCheckpoint.restore: returns (domain, RestoreReport). Raises RestoreError on a bad image.
+
+    The image is checked whole first (validate_image); only then is a domain built (with ``domid``
+    when one is wanted and free), so a bad image leaves the machine exactly as it was.
+    """
+    source = seekable(source)
+    begin = source.tell()
+    index = validate_image(machine, source)
+    source.seek(begin)
     reader = StreamReader(source)
     config = read_header(reader)
-    d = _create_container(machine, config)
+    d = _create_container(machine, config, domid)
     report = RestoreReport(config.name, d.domain_id, len(d.p2m))
     try:
         ctxt = xc_linux_restore(machine, d, reader, report)
@@ -242,12 +415,21 @@ def restore_domain(machine, source, *, paused: bool = False):
     except Exception:
         machine.domain_destroy(d)
         raise
+    del index
     report.bytes = reader.offset
     alloc = ev.evtchn_alloc_unbound(dom=d.domain_id, remote_dom=0)
     machine.dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_alloc_unbound, alloc))
     d.console_port = alloc.port
-    write_start_info(machine, d, replace(info, console_evtchn=alloc.port))
+    info = replace(info, console_evtchn=alloc.port)
+    if d.store_mfn > 0:                                 # completeRestore: XS_INTRODUCE, the domain's home
+        store_port = machine.xend.xenstored.introduce(d, d.store_mfn)
+        if store_port > 0:
+            d.store_port = store_port
+            info = replace(info, store_evtchn=store_port)
+    write_start_info(machine, d, info)
     machine.xend.consoled.attach(d, alloc.port)
+    if getattr(d, "xs", None) is not None:
+        machine.xend.xenstored.write_domain_home(d, alloc.port, d.store_port)
     from xenlab.guest import make_kernel
     from xenlab.guest.suspend import resume
     d.kernel = make_kernel(d)
@@ -277,7 +459,11 @@ def _register_xm() -> None:
             with open(rest[0], "rb") as fh:
                 d, report = restore_domain(machine, fh, paused=paused)
         except FileNotFoundError:
-            raise XmError(f"Error: Restore failed: file {rest[0]!r} not found") from None
+            raise XmError("Error: " + t("toolstack.restore.failed",
+                                        reason=t("toolstack.restore.not_found", path=rest[0]))) from None
+        except OSError as exc:                             # a directory, no permission, an I/O error
+            raise XmError("Error: " + t("toolstack.restore.failed", reason=t(
+                "toolstack.restore.unreadable", path=rest[0], reason=exc.strerror or exc))) from None
         except ToolstackError as exc:
             msg = str(exc)
             raise XmError(msg if msg.startswith("Error") else f"Error: {msg}") from None

@@ -17,6 +17,8 @@ Page-table pages are **canonicalised** on the way out: each present entry's MFN 
 PFN it maps (the M2P table gives it), and the entries of Xen's own slots are zeroed, so the image
 means the same thing on any host. A live save (migration, migrate.py) runs the same loop in several
 iterations over the log-dirty bitmap (xen/shadow.py); ``precopy_should_stop`` is its stop rule.
+``xm save`` and migration go through checkpoint.py, which checks the target before the guest is
+suspended and resumes the guest when a save fails after it (``save_domain`` alone does not).
 
 Simplifications:
 - The guest's P2M table is a Python list (``d.p2m``), not frames of guest memory, so the P2M frame
@@ -169,10 +171,23 @@ class StreamWriter:
         self.bytes = 0
 
     def write(self, data) -> int:
-        data = bytes(data)
-        self.sink.write(data)
-        self.bytes += len(data)
-        return len(data)
+        n = write_all(self.sink, data)
+        self.bytes += n
+        return n
+
+
+def write_all(sink, data) -> int:
+    """Write every byte: an unbuffered file may take fewer than it was given (a short write)."""
+    view = memoryview(bytes(data))
+    total = len(view)
+    while view:
+        n = sink.write(view)
+        if n is None:                       # a non-blocking sink that took nothing: try again
+            continue
+        if n <= 0:
+            raise OSError(28, "No space left on device")
+        view = view[n:]
+    return total
 
 
 # -- page types and canonical page tables -----------------------------------------------------------------------
@@ -383,8 +398,7 @@ def write_header(machine, d, sink) -> int:
     """The signature, then the config SXP with its !i length."""
     config = machine.xend.configs.get(d.domain_id, d.config)
     text = dumps(to_sxp(config, d.domain_id)).encode()
-    sink.write(SIGNATURE + struct.pack("!i", len(text)) + text)
-    return len(SIGNATURE) + 4 + len(text)
+    return write_all(sink, SIGNATURE + struct.pack("!i", len(text)) + text)
 
 
 def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = None, destroy: bool = True,
@@ -394,6 +408,7 @@ def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = Non
         raise ToolstackError("Error: Domain-0 cannot be saved")
     if d.kind != "pv":
         raise ToolstackError(f"Error: domain {d.name} is an HVM guest; Xen 3.0 saves only PV guests")
+    # A failure leaves the domain named as before; checkpoint.py resumes it if it had suspended.
     name = d.name
     header = write_header(machine, d, sink)
     d.name = f"migrating-{name}"
@@ -410,25 +425,3 @@ def save_domain(machine, d, sink, *, live: bool = False, link: Link | None = Non
     if destroy:
         dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))
     return report
-
-
-def _register_xm() -> None:
-    from xenlab.toolstack.xm import XmError, XmResult, command, find_domain
-
-    @command("save")
-    def cmd_save(machine, args) -> XmResult:
-        rest = [a for a in args if not a.startswith("-")]
-        if len(rest) != 2:
-            raise XmError("Error: expected a domain and a file. Usage: xm save <Domain> <CheckpointFile>")
-        d = find_domain(machine, rest[0])
-        try:
-            with open(rest[1], "wb") as fh:
-                report = save_domain(machine, d, fh)
-        except ToolstackError as exc:
-            msg = str(exc)
-            raise XmError(msg if msg.startswith("Error") else f"Error: {msg}") from None
-        return XmResult("save", "", [{"name": report.domain, "file": rest[1], "pages": report.total_sent,
-                                      "bytes": report.bytes}])
-
-
-_register_xm()

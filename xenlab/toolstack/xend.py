@@ -12,6 +12,7 @@ from dataclasses import replace
 from xenlab.dom0.console import ConsoleDaemon
 from xenlab.dom0.xenstored import Xenstored
 from xenlab.guest.workload import resolve as resolve_workload
+from xenlab.i18n import t
 from xenlab.xen.domain import DomainConfig, DomainCreateError
 from xenlab.xen.domain_build import build_domain, write_start_info
 from xenlab.xen.page_alloc import OutOfMemory
@@ -48,10 +49,8 @@ def create_domain_from_config(machine, config: DomainConfig):
         raise ToolstackError(f"Error creating domain {config.name!r}: {exc}") from None
     if machine.domain_by_name(config.name) is not None:
         raise ToolstackError(f"Error: domain '{config.name}' already exists")
+    check_config(machine, config)
     nr_pages = config.memory << 8
-    if nr_pages + 4 > machine.frame_table.free_frames:
-        raise ToolstackError(f"Error creating domain {config.name!r}: not enough free memory "
-                             f"({config.memory} MiB asked, {machine.frame_table.free_frames >> 8} MiB free)")
     create = D.dom0_createdomain()
     _check(dom0_op(machine, D.DOM0_CREATEDOMAIN, create), "DOM0_CREATEDOMAIN")
     d = machine.domains[create.domain]
@@ -67,10 +66,7 @@ def create_domain_from_config(machine, config: DomainConfig):
                 _check(dom0_op(machine, D.DOM0_PINCPUDOMAIN, D.dom0_pincpudomain(d.domain_id, vcpu, cpumap)),
                        "DOM0_PINCPUDOMAIN")
         # weight/cap are Credit's; pass them only when set, so another scheduler keeps its defaults.
-        params = {k: v for k, v in (("weight", config.weight), ("cap", config.cap)) if v != {"weight": 256, "cap": 0}[k]}
-        params.update(config.sched_params)
-        known = machine.scheduler.get_params(d)
-        params = {k: v for k, v in params.items() if k in known}
+        params = sched_params(machine, config)
         if params:
             _check(dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, machine.scheduler.sched_id,
                                                                        D.SCHED_INFO_PUT, params)),
@@ -100,26 +96,112 @@ def create_domain_from_config(machine, config: DomainConfig):
     return d
 
 
+NR_CPUS = 32                       # Xen 3.0's x86 build (xen/include/asm-x86/config.h)
+MAX_MEMORY_MB = 64 << 10           # 36-bit physical addresses: all x86_32 Xen 3.0 (PAE) can address
+
+
+class ConfigValueError(ToolstackError):
+    """A config value that parses but cannot be honoured; ``key`` names the config key."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
+
+
+def _digits(text: str) -> bool:
+    text = text.strip()
+    return text.isascii() and text.isdigit()
+
+
 def parse_cpus(spec: str, nr_cpus: int) -> tuple[int, ...]:
-    """xm's cpus syntax: "0-3,5,^1"."""
+    """xm's cpus syntax: "0-3,5,^1". Every number must be a CPU Xen could have (< NR_CPUS), so a
+    range like "0-100000000" is refused at once instead of being expanded."""
     chosen: set[int] = set()
     excluded: set[int] = set()
-    for part in str(spec).split(","):
+    spec = str(spec)
+    for part in spec.split(","):
         part = part.strip()
         if not part:
             continue
         target = excluded if part.startswith("^") else chosen
-        part = part.lstrip("^")
-        try:
-            lo, _, hi = part.partition("-")
-            rng = range(int(lo), int(hi or lo) + 1)
-        except ValueError:
-            raise ToolstackError(f"cpus={spec!r}: {part!r} is not a CPU number or range") from None
-        target.update(rng)
+        body = part[1:] if part.startswith("^") else part
+        lo, dash, hi = body.partition("-")
+        if not _digits(lo) or (dash and not _digits(hi)):
+            raise ConfigValueError("cpus", t("toolstack.config.cpus_syntax", spec=spec, part=part))
+        lo_n, hi_n = int(lo), int(hi if dash else lo)
+        for cpu in (lo_n, hi_n):
+            if cpu >= NR_CPUS:
+                raise ConfigValueError("cpus", t("toolstack.config.cpus_range", spec=spec, cpu=cpu, limit=NR_CPUS))
+        if hi_n < lo_n:
+            raise ConfigValueError("cpus", t("toolstack.config.cpus_syntax", spec=spec, part=part))
+        target.update(range(lo_n, hi_n + 1))
     cpus = tuple(sorted(c for c in chosen - excluded if 0 <= c < nr_cpus))
     if not cpus:
-        raise ToolstackError(f"cpus={spec!r} leaves no CPU of the {nr_cpus} this machine has")
+        raise ConfigValueError("cpus", f"cpus={spec!r} leaves no CPU of the {nr_cpus} this machine has")
     return cpus
+
+
+def scheduler_params(machine) -> dict:
+    """The parameters this host's scheduler takes: DOM0_ADJUSTDOM(SCHED_INFO_GET) on Domain-0."""
+    get = D.dom0_adjustdom(0, machine.scheduler.sched_id, D.SCHED_INFO_GET)
+    return dict(get.params) if dom0_op(machine, D.DOM0_ADJUSTDOM, get) == 0 else {}
+
+
+def sched_params(machine, config) -> dict:
+    """The scheduler parameters DOM0_ADJUSTDOM gets: the config's sched = {...} as checked by
+    check_config, plus weight/cap when they are not Credit's defaults and this scheduler has them."""
+    known = scheduler_params(machine)
+    params = {k: v for k, v in (("weight", config.weight), ("cap", config.cap))
+              if v != {"weight": 256, "cap": 0}[k] and k in known}
+    params.update(config.sched_params)
+    return params
+
+
+def _plain_number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_config(machine, config, replacing=None) -> None:
+    """Everything about a config that can be checked before DOM0_CREATEDOMAIN, so an absurd value
+    is refused at once, names its key, and creates nothing. ``replacing``: a domain about to go
+    (its memory counts as free)."""
+    try:
+        resolve_workload(config.workload)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ConfigValueError("workload", t("toolstack.config.bad_value", option="workload", problem=exc)) from None
+    for key in ("memory", "maxmem"):
+        value = getattr(config, key)
+        if not _plain_number(value) or value > MAX_MEMORY_MB:
+            raise ConfigValueError(key, t("toolstack.config.too_much", option=key, value=value, limit=MAX_MEMORY_MB))
+    for key in ("weight", "cap"):
+        value = getattr(config, key)
+        if not _plain_number(value) or not 0 <= value <= 0xFFFF:
+            raise ConfigValueError(key, t("toolstack.config.bad_value", option=key,
+                                          problem=f"{value!r} is not a number in 0..65535"))
+    if config.cpus is not None:
+        parse_cpus(config.cpus, len(machine.cpus))
+    if not isinstance(config.sched_params, dict):
+        raise ConfigValueError("sched", t("toolstack.config.bad_value", option="sched",
+                                          problem=f"{config.sched_params!r} is not a dict"))
+    known = scheduler_params(machine)
+    for param, value in config.sched_params.items():
+        if param not in known:
+            raise ConfigValueError("sched", t("toolstack.config.sched_key", param=param, sched=machine.scheduler.opt_name,
+                                              known=", ".join(sorted(known))))
+        if not (_plain_number(value) or isinstance(known[param], list) and isinstance(value, list)):
+            raise ConfigValueError("sched", t("toolstack.config.sched_value", param=param, value=value))
+    nr_pages = config.memory << 8
+    phys = D.dom0_physinfo()
+    dom0_op(machine, D.DOM0_PHYSINFO, phys)
+    free = phys.free_pages
+    if replacing is not None:                          # its pages come back before this one is built
+        info = D.dom0_getdomaininfo(domain=replacing.domain_id)
+        if dom0_op(machine, D.DOM0_GETDOMAININFO, info) == 0 and info.domain == replacing.domain_id:
+            free += info.tot_pages
+    if nr_pages + 4 > free:
+        raise ConfigValueError("memory", f"not enough free memory for domain {config.name!r} "
+                                         f"({config.memory} MiB asked, {free >> 8} MiB free)")
+    machine.xend.devices.check_config(config)
 
 
 class Xend:

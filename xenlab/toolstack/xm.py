@@ -18,8 +18,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-from xenlab.toolstack.config import ConfigError, parse_config, parse_override
-from xenlab.toolstack.xend import ToolstackError, dom0_op
+from xenlab.toolstack.config import KEYS, ConfigError, parse_config, parse_override, read_config_file
+from xenlab.toolstack.xend import ConfigValueError, ToolstackError, dom0_op
 from xenlab.xen.domain import DomainCreateError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
@@ -117,22 +117,25 @@ def cmd_create(machine, args, config: str | None = None) -> XmResult:
             path = a
         else:
             raise XmError(f"Error: unexpected argument {a!r}. Usage: xm create [-c] <ConfigFile> [key=value ...]")
-    if config is not None:
-        text, source = config, "<config>"
-    elif path is not None:
-        if not os.path.exists(path):
-            raise XmError(f"Error: config file {path!r} not found")
-        with open(path, encoding="utf-8") as fh:
-            text, source = fh.read(), path
-    elif overrides:
-        text, source = "", "<command line>"
-    else:
-        raise XmError("Error: no config file given. Usage: xm create [-c] <ConfigFile> [key=value ...]")
+    lines: dict = {}
     try:
-        cfg = parse_config(text, source, overrides)
+        if config is not None:
+            text, source = config, "<config>"
+        elif path is not None:
+            if not os.path.exists(path):
+                raise XmError(f"Error: config file {path!r} not found")
+            text, source = read_config_file(path), path
+        elif overrides:
+            text, source = "", "<command line>"
+        else:
+            raise XmError("Error: no config file given. Usage: xm create [-c] <ConfigFile> [key=value ...]")
+        cfg = parse_config(text, source, overrides, lines_out=lines)
         d = machine.create_domain(cfg)
     except ConfigError as exc:
         raise XmError(f"Error: {exc}") from None
+    except ConfigValueError as exc:                   # a value that parsed but cannot be: name its line
+        key = next((k for k in lines if k == exc.key or KEYS.get(k, (None, None))[1] == exc.key), None)
+        raise XmError(f"Error: {ConfigError(source, lines.get(key), str(exc))}") from None
     except (ToolstackError, DomainCreateError) as exc:
         msg = str(exc)
         raise XmError(msg if msg.startswith("Error") else f"Error: {msg}") from None

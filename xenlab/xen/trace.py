@@ -12,11 +12,15 @@ Simplifications:
 from __future__ import annotations
 
 import copy
+import numbers
+import re
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Callable, Iterable
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 CLASSES = ("SCHED", "MEM", "PV", "EVTCHN", "IO", "DOM", "TIME", "HW", "GNTTAB", "XS", "HVM", "TOOLS")
 
@@ -49,19 +53,34 @@ class TraceEvent:
 
 
 def plain(value: Any) -> Any:
-    """Turn a payload value into plain data (ints, strs, tuples), so events never alias model state."""
+    """Turn a payload value into plain data (ints, floats, strs, bytes, tuples), so events never alias
+    model state and mean the same in every process: a dataclass gives its instance fields only
+    (``dataclasses.fields`` leaves out ClassVars such as a struct's LAYOUT), a set is sorted, and
+    nothing that prints an object's address (``<... at 0x7f...>``) gets into a trace."""
     if value is None or isinstance(value, (bool, int, float, str, bytes)):
         return value
     if isinstance(value, (list, tuple)):
         return tuple(plain(v) for v in value)
     if isinstance(value, dict):
-        return tuple((k, plain(v)) for k, v in value.items())
-    if hasattr(value, "__dataclass_fields__"):
-        return (type(value).__name__,) + tuple(
-            (k, plain(getattr(value, k))) for k in value.__dataclass_fields__)
+        return tuple((plain(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted((plain(v) for v in value), key=repr))   # a set's order follows the hash seed
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__,) + tuple((f.name, plain(getattr(value, f.name))) for f in fields(value))
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):        # numpy arrays and scalars
+        return plain(value.tolist())
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):                              # not truncated by __int__
+        return float(value)
     if hasattr(value, "__int__"):
         return int(value)
-    return repr(value)
+    text = repr(value)
+    if _ADDRESS.search(text):                                        # a default repr: the address differs per run
+        return f"<{type(value).__qualname__}>"
+    return text
 
 
 class _Subscription:
