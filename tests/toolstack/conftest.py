@@ -13,6 +13,4 @@ def english():
     i18n._explicit = saved
 
 
-def state(m):
-    """What a refusal must leave unchanged: the domains (id, name, pages) and the free frames."""
-    return (sorted((d.domain_id, d.name, d.tot_pages) for d in m.domains.values()), m.frame_table.free_frames)
+from toolstack_state import state  # noqa: E402,F401  (kept importable from here)

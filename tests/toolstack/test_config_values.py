@@ -9,7 +9,7 @@ import pytest
 
 import xenlab
 
-from conftest import state
+from toolstack_state import state
 
 
 @pytest.fixture(scope="module")

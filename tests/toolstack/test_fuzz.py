@@ -22,7 +22,7 @@ from xenlab.toolstack.restore import restore_domain
 from xenlab.toolstack.xend import ToolstackError
 from xenlab.xen.public import dom0_ops as D
 
-from conftest import state
+from toolstack_state import state
 
 N = int(os.environ.get("XENLAB_FUZZ_N", "1000"))
 SEED = 20261207

@@ -10,7 +10,7 @@ from xenlab.toolstack import save as S
 from xenlab.toolstack.restore import RestoreError, restore_domain
 from xenlab.xen.public import dom0_ops as D
 
-from conftest import state
+from toolstack_state import state
 
 MS = 1_000_000
 

@@ -12,7 +12,7 @@ from xenlab.xen.page_alloc import PGT_l1_page_table, PGT_l2_page_table, PGT_l3_p
 from xenlab.toolstack import migrate as M
 from xenlab.toolstack.checkpoint import SaveError, save_to
 
-from conftest import state
+from toolstack_state import state
 
 MS = 1_000_000
 WORK = [("dirty", 2000, 64), ("compute", 400 * MS)]        # finite work: it must be neither lost nor redone
