@@ -57,7 +57,7 @@ def test_right_and_wrong_numbers_get_their_own_feedback():
     p = count_question()
     right, per_entry, other = p.feedback(3), p.feedback(5), p.feedback(4)
     assert right.startswith("Right: 3.") and "One call per 2 entries, so 3." in right
-    assert "you said 5" in per_entry and "One call per entry? No" in per_entry
+    assert "you said 5;" in per_entry and "One call per entry? No" in per_entry
     assert "One call per 2 entries, so 3." in per_entry          # the why comes with a wrong answer too
     assert "you said 4" in other and "One call per entry" not in other
     assert len({right, per_entry, other}) == 3

@@ -4,7 +4,7 @@ and the questions of chapters 00-07 (``learn.<qid>.q`` / ``.why`` / ``.wrong.<ta
 PL: dict[str, object] = {
     # the machinery
     "learn.right": "Dobrze: {answer}.",
-    "learn.wrong": "Nie tym razem: Twoja odpowiedź to {given}, a model daje {answer}.",
+    "learn.wrong": "Nie tym razem: Twoja odpowiedź to {given}, a prawidłowa to {answer}.",
     "learn.why": "Dlaczego: {why}",
     "learn.invalid_number": "„{given}” nie jest liczbą; wpisz liczbę (np. 12, 0x1f albo 3,5).",
     "learn.invalid_choice": "„{given}” nie jest żadną z odpowiedzi do wyboru.",
@@ -21,7 +21,7 @@ PL: dict[str, object] = {
 
 EN: dict[str, object] = {
     "learn.right": "Right: {answer}.",
-    "learn.wrong": "Not this time: you said {given}, the model gives {answer}.",
+    "learn.wrong": "Not this time: you said {given}; the right answer is {answer}.",
     "learn.why": "Why: {why}",
     "learn.invalid_number": "\u201c{given}\u201d is not a number; type a number (e.g. 12, 0x1f or 3.5).",
     "learn.invalid_choice": "\u201c{given}\u201d is none of the choices.",
@@ -35,3 +35,207 @@ EN: dict[str, object] = {
     "learn.ui.empty": "Type or choose an answer first.",
     "learn.ui.error": "Error in the widget: {error}",
 }
+
+
+# The questions of chapters 00-07, each text as (key, Polish, English): the two languages side by side.
+QUESTIONS: list[tuple[str, str, str]] = []
+
+
+def _add(prefix: str, *items: tuple) -> None:
+    for key, pl, en in items:
+        QUESTIONS.append((f"learn.{prefix}.{key}", pl, en))
+
+
+# -- chapter 01 ------------------------------------------------------------------------------------
+_add("01.dom0_place",
+     ("q", "Gdzie w tym obrazie jest dom0?", "Where is dom0 in this picture?"),
+     ("choice.above_xen", "nad Xenem, obok gości (jak każda domena)", "above Xen, beside the guests (like every domain)"),
+     ("choice.under_xen", "pod Xenem: Xen działa w nim jak program", "under Xen: Xen runs inside it as a program"),
+     ("choice.inside_xen", "w Xenie: to część hiperwizora", "inside Xen: it is part of the hypervisor"),
+     ("why", "dom0 to domena jak inne: Xen uruchamia ją pierwszą i pozwala jej na operacje zarządzania "
+             "(dom0_op), ale działa nad Xenem, na tym samym poziomie uprzywilejowania co goście.",
+             "dom0 is a domain like the others: Xen starts it first and lets it make management operations "
+             "(dom0_op), but it runs above Xen, at the same privilege level as the guests."),
+     ("wrong.host_os", "To obraz hiperwizora typu 2 (np. VMware Workstation, w którym system gospodarza "
+                       "jest pod monitorem). Xen działa bezpośrednio na sprzęcie, a dom0 jest nad nim.",
+                       "That is the picture of a type-2 hypervisor (e.g. VMware Workstation, with the host "
+                       "system under the monitor). Xen runs directly on the hardware and dom0 is above it."),
+     ("wrong.part_of_xen", "dom0 to osobny system operacyjny (np. Linux) w osobnej domenie, nie kod Xena; "
+                           "Xen może mu odmówić jak każdej domenie.",
+                           "dom0 is a separate operating system (e.g. Linux) in a domain of its own, not Xen's "
+                           "code; Xen can refuse it like any domain."))
+_add("01.count",
+     ("q", "Na świeżej maszynie tworzymy {k} gości poleceniem xm create. Ile wierszy z domenami wypisze "
+           "xm list (bez nagłówka)?",
+           "On a fresh machine we create {k} guests with xm create. How many domain rows will xm list "
+           "print (without the header)?"),
+     ("why", "xm list pokazuje wszystkie domeny, także dom0 (Domain-0, ID 0): {k} gości + dom0 = {answer}.",
+             "xm list shows every domain, dom0 too (Domain-0, ID 0): {k} guests + dom0 = {answer}."),
+     ("wrong.no_dom0", "Pominięto dom0. On też jest domeną i zawsze jest pierwszym wierszem listy.",
+                       "You left out dom0. It is a domain too, always the first row of the list."))
+_add("01.free",
+     ("q", "Maszyna ma 256 MiB, dom0 64 MiB, wolne 189 MiB. Tworzymy gościa z memory={mem}. Ile MiB pokaże "
+           "free_memory w xm info?",
+           "The machine has 256 MiB, dom0 64 MiB, 189 MiB are free. We create a guest with memory={mem}. "
+           "How many MiB will free_memory in xm info show?"),
+     ("why", "Xen przydziela gościowi wszystkie {mem} MiB od razu przy tworzeniu, z wolnej puli: "
+             "189 - {mem} = {answer}. Część pamięci, której nie ma ani dom0, ani pula, należy do samego Xena.",
+             "Xen gives the guest all {mem} MiB at once, at creation, from the free pool: 189 - {mem} = {answer}. "
+             "The memory that is neither dom0's nor in the pool belongs to Xen itself."),
+     ("wrong.xen_free", "Policzono tak, jakby Xen nie zajmował pamięci (256 - 64 - {mem}). Xen ma swoje ramki "
+                        "(kod, sterta, tablice), więc wolnej pamięci było na starcie 189 MiB, nie 192.",
+                        "You counted as if Xen took no memory (256 - 64 - {mem}). Xen has frames of its own "
+                        "(code, heap, tables), so 189 MiB were free at the start, not 192."),
+     ("wrong.lazy", "Pamięć nie jest przydzielana dopiero wtedy, gdy gość jej użyje: domena PV dostaje "
+                    "wszystkie ramki przy tworzeniu (jej P2M jest pełna od startu).",
+                    "Memory is not handed out only when the guest uses it: a PV domain gets all its frames "
+                    "at creation (its P2M is full from the start)."),
+     ("wrong.only_guest", "Odjęto tylko gościa od całej pamięci; dom0 i sam Xen też zajmują pamięć.",
+                          "You subtracted only the guest from the total; dom0 and Xen itself take memory too."))
+_add("quiz.01.dom0",
+     ("q", "Czym jest dom0?", "What is dom0?"),
+     ("choice.privileged", "uprzywilejowaną domeną nad Xenem, z narzędziami do zarządzania",
+                           "a privileged domain above Xen, with the management tools"),
+     ("choice.host", "systemem gospodarza, w którym Xen działa jak program",
+                     "the host system, in which Xen runs as a program"),
+     ("choice.xen", "częścią hiperwizora", "part of the hypervisor"),
+     ("why", "dom0 to zwykła domena (ID 0), której Xen pozwala na dom0_op; działa nad Xenem, obok gości.",
+             "dom0 is an ordinary domain (ID 0) that Xen allows to use dom0_op; it runs above Xen, beside the guests."),
+     ("wrong.host", "Xen działa bezpośrednio na sprzęcie (hiperwizor typu 1), a nie w dom0.",
+                    "Xen runs directly on the hardware (a type-1 hypervisor), not inside dom0."))
+_add("quiz.01.state",
+     ("q", "Co znaczy stan -b---- w xm list?", "What does the state -b---- in xm list mean?"),
+     ("choice.running", "domena działa na procesorze", "the domain is running on a CPU"),
+     ("choice.blocked", "domena czeka na zdarzenie", "the domain waits for an event"),
+     ("choice.paused", "domena jest wstrzymana przez administratora", "the domain was paused by the administrator"),
+     ("why", "Druga pozycja to b (blocked): domena nie ma pracy i czeka na zdarzenie; wstrzymanie to p na trzeciej.",
+             "The second position is b (blocked): the domain has no work and waits for an event; paused is p, third."),
+     ("wrong.paused", "Wstrzymanie (xm pause) pokazuje p na trzeciej pozycji, np. -bp---.",
+                      "Pausing (xm pause) shows p in the third position, e.g. -bp---."))
+_add("quiz.01.windows",
+     ("q", "Czy niezmodyfikowany Windows może być gościem Xena 3.0 na procesorze bez VT i AMD-V?",
+           "Can an unmodified Windows be a guest of Xen 3.0 on a CPU without VT and AMD-V?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Bez modyfikacji systemu potrzebne jest wsparcie sprzętu (domena HVM); model odmawia builder=hvm "
+             "na maszynie bez VT/AMD-V.",
+             "Without a modified system the hardware must help (an HVM domain); the model refuses builder=hvm on "
+             "a machine without VT/AMD-V."),
+     ("wrong.yes", "Parawirtualizacja wymaga zmian w jądrze gościa; Windowsa nie można było tak zmienić.",
+                   "Paravirtualisation needs changes to the guest kernel; Windows could not be changed that way."))
+_add("quiz.01.paravirt",
+     ("q", "Co zastępuje w jądrze parawirtualizowanym instrukcje uprzywilejowane?",
+           "What replaces the privileged instructions in a paravirtualised kernel?"),
+     ("choice.hypercalls", "hiperwywołania do Xena", "hypercalls to Xen"),
+     ("choice.syscalls", "wywołania systemowe", "system calls"),
+     ("choice.nothing", "nic: Xen przechwytuje je sprzętowo", "nothing: Xen catches them in hardware"),
+     ("why", "Jądro PV prosi Xena o uprzywilejowane operacje hiperwywołaniami; przechwytywanie sprzętowe to HVM.",
+             "A PV kernel asks Xen for privileged operations with hypercalls; catching them in hardware is HVM."),
+     ("wrong.syscalls", "Wywołania systemowe to droga aplikacji do jądra gościa; nie zastępują instrukcji jądra.",
+                        "System calls are the applications' way into the guest kernel; they do not replace the kernel's instructions."),
+     ("wrong.nothing", "Tak działa gość HVM na procesorze z VT/AMD-V, nie gość parawirtualizowany.",
+                       "That is how an HVM guest works on a CPU with VT/AMD-V, not a paravirtualised one."))
+_add("quiz.01.xen_size",
+     ("q", "Ile MiB zajmuje prawdziwy Xen 3.0 (x86_32) na maszynie z 256 MiB (sterta, M2P, tablica ramek)?",
+           "How many MiB does a real Xen 3.0 (x86_32) take on a 256 MiB machine (heap, M2P, frame table)?"),
+     ("why", "12 MiB kodu i sterty + 4 MiB M2P + 1,5 MiB tablicy ramek = 17,5 MiB (źródła RELEASE-3.0.0).",
+             "12 MiB of code and heap + 4 MiB of M2P + 1.5 MiB of frame table = 17.5 MiB (RELEASE-3.0.0 sources)."),
+     ("wrong.model", "To liczba modelu, który upraszcza; prawdziwy Xen rezerwuje samą stertę 12 MiB.",
+                     "That is the simplifying model's figure; a real Xen reserves 12 MiB for its heap alone."))
+
+
+# -- chapter 02 ------------------------------------------------------------------------------------
+_add("02.domu_rc",
+     ("q", "Co zwróci hiperwywołanie dom0_op wykonane przez gościa db (liczba)?",
+           "What will the hypercall dom0_op return when the guest db makes it (a number)?"),
+     ("why", "Xen najpierw sprawdza IS_PRIV(current->domain); db nie jest uprzywilejowana, więc dostaje "
+             "-EPERM = {answer}, zanim Xen zajrzy do argumentów, i nic się nie zmienia.",
+             "Xen first checks IS_PRIV(current->domain); db is not privileged, so it gets -EPERM = {answer} "
+             "before Xen looks at the arguments, and nothing changes."),
+     ("wrong.guest_may", "0 to sukces. Zarządzanie domenami wolno tylko dom0; inaczej każdy gość mógłby "
+                         "wstrzymać albo zniszczyć sąsiada.",
+                         "0 is success. Only dom0 may manage domains; otherwise any guest could pause or "
+                         "destroy its neighbour."),
+     ("wrong.args_first", "-EINVAL (-22) to błędne argumenty, ale Xen nie dochodzi do argumentów: najpierw "
+                          "sprawdza, kto woła.",
+                          "-EINVAL (-22) means bad arguments, but Xen never gets to the arguments: it checks "
+                          "first who is calling."),
+     ("wrong.enosys", "-ENOSYS znaczy „nie ma takiego hiperwywołania”; dom0_op istnieje, tylko nie dla gościa.",
+                      "-ENOSYS means \u201cno such hypercall\u201d; dom0_op exists, just not for a guest."))
+_add("02.syscall",
+     ("q", "Aplikacja w gościu PV wykonuje wywołanie systemowe (int $0x80). Czy przechodzi ono przez Xena?",
+           "An application in a PV guest makes a system call (int $0x80). Does it pass through Xen?"),
+     ("choice.direct", "nie: pierścień 3 → 1, prosto do jądra gościa", "no: ring 3 → 1, straight to the guest kernel"),
+     ("choice.via_xen", "tak: 3 → 0 (Xen) → 1", "yes: 3 → 0 (Xen) → 1"),
+     ("choice.hypercall", "staje się hiperwywołaniem do Xena", "it becomes a hypercall to Xen"),
+     ("why", "Jądro zarejestrowało wektor 0x80 z DPL 3 i bez flagi IF, więc Xen 3.0 wstawił do prawdziwej "
+             "IDT bezpośrednią bramkę: procesor przechodzi z pierścienia 3 do 1 bez Xena. Hiperwywołania "
+             "zastępują operacje uprzywilejowane jądra, nie wywołania systemowe.",
+             "The kernel registered vector 0x80 with DPL 3 and without the IF flag, so Xen 3.0 put a direct "
+             "gate into the real IDT: the CPU goes from ring 3 to ring 1 without Xen. Hypercalls replace the "
+             "kernel's privileged operations, not system calls."),
+     ("wrong.all_through_xen", "Tak idą wyjątki, np. błąd strony (3 → 0 → 1), bo tylko pierścień 0 może "
+                               "odczytać CR2. Wywołanie systemowe ma szybką, bezpośrednią bramkę.",
+                               "That is the path of exceptions, e.g. a page fault (3 → 0 → 1), since only ring 0 "
+                               "can read CR2. A system call has a fast, direct gate."),
+     ("wrong.syscall_is_hypercall", "Aplikacja nie wie o Xenie i nie zmienia się; hiperwywołania wykonuje "
+                                    "jądro gościa, gdy potrzebuje operacji uprzywilejowanej.",
+                                    "The application knows nothing of Xen and is unchanged; the guest kernel "
+                                    "makes hypercalls when it needs a privileged operation."))
+_add("02.guest_ring",
+     ("q", "W którym pierścieniu ochrony działa jądro gościa web, gdy ma procesor?",
+           "In which protection ring does the kernel of the guest web run when it has the CPU?"),
+     ("why", "Pierścień 0 należy do Xena; jądra gości PV (także dom0) zmodyfikowano, by działały w pierścieniu "
+             "{answer}, a aplikacje zostają w 3.",
+             "Ring 0 belongs to Xen; PV guest kernels (dom0's too) were modified to run in ring {answer}, and "
+             "applications stay in 3."),
+     ("wrong.ring0", "Gdyby jądro gościa działało w pierścieniu 0, mogłoby ominąć Xena (np. przeładować CR3 "
+                     "albo IDT).",
+                     "If a guest kernel ran in ring 0 it could go around Xen (e.g. reload CR3 or the IDT)."),
+     ("wrong.ring3", "W pierścieniu 3 działają aplikacje; jądro musi być od nich bardziej uprzywilejowane, by "
+                     "je chronić.",
+                     "Ring 3 is the applications'; the kernel must be more privileged than they are to "
+                     "protect itself from them."))
+_add("quiz.02.dom0_level",
+     ("q", "Na jakim poziomie uprzywilejowania działa jądro dom0?", "At which privilege level does dom0's kernel run?"),
+     ("choice.guest_level", "na tym samym co jądra gości (pierścień 1)", "the same as the guest kernels (ring 1)"),
+     ("choice.ring0", "w pierścieniu 0, razem z Xenem", "in ring 0, together with Xen"),
+     ("choice.below", "pod Xenem, bezpośrednio na sprzęcie", "under Xen, directly on the hardware"),
+     ("why", "dom0 to domena jak inne; różni ją tylko to, że Xen pozwala jej na dom0_op.",
+             "dom0 is a domain like the others; only Xen allowing it dom0_op sets it apart."),
+     ("wrong.ring0", "Pierścień 0 ma tylko Xen; uprzywilejowanie dom0 to zgoda Xena na pewne hiperwywołania.",
+                     "Only Xen has ring 0; dom0's privilege is Xen's consent to certain hypercalls."),
+     ("wrong.below", "Pod Xenem jest tylko sprzęt; dom0 startuje jako pierwsza domena nad Xenem.",
+                     "Only the hardware is under Xen; dom0 starts as the first domain above Xen."))
+_add("quiz.02.eperm",
+     ("q", "Jaki kod zwraca Xen, gdy gość wykona dom0_op (liczba)?", "What code does Xen return when a guest makes dom0_op (a number)?"),
+     ("why", "-EPERM = -1: operacja niedozwolona dla nieuprzywilejowanej domeny.",
+             "-EPERM = -1: the operation is not permitted to an unprivileged domain."),
+     ("wrong.allowed", "0 oznaczałoby sukces: gość zarządzałby innymi domenami.", "0 would mean success: a guest would manage other domains."),
+     ("wrong.einval", "-22 to -EINVAL, błędny argument; Xen odmawia wcześniej, ze względu na uprawnienia.",
+                      "-22 is -EINVAL, a bad argument; Xen refuses earlier, for lack of privilege."),
+     ("wrong.sign", "Hiperwywołania zwracają kody błędów ze znakiem minus.", "Hypercalls return error codes negated."))
+_add("quiz.02.replace",
+     ("q", "Co zastępują hiperwywołania?", "What do hypercalls replace?"),
+     ("choice.privileged", "operacje uprzywilejowane jądra gościa", "the guest kernel's privileged operations"),
+     ("choice.syscalls", "wywołania systemowe aplikacji", "the applications' system calls"),
+     ("choice.interrupts", "przerwania sprzętowe", "hardware interrupts"),
+     ("why", "Jądro gościa prosi Xena o to, czego w pierścieniu 1 nie może zrobić samo; wywołania systemowe "
+             "idą do jądra gościa bez Xena, a przerwania zastępują zdarzenia.",
+             "The guest kernel asks Xen for what it cannot do itself in ring 1; system calls reach the guest "
+             "kernel without Xen, and events replace interrupts."),
+     ("wrong.syscalls", "Wywołanie systemowe idzie z pierścienia 3 do 1 bez Xena (bezpośrednia bramka int $0x80).",
+                        "A system call goes from ring 3 to ring 1 without Xen (the direct int $0x80 gate)."),
+     ("wrong.interrupts", "Przerwania sprzętowe zastępują zdarzenia (rozdział 6), nie hiperwywołania.",
+                          "Events (chapter 6), not hypercalls, replace hardware interrupts."))
+_add("quiz.02.idle",
+     ("q", "W którym pierścieniu jest procesor, gdy żadna domena nie ma pracy?",
+           "In which ring is the CPU when no domain has work?"),
+     ("why", "Procesor wykonuje wtedy pętlę bezczynności Xena, w pierścieniu 0.",
+             "The CPU then runs Xen's idle loop, in ring 0."),
+     ("wrong.dom0_idle", "Bezczynność to nie praca dom0: Xen ma własną domenę bezczynności (idle) i sam "
+                         "usypia procesor.",
+                         "Idling is not dom0's work: Xen has its own idle domain and halts the CPU itself."))
+
+
+PL.update({key: pl for key, pl, _en in QUESTIONS})
+EN.update({key: en for key, _pl, en in QUESTIONS})
