@@ -237,5 +237,126 @@ _add("quiz.02.idle",
                          "Idling is not dom0's work: Xen has its own idle domain and halts the CPU itself."))
 
 
+# -- the model's phrases said through xenlab.i18n.narration ---------------------------------------
+QUESTIONS += [
+    ("narration.seg.not_present", "nieobecny: zawsze powoduje wyjątek, więc jest nieszkodliwy",
+     "not present: always faults, so harmless"),
+    ("narration.seg.dpl0", "DPL 0 odrzucony: pierścień 0 należy do Xena", "DPL 0 refused: ring 0 belongs to Xen"),
+    ("narration.seg.system", "odrzucony deskryptor systemowy inny niż bramka wywołania",
+     "system descriptor other than a call gate refused"),
+    ("narration.seg.gate_sel", "bramka wywołania do selektora {sel}: to nie kod gościa",
+     "call gate to selector {sel}: not guest code"),
+    ("narration.seg.gate_reserved", "bramka wywołania z ustawionymi bitami zarezerwowanymi",
+     "call gate reserved bits set"),
+    ("narration.seg.gate_ok", "bramka wywołania do kodu gościa", "call gate to guest code"),
+    ("narration.seg.base", "baza {base} w odległości mniejszej niż strona od obszaru Xena ({top})",
+     "base {base} within a page of Xen's area ({top})"),
+    ("narration.seg.expand_down", "segment rosnący w dół zawinąłby się do obszaru Xena",
+     "expand-down segment would wrap into Xen's area"),
+    ("narration.seg.truncated", "granica przycięta do {top}", "limit truncated to end at {top}"),
+    ("narration.seg.byte_limit", "odrzucony segment z granicą w bajtach sięgający obszaru Xena",
+     "byte-granular segment reaching Xen's area refused"),
+    ("narration.seg.ok", "segment kończy się poniżej obszaru Xena", "segment stays below Xen's area"),
+    ("narration.trap.direct", "bezpośrednio", "direct"),
+    ("narration.trap.bounced", "odbite do gościa", "bounced"),
+    ("narration.trap.emulated", "emulowane przez Xena", "emulated"),
+    ("narration.trap.gp", "#GP u gościa", "#GP in the guest"),
+    ("narration.trap.crash", "awaria domeny", "domain crash"),
+]
+
+
+# -- chapter 03 ------------------------------------------------------------------------------------
+_add("03.selector",
+     ("q", "Który wpis GDT wskazuje selektor {sel}?", "Which GDT entry does the selector {sel} name?"),
+     ("why", "Selektor to numer wpisu przesunięty o 3 bity: bity 0-1 to RPL, bit 2 to TI (0: GDT). "
+             "{sel} >> 3 = {answer}.",
+             "A selector is the entry number shifted by 3 bits: bits 0-1 are the RPL, bit 2 is TI (0: GDT). "
+             "{sel} >> 3 = {answer}."),
+     ("wrong.whole", "Selektor to nie sam numer wpisu: jego 3 najniższe bity to RPL i TI.",
+                     "A selector is not the bare entry number: its 3 lowest bits are the RPL and TI."),
+     ("wrong.two_bits", "Pominięto bit TI: pod RPL (2 bity) jest jeszcze TI, więc przesuwamy o 3.",
+                        "You left out the TI bit: besides the RPL (2 bits) there is TI, so shift by 3."))
+_add("03.flat",
+     ("q", "Jądro przekazuje w set_gdt płaski segment kodu pierścienia 1: baza 0, granica 4 GiB. Co zrobi Xen?",
+           "The kernel passes a flat ring-1 code segment in set_gdt: base 0, limit 4 GiB. What will Xen do?"),
+     ("choice.accepted", "przyjmie go bez zmian", "accept it unchanged"),
+     ("choice.truncated", "przyjmie, ale przytnie granicę", "accept it, but truncate its limit"),
+     ("choice.refused", "odrzuci go (-EINVAL)", "refuse it (-EINVAL)"),
+     ("why", "Segment o ziarnistości stron sięgający obszaru Xena Xen przycina tak, by kończył się na "
+             "GUEST_SEGMENT_MAX_ADDR (koniec okna M2P, 0xFC400000). Jądra zakładają płaskie segmenty, więc "
+             "odrzucenie zepsułoby każdego gościa.",
+             "Xen truncates a page-granular segment that reaches its area so that it ends at "
+             "GUEST_SEGMENT_MAX_ADDR (the end of the M2P window, 0xFC400000). Kernels assume flat segments, "
+             "so refusing them would break every guest."),
+     ("wrong.no_check", "Bez zmian segment obejmowałby obszar Xena i gość mógłby go czytać i pisać.",
+                        "Unchanged, the segment would cover Xen's area and the guest could read and write it."),
+     ("wrong.refuse_flat", "Odrzucane są segmenty z DPL 0 albo z bazą w obszarze Xena; płaski segment pierścienia "
+                           "1 lub 3 wystarczy skrócić.",
+                           "Segments with DPL 0 or a base in Xen's area are refused; a flat ring-1 or ring-3 "
+                           "segment only needs shortening."))
+_add("03.fault",
+     ("q", "Jądro gościa (CPL 1, DS = płaski segment danych) czyta adres 0xFC800000 w obszarze Xena. Co je zatrzyma?",
+           "The guest kernel (CPL 1, DS = the flat data segment) reads the address 0xFC800000 in Xen's area. What stops it?"),
+     ("choice.gp", "#GP: kontrola granicy segmentu", "#GP: the segment limit check"),
+     ("choice.pf", "#PF: brak odwzorowania w tablicy stron", "#PF: no mapping in the page table"),
+     ("choice.nothing", "nic: pierścień 1 może czytać wszystko", "nothing: ring 1 may read anything"),
+     ("why", "Adres liniowy liczy się przed stronicowaniem: przesunięcie jest za granicą segmentu "
+             "(0xFC3FFFFF), więc procesor zgłasza #GP(0) i do tablic stron w ogóle nie dochodzi.",
+             "The linear address is computed before paging: the offset is beyond the segment limit "
+             "(0xFC3FFFFF), so the CPU raises #GP(0) and never reaches the page tables."),
+     ("wrong.paging_first", "Segmentacja działa przed stronicowaniem; stronicowanie chroni Xena dopiero, gdy "
+                            "segment by go obejmował (np. w trybie 64-bitowym).",
+                            "Segmentation comes before paging; paging protects Xen only where a segment would "
+                            "cover it (e.g. in 64-bit mode)."),
+     ("wrong.ring1_all", "Pierścień 1 nie jest pierścieniem 0: segmenty gościa są przycięte, a obszar Xena "
+                         "nie jest dla niego dostępny.",
+                         "Ring 1 is not ring 0: the guest's segments are truncated and Xen's area is out of "
+                         "its reach."))
+_add("quiz.03.top",
+     ("q", "Ile MiB na górze każdej przestrzeni adresowej zajmuje Xen 3.0 x86_32 bez PAE?",
+           "How many MiB at the top of every address space does Xen 3.0 x86_32 take without PAE?"),
+     ("why", "Od HYPERVISOR_VIRT_START = 0xFC000000 do końca 4 GiB: 64 MiB (z PAE 168 MiB).",
+             "From HYPERVISOR_VIRT_START = 0xFC000000 to the end of 4 GiB: 64 MiB (168 MiB with PAE)."),
+     ("wrong.pae", "168 MiB to obszar Xena z PAE; pytanie dotyczy trybu bez PAE.",
+                   "168 MiB is Xen's area with PAE; the question is about non-PAE."),
+     ("wrong.m2p_only", "4 MiB to tylko okno M2P na dole obszaru Xena.", "4 MiB is only the M2P window at the bottom of Xen's area."),
+     ("wrong.kernel", "1 GiB od PAGE_OFFSET to jądro gościa, nie Xen.", "The 1 GiB from PAGE_OFFSET is the guest kernel's, not Xen's."))
+_add("quiz.03.dpl0",
+     ("q", "Gość instaluje (update_descriptor) deskryptor segmentu kodu z DPL 0. Co zrobi Xen?",
+           "A guest installs (update_descriptor) a code segment descriptor with DPL 0. What will Xen do?"),
+     ("choice.refused", "odrzuci go (-EINVAL)", "refuse it (-EINVAL)"),
+     ("choice.truncated", "przytnie granicę", "truncate its limit"),
+     ("choice.accepted", "przyjmie go", "accept it"),
+     ("why", "DPL 0 dałby gościowi pierścień 0, który należy do Xena: check_descriptor odrzuca go i nic nie zmienia.",
+             "DPL 0 would give the guest ring 0, which belongs to Xen: check_descriptor refuses it and changes nothing."),
+     ("wrong.truncated", "Przycinanie dotyczy granicy; problemem jest tu poziom uprzywilejowania, którego nie da się „przyciąć”.",
+                         "Truncation is about the limit; the problem here is the privilege level, which cannot be \u201ctruncated\u201d."),
+     ("wrong.accepted", "Wtedy gość mógłby wejść do pierścienia 0 i ominąć Xena.", "The guest could then enter ring 0 and bypass Xen."))
+_add("quiz.03.gdt_rw",
+     ("q", "Czy Xen przyjmie set_gdt dla strony, którą gość ma odwzorowaną do zapisu?",
+           "Will Xen accept set_gdt for a page the guest has mapped writable?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Strona GDT dostaje typ PGT_gdt_page, który wyklucza typ writable: Xen zwraca -EINVAL "
+             "(„Bad type”), bo gość mógłby zmienić deskryptor po sprawdzeniu.",
+             "A GDT page gets the PGT_gdt_page type, which excludes the writable type: Xen returns "
+             "-EINVAL (\u201cBad type\u201d), since the guest could change a descriptor after the check."),
+     ("wrong.writable", "Zapis bezpośredni ominąłby check_descriptor; dlatego strona musi być tylko do odczytu.",
+                        "A direct write would bypass check_descriptor; that is why the page must be read-only."))
+_add("quiz.03.byte_limit",
+     ("q", "Segment z granicą w bajtach (G=0) sięga obszaru Xena. Co zrobi Xen?",
+           "A segment with a byte limit (G=0) reaches Xen's area. What will Xen do?"),
+     ("choice.refused", "odrzuci go", "refuse it"), ("choice.truncated", "przytnie granicę", "truncate its limit"),
+     ("why", "Xen przycina tylko segmenty o ziarnistości stron (G=1); segment bajtowy sięgający jego obszaru odrzuca.",
+             "Xen truncates only page-granular segments (G=1); a byte-granular one reaching its area is refused."),
+     ("wrong.byte_truncated", "Tak jest dla G=1; dla G=0 Xen (x86_32, check_descriptor) zwraca -EINVAL.",
+                              "That holds for G=1; for G=0 Xen (x86_32 check_descriptor) returns -EINVAL."))
+_add("quiz.03.pae_top",
+     ("q", "Gdzie zaczyna się obszar Xena z PAE?", "Where does Xen's area start with PAE?"),
+     ("why", "Z PAE HYPERVISOR_VIRT_START = 0xF5800000 (168 MiB), bo M2P i tablica ramek są większe.",
+             "With PAE HYPERVISOR_VIRT_START = 0xF5800000 (168 MiB), since the M2P and the frame table are larger."),
+     ("wrong.non_pae", "0xFC000000 to początek obszaru Xena bez PAE.", "0xFC000000 is where Xen's area starts without PAE."),
+     ("wrong.page_offset", "0xC0000000 to PAGE_OFFSET, początek jądra gościa.", "0xC0000000 is PAGE_OFFSET, where the guest kernel starts."))
+
+
 PL.update({key: pl for key, pl, _en in QUESTIONS})
 EN.update({key: en for key, _pl, en in QUESTIONS})
