@@ -4,7 +4,7 @@ and the questions of chapters 00-07 (``learn.<qid>.q`` / ``.why`` / ``.wrong.<ta
 PL: dict[str, object] = {
     # the machinery
     "learn.right": "Dobrze: {answer}.",
-    "learn.wrong": "Nie tym razem: Twoja odpowiedź to {given}, a prawidłowa to {answer}.",
+    "learn.wrong": "Nie tym razem. Twoja odpowiedź: {given}; prawidłowa: {answer}.",
     "learn.why": "Dlaczego: {why}",
     "learn.invalid_number": "„{given}” nie jest liczbą; wpisz liczbę (np. 12, 0x1f albo 3,5).",
     "learn.invalid_choice": "„{given}” nie jest żadną z odpowiedzi do wyboru.",
@@ -21,7 +21,7 @@ PL: dict[str, object] = {
 
 EN: dict[str, object] = {
     "learn.right": "Right: {answer}.",
-    "learn.wrong": "Not this time: you said {given}; the right answer is {answer}.",
+    "learn.wrong": "Not this time. You said: {given}; the right answer: {answer}.",
     "learn.why": "Why: {why}",
     "learn.invalid_number": "\u201c{given}\u201d is not a number; type a number (e.g. 12, 0x1f or 3.5).",
     "learn.invalid_choice": "\u201c{given}\u201d is none of the choices.",
@@ -93,12 +93,12 @@ _add("01.free",
      ("wrong.only_guest", "Odjęto tylko gościa od całej pamięci; dom0 i sam Xen też zajmują pamięć.",
                           "You subtracted only the guest from the total; dom0 and Xen itself take memory too."))
 _add("quiz.01.dom0",
-     ("q", "Czym jest dom0?", "What is dom0?"),
-     ("choice.privileged", "uprzywilejowaną domeną nad Xenem, z narzędziami do zarządzania",
+     ("q", "dom0 to:", "dom0 is:"),
+     ("choice.privileged", "uprzywilejowana domena nad Xenem, z narzędziami do zarządzania",
                            "a privileged domain above Xen, with the management tools"),
-     ("choice.host", "systemem gospodarza, w którym Xen działa jak program",
+     ("choice.host", "system gospodarza, w którym Xen działa jak program",
                      "the host system, in which Xen runs as a program"),
-     ("choice.xen", "częścią hiperwizora", "part of the hypervisor"),
+     ("choice.xen", "część hiperwizora", "part of the hypervisor"),
      ("why", "dom0 to zwykła domena (ID 0), której Xen pozwala na dom0_op; działa nad Xenem, obok gości.",
              "dom0 is an ordinary domain (ID 0) that Xen allows to use dom0_op; it runs above Xen, beside the guests."),
      ("wrong.host", "Xen działa bezpośrednio na sprzęcie (hiperwizor typu 1), a nie w dom0.",
@@ -356,6 +356,98 @@ _add("quiz.03.pae_top",
              "With PAE HYPERVISOR_VIRT_START = 0xF5800000 (168 MiB), since the M2P and the frame table are larger."),
      ("wrong.non_pae", "0xFC000000 to początek obszaru Xena bez PAE.", "0xFC000000 is where Xen's area starts without PAE."),
      ("wrong.page_offset", "0xC0000000 to PAGE_OFFSET, początek jądra gościa.", "0xC0000000 is PAGE_OFFSET, where the guest kernel starts."))
+
+
+# -- chapter 04a -----------------------------------------------------------------------------------
+_add("04a.machine_addr",
+     ("q", "Jaki numer ramki stoi we wpisie L1 odwzorowującym stronę jądra pfn 0x105?",
+           "Which frame number is in the L1 entry that maps the kernel page pfn 0x105?"),
+     ("choice.mfn", "maszynowy numer ramki (mfn)", "the machine frame number (mfn)"),
+     ("choice.pfn", "numer strony gościa 0x105 (pfn)", "the guest's page number 0x105 (pfn)"),
+     ("why", "Gość PV pisze do tablic numery ramek maszynowych, bo tych tablic używa bezpośrednio procesor; "
+             "numer tłumaczy sam, przez swoją P2M (pfn → mfn). Xen sprawdza, czy ramka należy do gościa.",
+             "A PV guest writes machine frame numbers into its tables, since the CPU uses those tables directly; "
+             "it translates the number itself, through its P2M (pfn → mfn). Xen checks that the frame is the guest's."),
+     ("wrong.pseudo", "Tak robi gość HVM: pisze numery pseudofizyczne, a Xen (cienie) albo sprzęt (EPT/NPT) "
+                      "je tłumaczy. Gość PV widzi adresy maszynowe.",
+                      "That is what an HVM guest does: it writes pseudo-physical numbers, and Xen (shadows) or "
+                      "the hardware (EPT/NPT) translates them. A PV guest sees machine addresses."))
+_add("04a.batch",
+     ("q", "Jądro odwzorowuje {n} stron; jego bufor mieści 2048 wpisów i wysyła pełny bufor jednym mmu_update. "
+           "Ile hiperwywołań mmu_update to zajmie?",
+           "The kernel maps {n} pages; its buffer holds 2048 entries and sends a full buffer with one mmu_update. "
+           "How many mmu_update hypercalls will it take?"),
+     ("why", "Jedno wywołanie na każde rozpoczęte 2048 wpisów: ⌈{n} / 2048⌉ = {answer}.",
+             "One call per 2048 entries begun: ⌈{n} / 2048⌉ = {answer}."),
+     ("wrong.per_entry", "Po jednym wywołaniu na wpis kosztowałoby to {n} wejść do Xena; po to jest pakiet.",
+                         "One call per entry would cost {n} entries into Xen; that is what the batch is for."),
+     ("wrong.one_call", "Xen przyjąłby wszystko jednym wywołaniem, ale bufor XenLinuksa ma 2048 wpisów, więc "
+                        "jądro opróżnia go co 2048.",
+                        "Xen would take everything in one call, but XenLinux's buffer has 2048 entries, so the "
+                        "kernel flushes it every 2048."),
+     ("wrong.floor", "Ostatni, niepełny bufor też trzeba wysłać: zaokrąglamy w górę.",
+                     "The last, partly filled buffer must be sent too: round up."))
+_add("04a.stale_tlb",
+     ("q", "Jądro zmienia odwzorowanie adresu (strona 200 → 201) przez update_va_mapping bez flagi "
+           "unieważnienia. Która strona zostanie przeczytana spod tego adresu zaraz potem?",
+           "The kernel changes an address's mapping (page 200 → 201) with update_va_mapping and no flush flag. "
+           "Which page will be read at that address right after?"),
+     ("choice.old", "stara (200)", "the old one (200)"),
+     ("choice.new", "nowa (201)", "the new one (201)"),
+     ("choice.fault", "błąd strony", "a page fault"),
+     ("why", "Tłumaczenie starej strony zostało w TLB; procesor nie czyta tablicy, dopóki wpis TLB nie "
+             "zostanie unieważniony (UVMF_INVLPG, MMUEXT_INVLPG_LOCAL).",
+             "The old page's translation stayed in the TLB; the CPU does not read the table until the TLB entry "
+             "is invalidated (UVMF_INVLPG, MMUEXT_INVLPG_LOCAL)."),
+     ("wrong.auto_flush", "Ani Xen, ani procesor nie unieważniają TLB same; to obowiązek jądra (flaga w "
+                          "hiperwywołaniu).",
+                          "Neither Xen nor the CPU invalidates the TLB by itself; that is the kernel's job (a "
+                          "flag in the hypercall)."),
+     ("wrong.fault", "Nowy wpis jest poprawny i obecny, a stary jeszcze w TLB: błędu nie ma.",
+                     "The new entry is valid and present, and the old one still in the TLB: there is no fault."))
+_add("quiz.04a.read",
+     ("q", "Jak gość PV czyta swoje tablice stron?", "How does a PV guest read its page tables?"),
+     ("choice.direct", "bezpośrednio, zwykłym odczytem pamięci", "directly, with an ordinary memory read"),
+     ("choice.hypercall", "przez hiperwywołanie", "through a hypercall"),
+     ("why", "Tablice są odwzorowane tylko do odczytu: odczyt jest bezpośredni, zapis idzie przez Xena.",
+             "The tables are mapped read-only: reads are direct, writes go through Xen."),
+     ("wrong.read_via_xen", "Przez Xena idą tylko zapisy; odczyt nie może niczego zepsuć.",
+                            "Only writes go through Xen; a read cannot break anything."))
+_add("quiz.04a.pdone",
+     ("q", "Pakiet 3 żądań mmu_update; drugie jest złe. Ile wyniesie pdone?",
+           "A batch of 3 mmu_update requests; the second is bad. What will pdone be?"),
+     ("why", "Xen wykonuje żądania po kolei i zatrzymuje się na pierwszym złym (-EINVAL): pdone = 1.",
+             "Xen carries out the requests in order and stops at the first bad one (-EINVAL): pdone = 1."),
+     ("wrong.all_or_nothing", "Pakiet nie jest transakcją: żądania przed złym zostają wykonane.",
+                              "A batch is not a transaction: the requests before the bad one stay done."),
+     ("wrong.skip_bad", "Xen nie pomija złego żądania, tylko na nim kończy.",
+                        "Xen does not skip the bad request; it stops there."))
+_add("quiz.04a.limit",
+     ("q", "Czyje jest ograniczenie 2048 wpisów na wywołanie mmu_update?", "Whose limit is 2048 entries per mmu_update call?"),
+     ("choice.xenlinux", "bufora XenLinuksa", "XenLinux's buffer"), ("choice.xen", "Xena", "Xen's"),
+     ("why", "To rozmiar bufora (QUEUE_SIZE) w XenLinuksie; Xen przyjmuje pakiet dowolnej długości.",
+             "It is the size of XenLinux's buffer (QUEUE_SIZE); Xen takes a batch of any length."),
+     ("wrong.xen_limit", "do_mmu_update nie ma takiego limitu; długi pakiet dzieli na kontynuacje.",
+                         "do_mmu_update has no such limit; it splits a long batch into continuations."))
+_add("quiz.04a.pf_code",
+     ("q", "Jaki kod błędu strony (liczba) da zapis jądra do strony obecnej, ale tylko do odczytu?",
+           "Which page-fault error code (a number) does a kernel write to a present, read-only page give?"),
+     ("why", "Bit 0 (P) = 1: strona obecna, naruszenie ochrony; bit 1 (W) = 1: zapis; bit 2 (U) = 0: nadzorca. Razem 3.",
+             "Bit 0 (P) = 1: page present, a protection violation; bit 1 (W) = 1: write; bit 2 (U) = 0: supervisor. Together 3."),
+     ("wrong.not_present", "2 znaczyłoby zapis do strony nieobecnej; tu strona jest obecna (bit 0).",
+                           "2 would be a write to a page that is not present; here the page is present (bit 0)."),
+     ("wrong.read", "1 to odczyt; przy zapisie ustawiony jest też bit 1.", "1 is a read; a write sets bit 1 too."))
+_add("quiz.04a.hvm_write",
+     ("q", "Co kosztuje zapis do tablicy stron gościa HVM przy cieniowych tablicach?",
+           "What does a write to an HVM guest's page table cost with shadow page tables?"),
+     ("choice.vmexit", "wyjście z maszyny wirtualnej (VM exit) na każdy zapis", "a VM exit for every write"),
+     ("choice.hypercall", "hiperwywołanie", "a hypercall"), ("choice.nothing", "nic", "nothing"),
+     ("why", "Strony tablic gościa są w cieniu tylko do odczytu, więc każdy zapis to VM exit, w którym Xen go emuluje.",
+             "The guest's table pages are read-only in the shadow, so every write is a VM exit in which Xen emulates it."),
+     ("wrong.hvm_hypercall", "Niezmodyfikowany gość nie wie o Xenie i nie wykonuje hiperwywołań.",
+                             "An unmodified guest knows nothing of Xen and makes no hypercalls."),
+     ("wrong.no_cost", "Tak jest dopiero z EPT/NPT; przy cieniach Xen musi widzieć każdy zapis.",
+                       "Only with EPT/NPT; with shadows Xen must see every write."))
 
 
 PL.update({key: pl for key, pl, _en in QUESTIONS})
