@@ -650,5 +650,97 @@ _add("quiz.05.hvm_pf",
                          "An unmodified guest knows nothing of Xen and makes no hypercalls."))
 
 
+# -- chapter 06 ------------------------------------------------------------------------------------
+QUESTIONS += [
+    ("narration.evtchn.already_pending", "już oczekiwał", "already pending"),
+    ("narration.evtchn.masked", "zamaskowany", "masked"),
+    ("narration.evtchn.selector_set", "bit selektora już ustawiony", "selector already set"),
+    ("narration.evtchn.upcall_pending", "wywołanie już oczekuje", "upcall already pending"),
+    ("narration.evtchn.upcall", "wywołanie (upcall)", "upcall"),
+]
+_add("06.ports",
+     ("q", "Porty 1–3 domeny back są zajęte (konsola, XenStore, zegar). back przydziela po kolei porty "
+           "niepowiązane (alloc_unbound), razem {k}. Jaki numer dostanie ostatni?",
+           "Ports 1–3 of the domain back are taken (console, XenStore, timer). back allocates {k} unbound ports "
+           "in a row (alloc_unbound). Which number will the last one get?"),
+     ("why", "Xen szuka najniższego wolnego portu (get_free_port): pierwszy dostaje 4, a {k}. dostaje 3 + {k} = {answer}.",
+             "Xen looks for the lowest free port (get_free_port): the first gets 4, and number {k} gets 3 + {k} = {answer}."),
+     ("wrong.ignore_used", "Porty 1–3 są już zajęte przez konsolę, XenStore i zegar; nowe zaczynają się od 4.",
+                           "Ports 1–3 are already taken by the console, XenStore and the timer; new ones start at 4."),
+     ("wrong.from_zero", "Port 0 jest zarezerwowany (ECS_RESERVED) i nigdy nie zostaje przydzielony.",
+                         "Port 0 is reserved (ECS_RESERVED) and is never allocated."))
+_add("06.masked",
+     ("q", "Port domeny back jest zamaskowany, a front wysyła powiadomienie. Co się stanie?",
+           "The port of the domain back is masked, and front sends a notification. What happens?"),
+     ("choice.upcall", "back dostanie wywołanie (upcall) od razu", "back gets an upcall at once"),
+     ("choice.pending_only", "bit pending się ustawi, ale wywołania nie będzie", "the pending bit is set, but there is no upcall"),
+     ("choice.lost", "zdarzenie przepadnie", "the event is lost"),
+     ("why", "Krok 1 ustawia bit pending, krok 2 kończy na masce: selektor i evtchn_upcall_pending zostają bez "
+             "zmian. Odmaskowanie powtórzy kroki 3–4 i dopiero wtedy przyjdzie wywołanie.",
+             "Step 1 sets the pending bit, step 2 stops at the mask: the selector and evtchn_upcall_pending stay "
+             "unchanged. Unmasking repeats steps 3–4, and only then does the upcall come."),
+     ("wrong.mask_ignored", "Maska portu działa jak wyłączenie jednego przerwania: Xen sprawdza ją w kroku 2.",
+                            "A port mask works like disabling one interrupt: Xen checks it in step 2."),
+     ("wrong.lost", "Bit pending zostaje ustawiony, więc po odmaskowaniu zdarzenie zostanie obsłużone.",
+                    "The pending bit stays set, so the event is handled after unmasking."))
+_add("06.coalesce",
+     ("q", "Port back jest zamaskowany; front wysyła kolejno powiadomienia (razem: {sends}), potem back odmaskowuje port. Ile razy "
+           "wykona się procedura obsługi tego portu?",
+           "back's port is masked; front sends {sends} notifications, then back unmasks the port. How many times "
+           "will the port's handler run?"),
+     ("why", "Zdarzenie to jeden bit pending: kolejne powiadomienia przy ustawionym bicie nic nie zmieniają "
+             "(krok 1: „już oczekuje”). Procedura wykona się {answer} raz; co się wydarzyło, odczyta z pamięci "
+             "współdzielonej (np. z bufora cyklicznego).",
+             "An event is one pending bit: further notifications while it is set change nothing (step 1: "
+             "\u201calready pending\u201d). The handler runs {answer} time; what happened it reads from shared "
+             "memory (e.g. a descriptor ring)."),
+     ("wrong.counted", "Zdarzenia się nie liczą i nie niosą danych, więc wszystkie powiadomienia przed obsługą "
+                       "(tu: {sends}) dają jedno wywołanie.",
+                       "Events are not counted and carry no data, so {sends} notifications before handling are one call."),
+     ("wrong.lost", "Maska opóźnia zdarzenie, ale go nie gubi: po odmaskowaniu procedura się wykona.",
+                    "The mask delays the event but does not lose it: after unmasking the handler runs."))
+_add("quiz.06.ports",
+     ("q", "Ile kanałów zdarzeń ma domena w Xenie 3.0 na x86_32?", "How many event channels does a domain have in Xen 3.0 on x86_32?"),
+     ("why", "32 słowa po 32 bity (selektor ma 32 bity): 1024 porty (NR_EVENT_CHANNELS).",
+             "32 words of 32 bits (the selector has 32 bits): 1024 ports (NR_EVENT_CHANNELS)."),
+     ("wrong.x86_64", "4096 to liczba dla 64-bitowego Xena (64 × 64).", "4096 is the figure for a 64-bit Xen (64 × 64)."),
+     ("wrong.word", "32 to jedno słowo bitów; selektor wskazuje 32 takie słowa.", "32 is one word of bits; the selector points at 32 such words."),
+     ("wrong.fifo", "2^17 to kanały FIFO z Xena 4.4.", "2^17 is the FIFO channels of Xen 4.4."))
+_add("quiz.06.data",
+     ("q", "Co niesie zdarzenie wysłane kanałem zdarzeń?", "What does an event sent on an event channel carry?"),
+     ("choice.nothing", "nic poza faktem, że port oczekuje", "nothing but the fact that the port is pending"),
+     ("choice.count", "liczbę powiadomień", "the number of notifications"),
+     ("choice.payload", "krótką wiadomość", "a short message"),
+     ("why", "Zdarzenie to jeden bit pending; dane przekazuje się przez pamięć współdzieloną.",
+             "An event is one pending bit; data goes through shared memory."),
+     ("wrong.count", "Kolejne powiadomienia przy ustawionym bicie nic nie zmieniają: nie ma licznika.",
+                     "Further notifications while the bit is set change nothing: there is no counter."),
+     ("wrong.payload", "Na dane są bufory cykliczne w stronach współdzielonych (rozdział 9).",
+                       "Data go in descriptor rings in shared pages (chapter 9)."))
+_add("quiz.06.masked",
+     ("q", "Co się dzieje ze zdarzeniem wysłanym na zamaskowany port?", "What happens to an event sent to a masked port?"),
+     ("choice.kept", "czeka (bit pending) do odmaskowania", "it waits (the pending bit) until unmasking"),
+     ("choice.lost", "ginie", "it is lost"), ("choice.delivered", "zostaje dostarczone mimo maski", "it is delivered despite the mask"),
+     ("why", "Xen ustawia bit pending i zatrzymuje się na masce; odmaskowanie powtarza kroki 3–4.",
+             "Xen sets the pending bit and stops at the mask; unmasking repeats steps 3–4."),
+     ("wrong.lost", "Gdyby ginęło, maskowanie gubiłoby przerwania; bit pending to zapamiętuje.",
+                    "If it were lost, masking would lose interrupts; the pending bit remembers it."),
+     ("wrong.delivered", "Maska zatrzymuje dostarczenie w kroku 2.", "The mask stops delivery in step 2."))
+_add("quiz.06.pirq",
+     ("q", "Kto może powiązać port z fizycznym przerwaniem (PIRQ)?", "Who may bind a port to a physical interrupt (PIRQ)?"),
+     ("choice.dom0", "tylko domena uprzywilejowana (dom0)", "only the privileged domain (dom0)"),
+     ("choice.any", "każda domena", "any domain"),
+     ("why", "Fizyczne urządzenia obsługuje dom0; gość dostaje -EPERM.", "dom0 drives the physical devices; a guest gets -EPERM."),
+     ("wrong.any", "Gość bez uprawnień dostaje -EPERM (-1), jak w komórce powyżej.",
+                   "An unprivileged guest gets -EPERM (-1), as in the cell above."))
+_add("quiz.06.eexist",
+     ("q", "Jaki kod zwróci ponowne powiązanie VIRQ_TIMER, już powiązanego przy starcie (liczba)?",
+           "What code does binding VIRQ_TIMER again, already bound at boot, return (a number)?"),
+     ("why", "-EEXIST = -17: VIRQ może mieć na danym vcpu tylko jeden port.", "-EEXIST = -17: a VIRQ may have only one port on a given vcpu."),
+     ("wrong.rebind", "Xen nie wiąże VIRQ drugi raz; zwraca błąd.", "Xen does not bind a VIRQ twice; it returns an error."),
+     ("wrong.einval", "Argumenty są poprawne; przeszkodą jest istniejące powiązanie (-EEXIST).",
+                      "The arguments are valid; the obstacle is the existing binding (-EEXIST)."))
+
+
 PL.update({key: pl for key, pl, _en in QUESTIONS})
 EN.update({key: en for key, _pl, en in QUESTIONS})
