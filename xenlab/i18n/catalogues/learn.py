@@ -930,5 +930,18 @@ _add("quiz.07.default",
      ("wrong.bvt_20", "BVT był domyślny w Xenie 2.0.", "BVT was the default in Xen 2.0."))
 
 
+# -- more of the model's phrases (03's #GP, 04a's page-fault codes) --------------------------------
+QUESTIONS += [
+    ("narration.seg.gp_limit", "#GP({code}): {reg}:{offset}+{size} poza granicą {limit}",
+     "#GP({code}): {reg}:{offset}+{size} beyond limit {limit}"),
+    ("narration.pfec.protection", "naruszenie ochrony", "protection"),
+    ("narration.pfec.not_present", "strona nieobecna", "not-present"),
+    ("narration.pfec.write", "zapis", "write"),
+    ("narration.pfec.read", "odczyt", "read"),
+    ("narration.pfec.user", "użytkownik", "user"),
+    ("narration.pfec.supervisor", "nadzorca", "supervisor"),
+]
+
+
 PL.update({key: pl for key, pl, _en in QUESTIONS})
 EN.update({key: en for key, _pl, en in QUESTIONS})
