@@ -257,3 +257,16 @@ def test_each_chapter_has_predictions_a_summary_a_then_and_now_box_and_a_quiz(pa
     assert tags.count("quiz") >= 1, f"{path.name}: no quiz cell"
     assert SUMMARY[lang] in text, f"{path.name}: no summary section"
     assert THEN_AND_NOW[lang] in text, f"{path.name}: no Then-and-now box"
+
+
+def test_narration_says_the_models_phrases_in_both_languages():
+    from xenlab.i18n.narration import PHRASES, say
+    for _pattern, key in PHRASES:
+        assert key in CATALOGUES["pl"] and key in CATALOGUES["en"], key
+    from xenlab.xen.descriptor import check_descriptor
+    from xenlab.hw.segments import SegmentDescriptor
+    rule = check_descriptor(SegmentDescriptor.flat(3, False).encode()).rule     # the model's own phrase
+    assert say(rule) == rule == "limit truncated to end at 0xfc400000"           # English is the model's text
+    i18n.set_language("pl")
+    assert say(rule) == "granica przycięta do 0xfc400000"
+    assert say("a phrase the catalogues do not know") == "a phrase the catalogues do not know"
