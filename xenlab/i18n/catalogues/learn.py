@@ -151,7 +151,7 @@ _add("02.domu_rc",
              "-EPERM = {answer}, zanim Xen zajrzy do argumentów, i nic się nie zmienia.",
              "Xen first checks IS_PRIV(current->domain); db is not privileged, so it gets -EPERM = {answer} "
              "before Xen looks at the arguments, and nothing changes."),
-     ("wrong.guest_may", "0 to sukces. Zarządzanie domenami wolno tylko dom0; inaczej każdy gość mógłby "
+     ("wrong.guest_may", "0 to sukces. Zarządzać domenami wolno tylko dom0; inaczej każdy gość mógłby "
                          "wstrzymać albo zniszczyć sąsiada.",
                          "0 is success. Only dom0 may manage domains; otherwise any guest could pause or "
                          "destroy its neighbour."),
@@ -220,12 +220,12 @@ _add("quiz.02.replace",
      ("choice.syscalls", "wywołania systemowe aplikacji", "the applications' system calls"),
      ("choice.interrupts", "przerwania sprzętowe", "hardware interrupts"),
      ("why", "Jądro gościa prosi Xena o to, czego w pierścieniu 1 nie może zrobić samo; wywołania systemowe "
-             "idą do jądra gościa bez Xena, a przerwania zastępują zdarzenia.",
+             "idą do jądra gościa bez Xena, a zamiast przerwań są zdarzenia.",
              "The guest kernel asks Xen for what it cannot do itself in ring 1; system calls reach the guest "
              "kernel without Xen, and events replace interrupts."),
      ("wrong.syscalls", "Wywołanie systemowe idzie z pierścienia 3 do 1 bez Xena (bezpośrednia bramka int $0x80).",
                         "A system call goes from ring 3 to ring 1 without Xen (the direct int $0x80 gate)."),
-     ("wrong.interrupts", "Przerwania sprzętowe zastępują zdarzenia (rozdział 6), nie hiperwywołania.",
+     ("wrong.interrupts", "Przerwania sprzętowe zastąpiono zdarzeniami (rozdział 6), nie hiperwywołaniami.",
                           "Events (chapter 6), not hypercalls, replace hardware interrupts."))
 _add("quiz.02.idle",
      ("q", "W którym pierścieniu jest procesor, gdy żadna domena nie ma pracy?",
@@ -274,7 +274,7 @@ _add("03.selector",
              "{sel} >> 3 = {answer}."),
      ("wrong.whole", "Selektor to nie sam numer wpisu: jego 3 najniższe bity to RPL i TI.",
                      "A selector is not the bare entry number: its 3 lowest bits are the RPL and TI."),
-     ("wrong.two_bits", "Pominięto bit TI: pod RPL (2 bity) jest jeszcze TI, więc przesuwamy o 3.",
+     ("wrong.two_bits", "Pominięto bit TI: oprócz RPL (2 bity) jest jeszcze TI, więc przesuwamy o 3.",
                         "You left out the TI bit: besides the RPL (2 bits) there is TI, so shift by 3."))
 _add("03.flat",
      ("q", "Jądro przekazuje w set_gdt płaski segment kodu pierścienia 1: baza 0, granica 4 GiB. Co zrobi Xen?",
