@@ -168,7 +168,14 @@ def test_widgets_drive_without_browser():
     mm.domain.value = d.domain_id
     assert mm.balloon(-32) == 32 and len(mm.ballooned) == 32
     mm.by.value = "type"
-    assert mm.grid.color.shape == (np.ceil(m.frame_table.nr_frames / 256), 256)
+    width = mm.width
+    assert bytes(mm.png.value)[:4] == b"\x89PNG" and list(mm.image.x) == [0, width]
+    mfn = int(d.p2m[5])
+    info = mm.select_at(mfn % width + 0.5, mfn - mfn % width + 0.2)      # a click on the cell of pfn 5
+    assert info["mfn"] == mfn and info["pfn"] == 5 and mm.selected == mfn
+    mm.zoom_to_domain()
+    frames = m.frame_table.frames_of(d.domain_id)
+    assert (mm.start, mm.stop) == (frames.min(), frames.max() + 1) and tuple(mm.zoom.value) == (mm.start, mm.stop)
 
 
 # -- strings and the shared View base ----------------------------------------------------------------------------
