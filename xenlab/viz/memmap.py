@@ -212,10 +212,12 @@ class MemoryMap(View):
         self.cursor = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, marker="square",
                                  default_size=120, fill=False, stroke=theme.HIGHLIGHT, stroke_width=3,
                                  colors=[theme.HIGHLIGHT])
-        self.ax_x = bq.Axis(scale=self.sx, label=label("axis_x"), tick_format="d", num_ticks=8)
+        ticks = {"font-size": f"{theme.FONT_PX}px"}
+        self.ax_x = bq.Axis(scale=self.sx, label=label("axis_x"), tick_format="d", tick_style=ticks)
         self.ax_y = bq.Axis(scale=self.sy, orientation="vertical", label=label("axis_y"), tick_format="#x",
-                            num_ticks=6, label_offset="60px")
+                            label_offset="62px", tick_style=ticks)
         self.figure = bq.Figure(marks=[self.image, self.cursor], axes=[self.ax_x, self.ax_y], animation_duration=0,
+                                padding_x=0, padding_y=0,
                                 fig_margin={"top": 10, "bottom": 45, "left": 80, "right": 15},
                                 layout=W.Layout(**theme.figure_layout(height_px)))
         self.zoom = W.IntRangeSlider(value=(0, n), min=0, max=n, step=16, description=label("zoom"),
@@ -319,6 +321,11 @@ class MemoryMap(View):
             self.sy.min, self.sy.max = self.start, self.start + rows * width
             self.image.x, self.image.y = [0, width], [self.start + rows * width, self.start]
             self.png.value = data
+        with self.ax_x.hold_sync(), self.ax_y.hold_sync():
+            self.ax_x.tick_values = np.linspace(0, width, 9).round().astype(int)
+            # row starts, the last one a row above the bottom so that it does not sit on the x axis' labels
+            self.ax_y.tick_values = self.start + width * np.unique(np.linspace(0, max(0, rows - 1), min(rows, 5))
+                                                                   .round().astype(int))
         self._place_cursor()
         part = codes[self.start:self.stop]
         counts = np.bincount(part.astype(np.int64), minlength=len(colours))

@@ -653,8 +653,9 @@ class RingView(View):
     # -- actions ------------------------------------------------------------------------------------------
     def do(self, step: str) -> str:
         """Perform a lab step (in predict mode a push or produce first asks the student)."""
+        self._cancel()                              # another button while a question waits: the question goes
         kind = question_for(RingLab.OPS.get(step))
-        if self.predict.value and kind and not self.pending:
+        if self.predict.value and kind:
             if kind == "free" and self.lab.front.full():
                 kind = None
             if kind:
@@ -694,8 +695,9 @@ class RingView(View):
             self.verdict = label("at_end")
             self.redraw()
             return
+        self._cancel()
         kind = question_for(self.steps[i].get("op"), self.steps[i])
-        if self.predict.value and kind and not self.pending:
+        if self.predict.value and kind:
             self._ask(kind, i)
             return
         self.goto(i)
