@@ -41,9 +41,12 @@ CHECK_JS = """(root) => {
   const problems = [];
   const visible = (r) => r.width > 0 && r.height > 0;
   const rootBox = root.getBoundingClientRect();
-  const widget = root.querySelector('.jupyter-widgets') || root;
-  const wBox = widget.getBoundingClientRect();
-  if (wBox.width > %(max)d + 1) problems.push(`widget ${Math.round(wBox.width)} px wide`);
+  // content (pictures, buttons, text boxes) must end within 960 px of the output's left edge and inside it
+  for (const el of root.querySelectorAll('svg, button, input, select, .widget-html-content, .widget-label')) {
+    const r = el.getBoundingClientRect();
+    if (!visible(r)) continue;
+    if (r.right > rootBox.left + %(max)d + 8) problems.push(`${el.tagName.toLowerCase()} ends ${Math.round(r.right - rootBox.left)} px from the left`);
+  }
   if (root.scrollWidth > root.clientWidth + 1) problems.push(`output scrolls horizontally (${root.scrollWidth} > ${root.clientWidth})`);
   for (const el of root.querySelectorAll('button, .widget-label, .widget-label-basic, label')) {
     const r = el.getBoundingClientRect();
@@ -66,13 +69,12 @@ CHECK_JS = """(root) => {
       if (dx > 2 && dy > 2) problems.push(`texts overlap: "${a.textContent}" / "${b.textContent}"`);
     }
   }
-  const fonts = [...root.querySelectorAll('svg text')].map(t => parseFloat(getComputedStyle(t).fontSize));
-  if (fonts.some(f => f < 12)) problems.push('svg text under 12 px');
+  for (const [t, r] of texts)
+    if (parseFloat(getComputedStyle(t).fontSize) < 12) problems.push(`svg text under 12 px: "${t.textContent}"`);
   return problems;
 }""" % {"max": MAX_WIDTH}
 
-QUIET_JS = """(ms) => new Promise(resolve => {
-  const root = document.querySelector('.jp-Notebook') || document.body;
+QUIET_JS = """(root, ms) => new Promise(resolve => {
   let last = performance.now();
   const start = window.__t0 || last;
   const obs = new MutationObserver(() => { last = performance.now(); });
@@ -130,7 +132,9 @@ class Lab:
             time.sleep(0.3)
 
     def url(self, lang: str, notebook: str) -> str:
-        return f"{self.base}/lab/tree/notebooks/{lang}/{notebook}?token={self.token}"
+        # a workspace of its own per page: JupyterLab would otherwise reopen the notebooks of earlier pages
+        self.n = getattr(self, "n", 0) + 1
+        return f"{self.base}/lab/workspaces/gallery{self.n}/tree/notebooks/{lang}/{notebook}?token={self.token}"
 
     def stop(self):
         self.proc.terminate()
@@ -183,7 +187,7 @@ class Session:
         before = root.inner_html()
         self.page.evaluate("() => { window.__t0 = performance.now(); }")
         do()
-        latency = self.page.evaluate(QUIET_JS, settle_ms)     # input to the last redraw before a quiet spell
+        latency = root.evaluate(QUIET_JS, settle_ms)     # input to the widget's last change before a quiet spell
         after = root.inner_html()
         if must_change and before == after:
             self.problem(f"{step}: the view did not change")
@@ -209,10 +213,10 @@ def drive_ring_lab(s: Session, t):
     s.act(root, "reset", lambda: s.button(root, t("viz.ring.reset")).click())
     for key in ("produce", "produce", "push", "consume"):
         s.act(root, f"click {key}", lambda k=key: s.button(root, t(f"viz.ring.{k}")).click())
-    s.act(root, "predict on", lambda: s.button(root, t("viz.ring.predict")).click(), must_change=False)
+    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click(), must_change=False)
     s.act(root, "produce asks", lambda: s.button(root, t("viz.ring.produce")).click())
-    s.act(root, "answer 6", lambda: (root.locator("input[type=number]").fill("6"),
-                                     root.locator("input[type=number]").press("Tab"),
+    s.act(root, "answer 6", lambda: (root.locator("input[type=number]").first.fill("6"),
+                                     root.locator("input[type=number]").first.press("Tab"),
                                      s.button(root, t("viz.ring.check")).click()))
     s.act(root, "push asks", lambda: s.button(root, t("viz.ring.push"), 0).click())
     s.act(root, "answer no", lambda: s.button(root, t("viz.ring.no")).click())
@@ -225,16 +229,16 @@ def drive_ring_player(s: Session, t, nth: int = 0, shots: int = 4):
     for _ in range(shots):
         s.act(root, "next", lambda: s.button(root, t("viz.ring.next")).click())
     s.act(root, "back", lambda: s.button(root, t("viz.ring.back")).click())
-    s.act(root, "speed 4x", lambda: root.locator("select").select_option(label="4×"), must_change=False)
+    s.act(root, "speed 4x", lambda: root.locator("select").first.select_option(label="4×"), must_change=False)
     s.act(root, "play", lambda: root.locator(".widget-play button").first.click(), settle_ms=1200)
     s.act(root, "reset", lambda: s.button(root, t("viz.ring.reset")).click())
-    s.act(root, "predict on", lambda: s.button(root, t("viz.ring.predict")).click(), must_change=False)
+    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click(), must_change=False)
     for _ in range(3):
         s.act(root, "next (predict)", lambda: s.button(root, t("viz.ring.next")).click())
         if s.button(root, t("viz.ring.yes")).is_visible():
             s.act(root, "answer yes", lambda: s.button(root, t("viz.ring.yes")).click())
         elif root.locator("input[type=number]").first.is_visible():
-            s.act(root, "answer 31", lambda: (root.locator("input[type=number]").fill("31"),
+            s.act(root, "answer 31", lambda: (root.locator("input[type=number]").first.fill("31"),
                                               s.button(root, t("viz.ring.check")).click()))
     return root
 
@@ -279,7 +283,7 @@ def drive_pagewalk(s: Session, t, nth: int = 0):
 WIDGETS = {
     "ring": ("09_rings.ipynb", drive_ring_lab),
     "ring10": ("10_block_devices.ipynb", drive_ring_player),
-    "ring11": ("11_network.ipynb", lambda s, t: drive_ring_player(s, t, 1, 2)),
+    "ring11": ("11_network.ipynb", lambda s, t: drive_ring_player(s, t, 0, 2)),
     "memmap": ("04b_p2m_balloon_pae.ipynb", drive_memmap),
     "pagewalk": ("04a_paging.ipynb", drive_pagewalk),
 }

@@ -4,7 +4,7 @@ import numpy as np
 import xenlab
 from xenlab.viz.blkio import BlkView, io_timeline, vbd_rows
 from xenlab.viz.netflow import NetView, hops, vif_rows
-from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe, ring_arrays
+from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe
 
 MS = 1_000_000
 

@@ -1,6 +1,5 @@
 """The memory chapter's views without a browser: pure functions against hand-worked values, then the
 widgets driven by their methods and buttons."""
-import numpy as np
 import pytest
 
 import xenlab

@@ -239,7 +239,7 @@ class MemoryMap(View):
         self.widget = W.VBox([theme.controls_row([self.by, self.domain, out_b, in_b]),
                               theme.controls_row([self.zoom, mine, whole]), self.figure, self.legend,
                               self.info, self.summary, self.error_box],
-                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
+                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX - 20}px"))
         self.redraw()
 
     def _domain_options(self):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import html
 
-from xenlab.hw.paging import (FLAG_NAMES, PFEC_insn_fetch, PFEC_page_present, PFEC_reserved_bit, PFEC_user_mode,
-                              PFEC_write_access, PageFault, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
-                              access_bits, check_mode, describe_pfec, walk)
+from xenlab.hw.paging import (_PAGE_RW, _PAGE_USER, FLAG_NAMES, PFEC_insn_fetch, PFEC_page_present, PFEC_reserved_bit,
+                              PFEC_user_mode, PFEC_write_access, PageFault, access_bits, check_mode, describe_pfec,
+                              walk)
 from xenlab.i18n import t
 from xenlab.viz import theme
 from xenlab.viz.base import View
@@ -173,6 +173,21 @@ def fault_explained(view: dict) -> list[str]:
     return lines + [why]
 
 
+def missing_bit(view: dict) -> str | None:
+    """The entry bit whose absence caused the fault (P, RW or US), if one did."""
+    f = view["fault"]
+    if f is None:
+        return None
+    code, entry = f["error_code"], view["steps"][f["level_index"]]["entry"]
+    if not code & PFEC_page_present:
+        return "P"
+    if code & PFEC_write_access and not entry & _PAGE_RW:
+        return "RW"
+    if code & PFEC_user_mode and not entry & _PAGE_USER:
+        return "US"
+    return None
+
+
 LEVEL_COLOURS = {"L3": "#56b4e9", "L2": "#0072b2", "L1": "#e69f00", "offset": theme.MUTED}
 _BOX_W, _GAP, _CHAR = 160, 26, 7.3          # box width, gap for the arrow, one 12 px monospace character
 
@@ -195,8 +210,9 @@ def parse_va(text: str) -> tuple[int | None, str | None]:
     return va, None
 
 
-def _chips(bits, x: float, y: float, width: float) -> tuple[list[str], float]:
-    """Flag chips (set: green and bold, clear: grey) wrapped inside ``width``; returns svg and height."""
+def _chips(bits, x: float, y: float, width: float, missing: str | None = None) -> tuple[list[str], float]:
+    """Flag chips (set: green and bold, clear: grey, the one whose absence faulted: outlined red) wrapped
+    inside ``width``; returns svg and height."""
     out, cx, cy = [], x, y
     for b in bits:
         w = len(b["name"]) * _CHAR + 8
@@ -204,7 +220,8 @@ def _chips(bits, x: float, y: float, width: float) -> tuple[list[str], float]:
             cx, cy = x, cy + 20
         fill = theme.OK if b["set"] else "#eeeeee"
         ink = "#ffffff" if b["set"] else "#888888"
-        out.append(f"<rect x='{cx:.1f}' y='{cy:.1f}' width='{w:.1f}' height='17' rx='3' fill='{fill}'/>")
+        edge = f" stroke='{theme.REFUSED}' stroke-width='2'" if b["name"] == missing else ""
+        out.append(f"<rect x='{cx:.1f}' y='{cy:.1f}' width='{w:.1f}' height='17' rx='3' fill='{fill}'{edge}/>")
         out.append(f"<text x='{cx + w / 2:.1f}' y='{cy + 9:.1f}' font-size='12px' font-family='monospace' "
                    f"text-anchor='middle' dominant-baseline='central' fill='{ink}' "
                    f"font-weight='{'bold' if b['set'] else 'normal'}'>{b['name']}</text>")
@@ -234,7 +251,7 @@ def walk_svg(view: dict, upto: int | None = None) -> str:
            "<defs><marker id='pw-arrow' markerWidth='8' markerHeight='8' refX='7' refY='4' orient='auto'>"
            f"<path d='M0,0 L8,4 L0,8 z' fill='{theme.TEXT}'/></marker></defs>"]
 
-    def box(i, title, colour, lines, bits=None, state="ok"):
+    def box(i, title, colour, lines, bits=None, state="ok", missing=None):
         x = 4 + i * (_BOX_W + _GAP)
         stroke = {"ok": "#999999", "fail": theme.REFUSED, "todo": "#dddddd"}[state]
         sw = 3 if state == "fail" else 1.2
@@ -247,7 +264,7 @@ def walk_svg(view: dict, upto: int | None = None) -> str:
             out.append(_t(x + _BOX_W / 2, y, text, 12, "normal", ink, mono))
             y += 17
         if bits is not None:
-            svg, _h = _chips(bits, x + 6, y - 4, _BOX_W - 12)
+            svg, _h = _chips(bits, x + 6, y - 4, _BOX_W - 12, missing)
             out.extend(svg)
         if i < boxes - 1:
             ax = x + _BOX_W
@@ -270,7 +287,8 @@ def walk_svg(view: dict, upto: int | None = None) -> str:
             lines = [(f"mfn {s['table'] >> 12:#x}", True, theme.MUTED),
                      (label("diag.index", index=s["index"]), True, theme.TEXT),
                      (f"{s['entry']:#x}", True, ink)]
-            box(1 + i, title, colour, lines, s["bits"], "fail" if failed else "ok")
+            box(1 + i, title, colour, lines, s["bits"], "fail" if failed else "ok",
+                missing_bit(view) if failed else None)
         elif i >= len(steps) and shown == len(steps) and fault is None:
             box(1 + i, title, "#cccccc", [(label("diag.large"), False, theme.MUTED)], None, "todo")
         else:
@@ -371,7 +389,7 @@ class PageWalker(View):
         self.widget = W.VBox([theme.controls_row([self.va, go]), theme.controls_row([self.examples]),
                               theme.controls_row([self.access, self.user]),
                               theme.controls_row([self.prev_b, self.next_b, self.caption]), self.message, self.out,
-                              self.error_box], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
+                              self.error_box], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX - 20}px"))
         self.walk(va)
 
     def _pick(self, change):

@@ -556,7 +556,7 @@ class RingView(View):
         self.pending: tuple | None = None           # (kind, lab step name or frame number) awaiting an answer
         self.verdict = ""
         self.heading = W.HTML(self._heading(title))
-        self.picture = W.HTML(layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
+        self.picture = W.HTML(layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX - 20}px"))
         self.legend = W.HTML(self._legend())
         self.slot_list = W.HTML()
         self.caption = W.HTML(layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px", min_height="44px"))
@@ -580,10 +580,16 @@ class RingView(View):
         rows = self._lab_controls() if self.lab else self._player_controls()
         self.widget = W.VBox([self.heading, *rows, self.ask_box, self.caption, self.picture, self.legend,
                               self.slot_list, self.counters, self.error_box],
-                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
+                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX - 20}px"))
         self.redraw()
 
     # -- layout pieces ------------------------------------------------------------------------------------
+    def error_text(self, exc: Exception) -> str:
+        """A refused ring operation or a student's function (exercise 09) in words; other errors as they are."""
+        if isinstance(exc, (RingError, RuntimeError)):
+            return label("say.problem", error=str(exc))
+        return super().error_text(exc)
+
     def _heading(self, title):
         size = (self.lab.front.nr_ents if self.lab else self.frames[0]["size"])
         text = label("title", n=size)
@@ -593,10 +599,15 @@ class RingView(View):
 
     def _legend(self) -> str:
         items = [(label(r), c) for r, c in zip(REGION_NAMES, REGION_COLOURS)]
-        keys = (f"<div style='font-size:{theme.FONT_PX}px;color:{theme.TEXT}'>"
-                f"<b style='font-family:monospace'>req_prod</b> {html.escape(label('legend_shared'))}; "
-                f"<span style='font-family:monospace;color:{theme.MUTED}'>req_cons</span> "
-                f"{html.escape(label('legend_private'))}; {html.escape(label('legend_pending'))}</div>")
+        nowrap = "display:inline-block;white-space:nowrap;margin:0 12px 2px 0"
+        keys = (f"<div style='font-size:{theme.FONT_PX}px;color:{theme.TEXT};max-width:{theme.MAX_WIDTH_PX - 20}px'>"
+                f"<span style='{nowrap}'><b style='font-family:monospace'>req_prod</b> "
+                f"{html.escape(label('legend_shared'))}</span>"
+                f"<span style='{nowrap}'><span style='font-family:monospace;color:{theme.MUTED}'>req_cons</span> "
+                f"{html.escape(label('legend_private'))}</span>"
+                f"<span style='{nowrap}'><span style='display:inline-block;width:14px;height:10px;"
+                f"border:2px dashed {theme.RING_REQUEST};vertical-align:middle;margin-right:4px'></span>"
+                f"{html.escape(label('legend_pending'))}</span></div>")
         return theme.legend_html(items) + keys
 
     def _button(self, key, fn, min_px=110):
@@ -609,7 +620,6 @@ class RingView(View):
                            layout=self.W.Layout(width="170px"))
 
     def _lab_controls(self):
-        W = self.W
         guest = [self._button(n, lambda n=n: self.do(n)) for n in ("produce", "push", "gconsume", "gfinal")]
         back = [self._button(n, lambda n=n: self.do(n)) for n in ("consume", "respond", "bpush", "bfinal")]
         self.undo_button = self._button("undo", self.undo, 90)

@@ -18,8 +18,8 @@ PL: dict[str, object] = {
     # the page walker (chapter 4)
     "viz.pagewalk.va": "adres wirtualny",
     "viz.pagewalk.walk": "przejdź",
-    "viz.pagewalk.next": "następny poziom",
-    "viz.pagewalk.prev": "wstecz",
+    "viz.pagewalk.next": "następny poziom ▶",
+    "viz.pagewalk.prev": "◀ poprzedni poziom",
     "viz.pagewalk.access": "dostęp",
     "viz.pagewalk.user": "tryb użytkownika (pierścień 3)",
     "viz.pagewalk.fault": "błąd strony",
@@ -144,8 +144,8 @@ EN: dict[str, object] = {
     # the page walker (chapter 4)
     "viz.pagewalk.va": "virtual address",
     "viz.pagewalk.walk": "walk",
-    "viz.pagewalk.next": "next level",
-    "viz.pagewalk.prev": "back",
+    "viz.pagewalk.next": "next level ▶",
+    "viz.pagewalk.prev": "◀ previous level",
     "viz.pagewalk.access": "access",
     "viz.pagewalk.user": "user mode (ring 3)",
     "viz.pagewalk.fault": "page fault",
