@@ -220,6 +220,10 @@ def drive_ring_lab(s: Session, t):
                                      s.button(root, t("viz.ring.check")).click()))
     s.act(root, "push asks", lambda: s.button(root, t("viz.ring.push"), 0).click())
     s.act(root, "answer no", lambda: s.button(root, t("viz.ring.no")).click())
+    for key in ("consume", "respond"):
+        s.act(root, f"click {key}", lambda k=key: s.button(root, t(f"viz.ring.{k}")).click())
+    s.act(root, "bpush asks", lambda: s.button(root, t("viz.ring.bpush")).click())
+    s.act(root, "answer yes", lambda: s.button(root, t("viz.ring.yes")).click())
     return root
 
 

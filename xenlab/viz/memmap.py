@@ -294,7 +294,7 @@ class MemoryMap(View):
 
     def _info_html(self, info) -> str:
         text = label("click") if info is None else frame_info_text(info)
-        return f"<div style='font-size:{theme.FONT_PX + 1}px;font-family:monospace;white-space:normal'>{html.escape(text)}</div>"
+        return f"<div style='font-size:{theme.FONT_PX + 1}px;white-space:normal'>{html.escape(text)}</div>"
 
     def _place_cursor(self):
         with self.cursor.hold_sync():
