@@ -97,13 +97,14 @@ class Lab:
         self.tmp = Path(tempfile.mkdtemp(prefix="xenlab-gallery-"))
         course = self.tmp / "course"
         for lang in langs:
-            (course / "notebooks" / lang).mkdir(parents=True)
-            for name in ["00_contents.ipynb", *notebooks]:
-                nb = json.loads((ROOT / "notebooks" / lang / name).read_text(encoding="utf-8"))
+            for name in ["notebooks/{lang}/00_contents.ipynb", *notebooks]:
+                rel = name.format(lang=lang)
+                nb = json.loads((ROOT / rel).read_text(encoding="utf-8"))
                 for cell in nb["cells"]:
                     if cell["cell_type"] == "code":
                         cell["outputs"] = []
-                (course / "notebooks" / lang / name).write_text(json.dumps(nb), encoding="utf-8")
+                (course / rel).parent.mkdir(parents=True, exist_ok=True)
+                (course / rel).write_text(json.dumps(nb), encoding="utf-8")
         settings = self.tmp / "app-settings"
         settings.mkdir()
         (settings / "overrides.json").write_text(json.dumps(OVERRIDES), encoding="utf-8")
@@ -134,7 +135,7 @@ class Lab:
     def url(self, lang: str, notebook: str) -> str:
         # a workspace of its own per page: JupyterLab would otherwise reopen the notebooks of earlier pages
         self.n = getattr(self, "n", 0) + 1
-        return f"{self.base}/lab/workspaces/gallery{self.n}/tree/notebooks/{lang}/{notebook}?token={self.token}"
+        return f"{self.base}/lab/workspaces/gallery{self.n}/tree/{notebook.format(lang=lang)}?token={self.token}"
 
     def stop(self):
         self.proc.terminate()
@@ -156,7 +157,7 @@ class Session:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.report, self.where = report, f"{lang}/{notebook}"
+        self.report, self.where = report, notebook.format(lang=lang)
         self.page.goto(lab.url(lang, notebook))
         self.page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for()
         self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget")
@@ -213,7 +214,7 @@ def drive_ring_lab(s: Session, t):
     s.act(root, "reset", lambda: s.button(root, t("viz.ring.reset")).click())
     for key in ("produce", "produce", "push", "consume"):
         s.act(root, f"click {key}", lambda k=key: s.button(root, t(f"viz.ring.{k}")).click())
-    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click(), must_change=False)
+    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click())
     s.act(root, "produce asks", lambda: s.button(root, t("viz.ring.produce")).click())
     s.act(root, "answer 6", lambda: (root.locator("input[type=number]").first.fill("6"),
                                      root.locator("input[type=number]").first.press("Tab"),
@@ -233,10 +234,10 @@ def drive_ring_player(s: Session, t, nth: int = 0, shots: int = 4):
     for _ in range(shots):
         s.act(root, "next", lambda: s.button(root, t("viz.ring.next")).click())
     s.act(root, "back", lambda: s.button(root, t("viz.ring.back")).click())
-    s.act(root, "speed 4x", lambda: root.locator("select").first.select_option(label="4×"), must_change=False)
+    s.act(root, "speed 4x", lambda: root.locator("select").first.select_option(label="4×"))
     s.act(root, "play", lambda: root.locator(".widget-play button").first.click(), settle_ms=1200)
     s.act(root, "reset", lambda: s.button(root, t("viz.ring.reset")).click())
-    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click(), must_change=False)
+    s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click())
     for _ in range(3):
         s.act(root, "next (predict)", lambda: s.button(root, t("viz.ring.next")).click())
         if s.button(root, t("viz.ring.yes")).is_visible():
@@ -284,12 +285,25 @@ def drive_pagewalk(s: Session, t, nth: int = 0):
     return root
 
 
+def drive_ex09(s: Session, t):
+    """Exercise 09's ring viewer on the solution's functions: the guest's push and final check are the
+    student's (here the solution's), so the same clicks must behave as chapter 9's ring."""
+    root = s.widget("text.index-label")
+    s.check(root, "first display")
+    for key, nth in (("produce", 0), ("push", 0), ("consume", 0), ("respond", 0), ("bpush", 0), ("gconsume", 0),
+                     ("gfinal", 0), ("undo", 0)):
+        s.act(root, f"click {key}", lambda k=key, n=nth: s.button(root, t(f"viz.ring.{k}"), n).click())
+    return root
+
+
 WIDGETS = {
-    "ring": ("09_rings.ipynb", drive_ring_lab),
-    "ring10": ("10_block_devices.ipynb", drive_ring_player),
-    "ring11": ("11_network.ipynb", lambda s, t: drive_ring_player(s, t, 0, 2)),
-    "memmap": ("04b_p2m_balloon_pae.ipynb", drive_memmap),
-    "pagewalk": ("04a_paging.ipynb", drive_pagewalk),
+    "ring": ("notebooks/{lang}/09_rings.ipynb", drive_ring_lab),
+    "ring10": ("notebooks/{lang}/10_block_devices.ipynb", drive_ring_player),
+    "ring11": ("notebooks/{lang}/11_network.ipynb", lambda s, t: drive_ring_player(s, t, 0, 2)),
+    "ring_ex09": ("solutions/{lang}/ex09_front_ring.ipynb", drive_ex09),
+    "memmap": ("notebooks/{lang}/04b_p2m_balloon_pae.ipynb", drive_memmap),
+    "pagewalk": ("notebooks/{lang}/04a_paging.ipynb", drive_pagewalk),
+    "pagewalk_ex04a": ("solutions/{lang}/ex04a_page_walk.ipynb", drive_pagewalk),
 }
 GALLERY = ("ring", "memmap", "pagewalk")
 

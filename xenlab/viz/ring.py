@@ -640,12 +640,22 @@ class RingView(View):
         self.speed = W.Dropdown(options=[(f"{x:g}×", ms) for x, ms in self.SPEEDS], value=800,
                                 description=label("speed"), style={"description_width": "auto"},
                                 layout=W.Layout(width="150px"))
-        self.speed.observe(self._guarded(lambda ch: setattr(self.play, "interval", ch["new"])), names="value")
+        self.pace = W.HTML(self._pace(800))
+        self.speed.observe(self._guarded(lambda ch: self.set_speed(ch["new"])), names="value")
         back = self._button("back", lambda: self.goto(self.slider.value - 1), 90)
         nxt = self._button("next", self.next_step, 90)
         reset = self._button("reset", lambda: self.goto(0), 90)
-        return [theme.controls_row([self.play, self.slider, self.speed]),
+        return [theme.controls_row([self.play, self.slider, self.speed, self.pace]),
                 theme.controls_row([back, nxt, reset, self.predict])]
+
+    def _pace(self, ms: int) -> str:
+        return f"<span style='font-size:{theme.FONT_PX}px;color:{theme.MUTED}'>{html.escape(label('per_step', ms=ms))}</span>"
+
+    def set_speed(self, ms: int) -> None:
+        """Play at ``ms`` milliseconds a step."""
+        with self.play.hold_sync(), self.pace.hold_sync():
+            self.play.interval = int(ms)
+            self.pace.value = self._pace(int(ms))
 
     # -- state --------------------------------------------------------------------------------------------
     def current(self) -> dict:
@@ -732,9 +742,9 @@ class RingView(View):
         self.ask_box.layout.display = "none"
 
     def _predict_toggled(self) -> None:
-        if not self.predict.value:
-            self._cancel()
-            self.redraw()
+        self._cancel()
+        self.verdict = (f"<i>{html.escape(label('predict_on'))}</i><br>" if self.predict.value else "")
+        self.redraw()
 
     def answer(self, value) -> bool | None:
         """The student's answer to the pending question: performs the step, then says right or wrong."""
