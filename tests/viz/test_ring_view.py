@@ -197,3 +197,29 @@ def test_the_view_asks_before_a_push_in_predict_mode(lang):
     assert view.pending[0] == "notify" and view.lab.arrays()["pointers"]["req_prod"] == 0
     assert view.answer(False) is False and "Not quite" in view.caption.value
     assert view.lab.arrays()["pointers"]["req_prod"] == 1
+
+
+def test_a_recorded_disk_ring_is_narrated_in_polish(lang, tmp_path):
+    import xenlab
+    from xenlab.viz.ring import RingRecorder
+    lang("pl")
+    img = tmp_path / "d.img"
+    img.write_bytes(b"\0" * 512 * 64)
+    m = xenlab.Machine(memory_mb=48, seed=2)
+    d = m.create_domain(xenlab.DomainConfig(name="g", memory=8, disk=[f"file:{img},xvda,w"]))
+    vbd = d.kernel.vbds["xvda"]
+    back = m.xend.devices.blkback.blkifs[(d.domain_id, vbd.devid)].ring
+    rec = RingRecorder(m, vbd.ring, back, domid=d.domain_id)
+    vbd.write(0, b"x" * 1024)
+    vbd.read(8, 2)
+    m.run_for(5_000_000)
+    rec.stop()
+    assert len(rec.steps) == len(rec.frames) == len(rec.captions) > 8
+    texts = [narrate(rec.steps[i], rec.frames[i - 1] if i else None, rec.frames[i]) for i in range(len(rec.steps))]
+    joined = " ".join(texts)
+    assert not any(c in joined for c in set(rec.captions[1:]))          # no raw trace names
+    for english in ("guest", "back end", "pushed", "held off", "the "):
+        assert english not in joined
+    assert "#0 WRITE" in joined and "OKAY" in joined                     # contents decoded from the blkif structs
+    pushes = [s for s in rec.steps if s["op"] == "push_requests"]
+    assert pushes and all("notify" in s and "old" in s and "new" in s for s in pushes)
