@@ -197,6 +197,7 @@ class MemoryMap(View):
         self.errors: list[str] = []
         self.ballooned: list[int] = []
         self.selected: int | None = None
+        self.note = ""                                   # what the last balloon click did
         n = machine.frame_table.nr_frames
         self.start, self.stop = 0, n
         self.by = W.ToggleButtons(options=[(label("owner"), "owner"), (label("type"), "type")], value="owner",
@@ -233,13 +234,17 @@ class MemoryMap(View):
         mine.on_click(self._guarded(lambda *_: self.zoom_to_domain()))
         self.zoom.observe(self._guarded(lambda ch: self.zoom_to(*ch["new"])), names="value")
         self.by.observe(self._guarded(lambda *_: self.redraw()), names="value")
-        self.domain.observe(self._guarded(lambda *_: self.redraw()), names="value")
+        self.domain.observe(self._guarded(lambda *_: self._domain_changed()), names="value")
         self.legend, self.summary, self.info, self.error_box = W.HTML(), W.HTML(), W.HTML(), W.HTML()
         self.info.value = self._info_html(None)
         self.widget = W.VBox([theme.controls_row([self.by, self.domain, out_b, in_b]),
                               theme.controls_row([self.zoom, mine, whole]), self.figure, self.legend,
                               self.info, self.summary, self.error_box],
                              layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX - 20}px"))
+        self.redraw()
+
+    def _domain_changed(self):
+        self.note = ""
         self.redraw()
 
     def _domain_options(self):
@@ -256,8 +261,8 @@ class MemoryMap(View):
         with self.machine.trace.record("MEM") as events:
             done = d.kernel.mm.balloon_out(-pages) if pages < 0 else d.kernel.mm.balloon_in(pages)
         self.ballooned += ballooned_frames(events)
+        self.note = label("moved", n=done) if done else label("moved_none_out" if pages < 0 else "moved_none_in")
         self.redraw()
-        self.summary.value += " " + html.escape(label("moved", n=done))
         return done
 
     def zoom_to(self, start: int, stop: int) -> None:
@@ -334,4 +339,6 @@ class MemoryMap(View):
         text = where
         if self.domain.value is not None:
             text += " · " + domain_summary(self.machine.domains[self.domain.value])
+        if self.note:
+            text += " · " + self.note
         self.summary.value = f"<div style='font-size:{theme.FONT_PX}px'>{html.escape(text)}</div>"

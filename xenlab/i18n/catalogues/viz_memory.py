@@ -85,6 +85,8 @@ PL: dict[str, object] = {
     "viz.memmap.no": "nie",
     "viz.memmap.range": "ramki {start:#x}–{stop:#x} ({n}, po {width} w wierszu)",
     "viz.memmap.moved": "Przeniesiono stron: {n}.",
+    "viz.memmap.moved_none_out": "Nic nie oddano: domena nie ma wolnych stron do oddania.",
+    "viz.memmap.moved_none_in": "Nic nie odebrano: balon jest pusty albo domena ma już max_pages stron.",
     # the segment inspector: GDT table and install form
     "viz.segments.header": "wpis selektor surowy              typ                      DPL baza limit(ostatni bajt) G D/B P | sprawdzenie Xena",
     "viz.segments.ok": "ok",
@@ -211,6 +213,8 @@ EN: dict[str, object] = {
     "viz.memmap.no": "no",
     "viz.memmap.range": "frames {start:#x}–{stop:#x} ({n}, {width} to a row)",
     "viz.memmap.moved": "Pages moved: {n}.",
+    "viz.memmap.moved_none_out": "Nothing given back: the domain has no free pages to give.",
+    "viz.memmap.moved_none_in": "Nothing taken back: the balloon is empty or the domain already has max_pages pages.",
     # the segment inspector: GDT table and install form
     "viz.segments.header": "entry selector raw                type                     DPL base limit(last byte) G D/B P | Xen's check",
     "viz.segments.ok": "ok",
