@@ -251,6 +251,17 @@ def drive_ring_player(s: Session, t, nth: int = 0, shots: int = 4):
 def drive_memmap(s: Session, t):
     root = s.widget(".bqplot image")
     s.check(root, "first display")
+    picture = root.locator(".bqplot image").first
+    act = s.act
+
+    def redrawn(step, do):
+        """An action that must change the raster itself (its blob), not only the text around it."""
+        before = picture.get_attribute("href")
+        act(root, step, do)
+        if picture.get_attribute("href") == before:
+            s.problem(f"{step}: the picture did not change")
+    s.act = lambda r, step, do, **kw: redrawn(step, do) if step in (
+        "by type", "balloon out", "zoom to the domain", "whole memory", "by owner") else act(r, step, do, **kw)
     s.act(root, "by type", lambda: s.button(root, t("viz.memmap.type")).click())
     s.act(root, "balloon out", lambda: s.button(root, t("viz.memmap.out")).click())
     s.act(root, "balloon in", lambda: s.button(root, t("viz.memmap.in")).click())
@@ -262,6 +273,15 @@ def drive_memmap(s: Session, t):
     s.act(root, "by owner", lambda: s.button(root, t("viz.memmap.owner")).click())
     box = root.locator(".bqplot image").bounding_box()
     s.act(root, "click a frame", lambda: s.page.mouse.click(box["x"] + box["width"] * 0.61, box["y"] + box["height"] * 0.23))
+    # the picture for the gallery: d2's frames by type, one of them clicked
+    s.act(root, "by type", lambda: s.button(root, t("viz.memmap.type")).click())
+    s.act(root, "domain d2", lambda: root.locator("select").select_option(index=2))
+    s.act(root, "zoom to the domain", lambda: s.button(root, t("viz.memmap.zoom_domain")).click())
+    box = root.locator(".bqplot image").bounding_box()
+    s.act(root, "click a frame", lambda: s.page.mouse.click(box["x"] + box["width"] * 0.30, box["y"] + box["height"] * 0.35))
+    s.page.mouse.move(0, 0)                       # no hover toolbar over the picture
+    time.sleep(0.5)
+    s.act = act
     return root
 
 

@@ -223,7 +223,9 @@ def test_widgets_drive_without_browser():
     mm = MemoryMap(m)
     mm.domain.value = d.domain_id
     assert mm.balloon(-32) == 32 and len(mm.ballooned) == 32
+    shown = mm.image.image
     mm.by.value = "type"
+    assert mm.image.image is mm.png and mm.image.image is not shown      # a new picture, so bqplot redraws
     width = mm.width
     assert bytes(mm.png.value)[:4] == b"\x89PNG" and list(mm.image.x) == [0, width]
     mfn = int(d.p2m[5])

@@ -204,6 +204,7 @@ class MemoryMap(View):
                                   style={"button_width": "auto"})
         self.domain = W.Dropdown(description=label("domain"), options=self._domain_options(),
                                  style={"description_width": "auto"}, layout=W.Layout(width="auto"))
+        self.W = W
         self.png = W.Image(format="png")
         self.sx, self.sy = bq.LinearScale(min=0, max=1), bq.LinearScale(min=0, max=1, reverse=True)
         self.image = bq.Image(image=self.png, scales={"x": self.sx, "y": self.sy}, x=[0, 1], y=[0, 1])
@@ -325,7 +326,12 @@ class MemoryMap(View):
             self.sx.min, self.sx.max = 0, width
             self.sy.min, self.sy.max = self.start, self.start + rows * width
             self.image.x, self.image.y = [0, width], [self.start + rows * width, self.start]
-            self.png.value = data
+            # bqplot's Image mark redraws when its ``image`` trait changes, not when that widget's bytes do:
+            # a fresh Image widget per picture (the old one closed, so none pile up in the kernel)
+            old, self.png = self.png, self.W.Image(value=data, format="png")
+            self.image.image = self.png
+        if old is not None:
+            old.close()
         with self.ax_x.hold_sync(), self.ax_y.hold_sync():
             self.ax_x.tick_values = np.linspace(0, width, 9).round().astype(int)
             # row starts, the last one a row above the bottom so that it does not sit on the x axis' labels
