@@ -4,7 +4,7 @@ import numpy as np
 import xenlab
 from xenlab.viz.blkio import BlkView, io_timeline, vbd_rows
 from xenlab.viz.netflow import NetView, hops, vif_rows
-from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe, ring_arrays
+from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe
 
 MS = 1_000_000
 
@@ -32,14 +32,24 @@ def test_ringlab_hand_worked_example():
 
 
 def test_ring_view_buttons_and_recording(tmp_path):
-    lab = RingLab(8)
-    view = RingView(lab)
-    view.do("produce")
-    view.do("push")
-    assert list(view.slots.color) == [0, 3, 3, 3, 3, 3, 3, 3]
-    assert "req_prod=1" in list(view.marks.text)
-    view._guarded(lambda: lab.step("nonsense"))()
-    assert "unknown step" in view.error_box.value      # shown, not lost
+    from xenlab import i18n
+    saved = i18n._explicit
+    i18n.set_language("en")
+    try:
+        lab = RingLab(8)
+        view = RingView(lab)
+        view.do("produce")
+        view.do("push")
+        svg = view.picture.value
+        assert svg.count("<path") >= 8 and ">#1 READ<" in svg and ">req_prod=1<" in svg
+        assert "(0, 1]" in view.caption.value and "notification goes out" in view.caption.value
+        view._guarded(lambda: lab.step("nonsense"))()
+        assert "unknown step" in view.error_box.value      # shown, not lost
+        assert view.undo() and lab.arrays()["pointers"]["req_prod"] == 0
+        view.reset()
+        assert lab.arrays()["pointers"]["req_prod_pvt"] == 0 and not view.undo()
+    finally:
+        i18n._explicit = saved
 
     img = tmp_path / "d.img"
     img.write_bytes(b"\0" * 512 * 64)
@@ -58,7 +68,11 @@ def test_ring_view_buttons_and_recording(tmp_path):
     assert rec.frames[-1]["counts"]["unused"] == 32
     played = RingView(rec)
     played.slider.value = len(rec.frames) - 1
-    assert played.caption.value == rec.captions[-1]
+    assert rec.steps[-1]["op"] == rec.captions[-1].split("_", 1)[1]
+    assert played.caption.value.count("rsp_event") >= 1          # the last step, narrated, not a trace name
+    assert rec.captions[-1] not in played.caption.value
+    played.goto(0)
+    assert played.slider.value == 0
     tl = io_timeline(events)
     assert list(tl["sector"]) == [0, 0] and (tl["end_ms"] > tl["start_ms"]).all()
     rows = vbd_rows(m)

@@ -1,9 +1,9 @@
 """The memory chapter's views without a browser: pure functions against hand-worked values, then the
 widgets driven by their methods and buttons."""
-import numpy as np
 import pytest
 
 import xenlab
+from xenlab import i18n
 from xenlab.guest.gdt import guest_gdt
 from xenlab.hw.paging import PFEC_user_mode, PFEC_write_access
 from xenlab.hw.segments import GateDescriptor, SegmentDescriptor
@@ -106,6 +106,51 @@ def test_walk_view_compares_a_student_walk(machine):
     assert walk_view(m, cr3, 0xC0003000, walker=lambda *a: 1 / 0)["yours"]["problem"].startswith("ZeroDivision")
 
 
+def test_parse_va_and_failing_level():
+    from xenlab.hw.memory import MachineMemory
+    from xenlab.hw.paging import PageFault, walk
+    from xenlab.viz.pagewalk import failing_level, parse_va
+    assert parse_va("0xC0001234") == (0xC0001234, None) and parse_va(" c000_1234 ") == (0xC0001234, None)
+    assert parse_va("4096") == (4096, None)
+    assert parse_va("0x100000000")[0] is None and parse_va("hello")[0] is None and parse_va("")[0] is None
+    # hand-built 2-level tables: the directory entry grants RW|US, the table entry only P|RW (supervisor)
+    mem = MachineMemory(8)
+    mem.write_u32(0x1000 + 0x300 * 4, 0x2000 | 0x7)
+    mem.write_u32(0x2000 + 0x1 * 4, 0x5000 | 0x3)
+    try:
+        walk(mem, 0x1000, 0xC0001234, "r", "2level", user=True, set_ad=False)
+    except PageFault as pf:
+        steps = [{"level": s.level, "entry": s.entry} for s in pf.steps]
+        assert pf.error_code == PFEC_user_mode | 1 and failing_level(steps, pf.error_code, "2level") == 1
+    else:
+        raise AssertionError("a user access to a supervisor page must fault")
+    mem.write_u32(0x1000 + 0x300 * 4, 0x2000 | 0x5)                 # now the directory is read-only
+    mem.write_u32(0x2000 + 0x1 * 4, 0x5000 | 0x7)
+    try:
+        walk(mem, 0x1000, 0xC0001234, "w", "2level", user=True, set_ad=False)
+    except PageFault as pf:
+        steps = [{"level": s.level, "entry": s.entry} for s in pf.steps]
+        assert failing_level(steps, pf.error_code, "2level") == 0      # the directory withholds RW
+    else:
+        raise AssertionError("a write through a read-only directory entry must fault")
+
+
+def test_fault_explained_in_both_languages(machine):
+    from xenlab.viz.pagewalk import fault_explained
+    m, a, b = machine
+    v = walk_view(m, a.vcpus[0].cr3, 0x40000000, access="w", user=True)
+    saved = i18n._explicit
+    try:
+        i18n.set_language("pl")
+        pl = fault_explained(v)
+        i18n.set_language("en")
+        en = fault_explained(v)
+    finally:
+        i18n._explicit = saved
+    assert "0x6" in pl[0] and "nieobecny" in " ".join(pl) and "przy zapisie" in " ".join(pl)
+    assert "not present" in " ".join(en) and "on a write" in " ".join(en) and len(pl) == len(en) == 5
+
+
 # -- memory map --------------------------------------------------------------------------------------------------
 def test_frame_codes_by_owner_and_type(machine):
     m, a, b = machine
@@ -157,18 +202,38 @@ def test_widgets_drive_without_browser():
     s._guarded(lambda: s.install_from_form())()              # a bad form: caught and shown
     assert "ValueError" in s.error_box.value and s.errors
     w = PageWalker(d)
+    assert w.view is not None and "<svg" in w.out.value            # walked on first display
     view = w.walk(0xC0002000)
-    assert w.upto == 0 and view["maddr"] == d.p2m[2] << 12
+    assert w.upto == len(view["steps"]) and view["maddr"] == d.p2m[2] << 12 and "M2P" in w.out.value
+    w.step(-5)
+    assert w.upto == 0 and "M2P" not in w.out.value and w.prev_b.disabled
     w.step(+1)
     w.step(+5)
     assert w.upto == len(view["steps"]) and "M2P" in w.out.value
     w.examples.value = 0x08048000
-    assert w.view["fault"] is not None
+    assert w.view["fault"] is not None and w.view["va"] == 0x08048000 and w.va.value == "0x08048000"
+    w.va.value = "0xc0003000"                                          # Enter in the box walks
+    assert w.view["va"] == 0xC0003000 and w.view["fault"] is None
+    w.access.value = "w"
+    w.user.value = True                                                # every control walks again
+    assert w.view["access"] == "w" and w.view["user"] and w.view["fault"]["error_code"] & 0b110 == 0b110
+    w.va.value = "not an address"
+    assert "not an address" in w.message.value and "ValueError" not in w.message.value + w.error_box.value
+    assert w.view["va"] == 0xC0003000                                  # the last good walk stays
     mm = MemoryMap(m)
     mm.domain.value = d.domain_id
     assert mm.balloon(-32) == 32 and len(mm.ballooned) == 32
+    shown = mm.image.image
     mm.by.value = "type"
-    assert mm.grid.color.shape == (np.ceil(m.frame_table.nr_frames / 256), 256)
+    assert mm.image.image is mm.png and mm.image.image is not shown      # a new picture, so bqplot redraws
+    width = mm.width
+    assert bytes(mm.png.value)[:4] == b"\x89PNG" and list(mm.image.x) == [0, width]
+    mfn = int(d.p2m[5])
+    info = mm.select_at(mfn % width + 0.5, mfn - mfn % width + 0.2)      # a click on the cell of pfn 5
+    assert info["mfn"] == mfn and info["pfn"] == 5 and mm.selected == mfn
+    mm.zoom_to_domain()
+    frames = m.frame_table.frames_of(d.domain_id)
+    assert (mm.start, mm.stop) == (frames.min(), frames.max() + 1) and tuple(mm.zoom.value) == (mm.start, mm.stop)
 
 
 # -- strings and the shared View base ----------------------------------------------------------------------------
