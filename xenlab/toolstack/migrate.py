@@ -98,6 +98,20 @@ def resolve_host(target):
     return target
 
 
+def stop_reason_text(reason: str) -> str:
+    """Why the pre-copy ended (a value of ``precopy_should_stop``), in the current language."""
+    from xenlab.i18n import t
+    return t("narration.precopy." + reason.replace(" ", "_"))
+
+
+def precopy_summary(rate: int, report: MigrationReport) -> str:
+    """One line for chapter 14's table: dirtying rate, iterations, last copy, downtime and why it stopped."""
+    from xenlab.i18n import t
+    return t("narration.precopy.summary", rate=rate, iters=len(report.iterations),
+             last=report.iterations[-1].sent, downtime_ms=report.downtime_ns / 1e6,
+             why=stop_reason_text(report.save.stop_reason))
+
+
 def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBIT_RATE,
             activation_ns: int = 0, max_iters: int = DEF_MAX_ITERS, max_factor: int = DEF_MAX_FACTOR,
             adaptive: bool = True, stop_rule=None) -> MigrationReport:

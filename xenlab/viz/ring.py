@@ -41,6 +41,15 @@ def ring_arrays(front: FrontRing, back: BackRing) -> dict:
                        "back_sent": back.notifications, "back_held": back.notifications_held}}
 
 
+def say(key: str, **kw) -> str:
+    """RingLab's narration ``key`` in the current language (``narration.ring.*``)."""
+    return t(f"narration.ring.{key}", **kw)
+
+
+def _outcome(notify: bool) -> str:
+    return say("event_sent" if notify else "event_held")
+
+
 def describe(a: dict) -> str:
     """The same picture as text, for a terminal or a screen reader."""
     letters = "QOR."                     # request Queue, Outstanding, Response, unused
@@ -58,40 +67,46 @@ class RingLab:
         self.sring = SharedRing(size)
         self.front, self.back = FrontRing(self.sring), BackRing(self.sring)
         self.next_id = 1
+        self.taken: list[int] = []          # ids of requests the back end took and has not answered
         self.log: list[str] = []
 
     def step(self, name: str) -> str:
         f, b = self.front, self.back
         if name == "produce":
             if f.full():
-                return self._say("ring full: the guest must wait for responses")
+                return self._say(say("full"))
             f.produce_request(self.next_id)
             self.next_id += 1
-            return self._say(f"guest produced request {self.next_id - 1} (req_prod_pvt={f.req_prod_pvt})")
+            return self._say(say("produced", id=self.next_id - 1, pvt=f.req_prod_pvt))
         if name == "push":
-            return self._say(f"guest pushed req_prod={f.req_prod_pvt}: "
-                             + ("EVENT sent" if f.push_requests_and_check_notify() else "no event (held off)"))
+            prod = f.req_prod_pvt
+            return self._say(say("pushed", prod=prod, outcome=_outcome(f.push_requests_and_check_notify())))
         if name == "consume":
             if not b.has_unconsumed_requests():
-                return self._say("no request to consume")
-            return self._say(f"back end took request {b.consume_request()}")
+                return self._say(say("no_request"))
+            self.taken.append(b.consume_request())
+            return self._say(say("took_request", id=self.taken[-1]))
         if name == "respond":
             if b.rsp_prod_pvt == b.req_cons:
-                return self._say("no consumed request to answer")
-            idx = b.rsp_prod_pvt
-            b.produce_response(1000 + (idx & 0xFFFF))
-            return self._say(f"back end answered in slot {idx & (b.nr_ents - 1)}")
+                return self._say(say("nothing_to_answer"))
+            idx, rid = b.rsp_prod_pvt, self.taken.pop(0)
+            b.produce_response(rid)          # a response carries its request's id, as blkif_response.id does
+            # It goes where rsp_prod_pvt points, not into its request's slot: a back end may answer in
+            # another order than the requests came (blkback's elevator does).
+            return self._say(say("answered", id=rid, slot=idx & (b.nr_ents - 1), pvt=idx))
         if name == "bpush":
-            return self._say(f"back end pushed rsp_prod={b.rsp_prod_pvt}: "
-                             + ("EVENT sent" if b.push_responses_and_check_notify() else "no event (held off)"))
+            prod = b.rsp_prod_pvt
+            return self._say(say("bpushed", prod=prod, outcome=_outcome(b.push_responses_and_check_notify())))
         if name == "gconsume":
             if not f.has_unconsumed_responses():
-                return self._say("no response to consume")
-            return self._say(f"guest took response {f.consume_response()}")
+                return self._say(say("no_response"))
+            return self._say(say("took_response", id=f.consume_response()))
         if name == "gfinal":
-            return self._say(f"guest final check: {f.final_check_for_responses()} more (rsp_event={self.sring.rsp_event})")
+            n = f.final_check_for_responses()
+            return self._say(say("gfinal", n=n, event=self.sring.rsp_event))
         if name == "bfinal":
-            return self._say(f"back end final check: {b.final_check_for_requests()} more (req_event={self.sring.req_event})")
+            n = b.final_check_for_requests()
+            return self._say(say("bfinal", n=n, event=self.sring.req_event))
         raise ValueError(f"unknown step {name!r}; steps: {self.STEPS}")
 
     def _say(self, text: str) -> str:
@@ -160,7 +175,7 @@ class RingView(View):
         if self.lab:
             buttons = []
             for name in RingLab.STEPS:
-                btn = W.Button(description=label(name), layout=W.Layout(width="170px"))
+                btn = W.Button(description=label(name), layout=W.Layout(width="auto", min_width="170px"))
                 btn.on_click(self._guarded(lambda _b, n=name: self.do(n)))
                 buttons.append(btn)
             rows = [W.HBox(buttons[:2] + buttons[5:7]), W.HBox(buttons[2:5] + buttons[7:])]

@@ -21,7 +21,7 @@ def reference(tsc, system_time, tsc_timestamp, mul, shift):
 @EX.check(points=1, function="system_time_ns", title={"pl": "procesor 2 GHz", "en": "a 2 GHz CPU"})
 def st_2ghz(ctx):
     got = ctx.fn("system_time_ns")(5_000 + 2_000, 1_000_000, 5_000, 1 << 31, 0)
-    expect(got == 1_001_000, pl="2000 taktów przy 2 GHz to 1000 ns po znaczku czasu; wynik się nie zgadza.",
+    expect(got == 1_001_000, pl="2000 taktów przy 2 GHz to 1000 ns po znaczniku czasu; wynik się nie zgadza.",
            en="2000 ticks at 2 GHz are 1000 ns after the stamp; the result does not match.")
 
 

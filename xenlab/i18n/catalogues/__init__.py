@@ -6,5 +6,7 @@ live in one place only (the merge refuses a repeat). Keys are namespaced by area
 in AREAS.
 """
 from xenlab.i18n.catalogues import viz_cpu, viz_io, viz_manage, viz_memory
+from xenlab.i18n.catalogues import learn_08_14, narration
 
 AREAS = (viz_cpu, viz_io, viz_manage, viz_memory)
+AREAS += (learn_08_14, narration)
