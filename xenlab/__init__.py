@@ -15,6 +15,7 @@ from xenlab.toolstack.xm import XmError, XmResult, xm  # noqa: E402
 
 from xenlab.i18n import get_language, set_language  # noqa: E402
 from xenlab.magics import use  # noqa: E402  (the machine %xm/%xentop act on; IPython loads only with the magics)
+from xenlab.learn import predict, quiz, student_seed  # noqa: E402  (predict-then-reveal and self-checks)
 
 
 def check(exercise_id: str, namespace: dict | None = None):
@@ -27,5 +28,5 @@ def check(exercise_id: str, namespace: dict | None = None):
     return _check(exercise_id, namespace)
 
 
-__all__ = ["use", "check", "set_language", "get_language", "Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
+__all__ = ["use", "check", "predict", "quiz", "student_seed", "set_language", "get_language", "Machine", "StepRecord", "Domain", "DomainConfig", "DomainCreateError", "Vcpu",
            "xm", "XmError", "XmResult", "__version__"]

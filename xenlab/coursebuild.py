@@ -25,7 +25,11 @@ One source file per notebook, `course/<name>.md`, holds both languages and one c
     :::
 
 Code options after `code`: `check` (compare the output), `raises` (the cell is expected to raise:
-tag raises-exception), `hide` (tag hide-output for widget cells). A `::: toc` block expands into the
+tag raises-exception), `hide` (tag hide-output for widget cells), `predict` (a predict-then-reveal
+cell, `xenlab.predict(...)`) and `quiz` (the chapter's self-check, `xenlab.quiz(...)`), tagged so that
+tools and tests find them. A checked cell whose output differs by language (the model speaks through
+the catalogues) is followed by `::: output pl` and `::: output en` (or `result pl`/`result en`) instead
+of one shared block: each language's notebook then compares its own output. A `::: toc` block expands into the
 chapter list, with links to the notebooks that exist and "coming" for the rest.
 
 Lecture sources become notebooks/pl/<name>.ipynb and notebooks/en/<name>.ipynb. Exercise sources become
@@ -81,7 +85,8 @@ TOC_WORDS = {
 
 FENCE = re.compile(r"^::: ?([a-z]+)((?:\s+[a-z-]+)*)\s*$")
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
-CODE_OPTIONS = {"check": "nbval-check-output", "raises": "raises-exception", "hide": "hide-output"}
+CODE_OPTIONS = {"check": "nbval-check-output", "raises": "raises-exception", "hide": "hide-output",
+                "predict": "predict", "quiz": "quiz"}
 
 
 class SourceError(ValueError):
@@ -163,16 +168,41 @@ def _validate(src: Source) -> None:
             bad = [o for o in b.options if o not in CODE_OPTIONS]
             if bad:
                 raise SourceError(f"{where}: unknown code option(s) {bad}")
-            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
-            has_output = nxt is not None and nxt.kind in ("output", "result")
-            if ("check" in b.options) != has_output:
+            outs = _outputs_after(blocks, i)
+            if ("check" in b.options) != bool(outs):
                 raise SourceError(f"{where}: a 'code check' block needs an output/result block right "
                                   "after it, and only such blocks may have one")
-            i += 2 if has_output else 1
+            langs = [o.options for o in outs]
+            if outs and langs != [[]] and sorted(tuple(x) for x in langs) != sorted((lang,) for lang in LANGS):
+                raise SourceError(f"{where}: after a 'code check' block give one shared output block, or "
+                                  f"one per language ({', '.join('output ' + lang for lang in LANGS)})")
+            if len({o.kind for o in outs}) > 1:
+                raise SourceError(f"{where}: per-language blocks must be of one kind (output or result)")
+            i += 1 + len(outs)
             continue
         if b.kind in ("output", "result"):
             raise SourceError(f"{where}: '{b.kind}' must follow a 'code check' block")
         i += 1
+
+
+def _outputs_after(blocks: list, i: int) -> list:
+    """The output/result blocks right after block i: none, one shared, or one per language."""
+    outs = []
+    for b in blocks[i + 1:i + 1 + len(LANGS)]:
+        if b.kind not in ("output", "result") or (outs and not outs[0].options):
+            break
+        outs.append(b)
+        if not b.options:
+            break
+    return outs
+
+
+def _output_for(blocks: list, i: int, lang: str):
+    """The output/result block that block i's notebook in `lang` compares against, or None."""
+    for b in _outputs_after(blocks, i):
+        if not b.options or b.options == [lang]:
+            return b
+    return None
 
 
 def _cell_id(name: str, index: int) -> str:
@@ -216,7 +246,7 @@ def build_cells(src: Source, lang: str, root: Path = ROOT) -> list:
             tags = [CODE_OPTIONS[o] for o in b.options]
             cell = {"cell_type": "code", "execution_count": None,
                     "metadata": {"tags": tags} if tags else {}, "outputs": [], "source": b.text}
-            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+            nxt = _output_for(blocks, i, lang)
             if nxt is not None and nxt.kind == "output":
                 cell["outputs"] = [{"output_type": "stream", "name": "stdout",
                                     "text": _lines(nxt.text + "\n")}]
@@ -357,7 +387,9 @@ def visible_text(outputs) -> str:
 
 def update_outputs(root: Path = ROOT, names=None) -> list:
     """Run each source's Polish notebook in a fresh kernel and write what its `check` cells print
-    back into the source's `::: output` blocks. Review the diff: it is the new expected output."""
+    back into the source's `::: output` blocks (a shared block gets the Polish output; when a source
+    has per-language blocks its English notebook runs too and fills the `output en` blocks).
+    Review the diff: it is the new expected output."""
     import asyncio
     import os
 
@@ -368,23 +400,32 @@ def update_outputs(root: Path = ROOT, names=None) -> list:
     for src in sources(root):
         if names and src.name not in names:
             continue
-        checked = [(i, b) for i, b in enumerate(src.blocks) if b.kind == "code" and "check" in b.options]
+        checked = [i for i, b in enumerate(src.blocks) if b.kind == "code" and "check" in b.options]
         if not checked:
             continue
-        target = root / ("notebooks" if src.kind == "lecture" else "solutions") / "pl" / f"{src.name}.ipynb"
-        nb = nbformat.reads(dumps(notebook(build_cells(src, "pl", root), "pl", src, src.kind)), as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-        env = {**os.environ, "JPY_SESSION_NAME": str(target)}
-        client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True)
-        asyncio.run(client.async_execute(env=env, cwd=str(root)))
-        got = [visible_text(c.outputs) for c in nb.cells
-               if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
+        replacements = {}   # output block index -> new text
+        langs = ["pl"] + [lang for lang in LANGS[1:]
+                          if any(_outputs_after(src.blocks, i)[0].options for i in checked)]
+        for lang in langs:
+            tree = "notebooks" if src.kind == "lecture" else "solutions"
+            target = root / tree / lang / f"{src.name}.ipynb"
+            nb = nbformat.reads(dumps(notebook(build_cells(src, lang, root), lang, src, src.kind)), as_version=4)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs = []
+            env = {**os.environ, "JPY_SESSION_NAME": str(target)}
+            client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True)
+            asyncio.run(client.async_execute(env=env, cwd=str(root)))
+            got = [visible_text(c.outputs) for c in nb.cells
+                   if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
+            for i, text in zip(checked, got):
+                out = _output_for(src.blocks, i, lang)
+                if out.options or lang == "pl":   # a shared block takes the Polish run's output
+                    replacements[src.blocks.index(out)] = text
         lines = src.path.read_text(encoding="utf-8").splitlines()
         # Replace output blocks from the bottom up so earlier line numbers stay valid.
-        for (i, code), text in reversed(list(zip(checked, got))):
-            out = src.blocks[i + 1]
+        for index in sorted(replacements, reverse=True):
+            out, text = src.blocks[index], replacements[index]
             start, end = out.line, out.line + len(out.text.splitlines()) if out.text else out.line
             if out.text != text:
                 lines[start:end] = text.splitlines()

@@ -7,6 +7,7 @@ but no cell may crash. The kernel gets JPY_SESSION_NAME as JupyterLab would, so 
 runs in English.
 """
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -29,12 +30,26 @@ def checked(cell) -> bool:
                                          or cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"))
 
 
+# Appended after the last cell of a notebook with `predict`/`quiz` cells: answer every question the run
+# made right and wrong, in both languages (xenlab.learn.self_test), and count them.
+LEARN_PROBE = """import json as _json, xenlab.learn as _learn
+print("XENLAB-LEARN " + _json.dumps({"problems": _learn.self_test(),
+      "predictions": sum(isinstance(o, _learn.Prediction) for o in _learn.CREATED),
+      "quizzes": sum(isinstance(o, _learn.Quiz) for o in _learn.CREATED)}))"""
+
+
+def tagged(nb, tag) -> int:
+    return sum(tag in c.get("metadata", {}).get("tags", []) for c in nb.cells if c.cell_type == "code")
+
+
 def execute(path: Path):
     nb = nbformat.read(str(path), as_version=4)
     expected = {i: visible_text(c.outputs) for i, c in enumerate(nb.cells) if checked(c)}
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs = []
+    if tagged(nb, "predict") or tagged(nb, "quiz"):
+        nb.cells.append(nbformat.v4.new_code_cell(LEARN_PROBE))
     env = {**os.environ, "JPY_SESSION_NAME": path.relative_to(ROOT).as_posix()}
     for key in ("XENLAB_LANG", "XENLAB_GRADING"):
         env.pop(key, None)
@@ -54,6 +69,14 @@ def test_notebook_runs(path):
         assert got == want, (f"{path.name}, cell {index + 1}: output changed\n--- expected\n{want}\n"
                              f"--- got\n{got}\n(fix the model, or the `::: output` block in course/)")
     assert time.monotonic() - started < 60, "a notebook should run in well under a minute"
+    # every predict/quiz cell made its question, and each question tells a right from a wrong answer
+    if tagged(nb, "predict") or tagged(nb, "quiz"):
+        probe = visible_text(nb.cells[-1].outputs)
+        assert probe.startswith("XENLAB-LEARN "), probe
+        report = json.loads(probe.split(" ", 1)[1])
+        assert report["problems"] == [], report["problems"]
+        assert report["predictions"] >= tagged(nb, "predict"), report
+        assert report["quizzes"] >= tagged(nb, "quiz"), report
     # xenlab.check() speaks the notebook's language (the kernel learns it from the notebook's folder)
     lang = path.parent.name
     for cell in nb.cells:

@@ -5,8 +5,15 @@ live in one place only (the merge refuses a repeat). Keys are namespaced by area
 ``viz.cpu.*`` ... Add a module here when an area's strings would crowd the core catalogues, and list it
 in AREAS.
 """
-from xenlab.i18n.catalogues import viz_cpu, viz_io, viz_manage, viz_memory
+from xenlab.i18n.catalogues import learn, viz_cpu, viz_io, viz_manage, viz_memory
 from xenlab.i18n.catalogues import learn_08_14, narration
 
-AREAS = (viz_cpu, viz_io, viz_manage, viz_memory)
-AREAS += (learn_08_14, narration)
+AREAS = (
+    viz_cpu,
+    viz_io,
+    viz_manage,
+    viz_memory,
+    learn,
+    learn_08_14,
+    narration,
+)
