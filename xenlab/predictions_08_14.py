@@ -143,6 +143,20 @@ def blk_reorder(sectors: tuple[int, ...]) -> dict:
         _remove(img)
 
 
+def blk_order_for(seed: int) -> tuple[int, int, int]:
+    """Three distinct sectors, per student, submitted so that the first is not the lowest."""
+    lo = 10 + seed % 600
+    mid = lo + 50 + (seed >> 10) % 600
+    hi = mid + 50 + (seed >> 20) % 600
+    return (mid, lo, hi) if seed & 1 else (hi, lo, mid)
+
+
+def blk_response_slot(sectors: tuple[int, ...], sector: int) -> dict:
+    """The ring slot of the response to the read of `sector` (the reads of blk_reorder)."""
+    r = blk_reorder(sectors)
+    return {"answer": r["rsp_slot"][sector], "order": r["order"], "req_slot": r["req_slot"][sector]}
+
+
 def _remove(img: pathlib.Path) -> None:
     img.unlink(missing_ok=True)
     try:
