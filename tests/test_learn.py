@@ -57,9 +57,9 @@ def test_right_and_wrong_numbers_get_their_own_feedback():
     p = count_question()
     right, per_entry, other = p.feedback(3), p.feedback(5), p.feedback(4)
     assert right.startswith("Right: 3.") and "One call per 2 entries, so 3." in right
-    assert "you said 5" in per_entry and "One call per entry? No" in per_entry
+    assert "You said: 5;" in per_entry and "One call per entry? No" in per_entry
     assert "One call per 2 entries, so 3." in per_entry          # the why comes with a wrong answer too
-    assert "you said 4" in other and "One call per entry" not in other
+    assert "You said: 4" in other and "One call per entry" not in other
     assert len({right, per_entry, other}) == 3
     assert p.attempts == [] and not p.revealed                  # feedback() records nothing
 
@@ -143,7 +143,7 @@ def test_widgets_lock_after_a_committed_prediction():
     view.submit("abc")
     assert not view.input.disabled and "not a number" in view.result.value and shown == []
     view.submit("5")
-    assert view.input.disabled and view.button.disabled and "you said 5" in view.result.value
+    assert view.input.disabled and view.button.disabled and "You said: 5" in view.result.value
     assert shown == [1]
     qv = QuizView(learn.Quiz("99", [count_question()]))
     qv.submit({"t.count": "3"})

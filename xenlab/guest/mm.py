@@ -166,6 +166,22 @@ class GuestMM:
         return calls
 
     # -- the guest-level API notebooks use ------------------------------------------------------
+    def alloc_pfn(self) -> int:
+        """A free pseudo-physical page of this guest, taken off the kernel's free list (its contents
+        are whatever was there; the frame is mapped writable in the direct map, like any kernel page)."""
+        return self._take_pfn()
+
+    def new_page_table(self) -> int:
+        """A free page made ready to become a page table: zeroed and made read-only in the direct map
+        (XenLinux's make_page_readonly), so that Xen will validate it. Returns its pfn."""
+        return self._new_table()
+
+    def l1_entry_address(self, va: int, create: bool = False) -> int | None:
+        """The machine address of the L1 entry (PTE) that maps ``va`` in the kernel's tables: what the
+        ``ptr`` of an ``mmu_update_t`` names (XenLinux: ``virt_to_machine(pte)``). With ``create`` a
+        missing page table is made first, through Xen; without it, None when there is none."""
+        return self._l1_for(va, create)
+
     def _l1_for(self, va: int, create: bool, root_pfn: int | None = None, reqs: list | None = None,
                 pending: dict | None = None) -> int | None:
         """Machine address of the L1 entry for ``va`` in the tables under ``root_pfn`` (default the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from xenlab.hw.segments import GateDescriptor, SegmentDescriptor, decode, make_selector, type_name
 from xenlab.i18n import t
+from xenlab.i18n.narration import say
 from xenlab.viz.base import View
 from xenlab.xen.descriptor import GUEST_SEGMENT_MAX_ADDR, check_descriptor
 from xenlab.xen.mm_types import HYPERVISOR_VIRT_START, MACH2PHYS_VIRT_END
@@ -66,7 +67,7 @@ def rows_text(rows: list[dict], translate: bool = False) -> str:
         else:
             what = f"{r['base']:#010x} {r['limit']:#07x}({r['byte_limit']:#x}) {r['g']} {r['db']}"
         out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {r['kind']:24s} {r['dpl']} {what} "
-                   f"{int(r['present'])} | {ok if r['ok'] else refused}: {r['rule']}")
+                   f"{int(r['present'])} | {ok if r['ok'] else refused}: {say(r['rule']) if translate else r['rule']}")
     return "\n".join(out)
 
 

@@ -4,7 +4,7 @@ and the questions of chapters 00-07 (``learn.<qid>.q`` / ``.why`` / ``.wrong.<ta
 PL: dict[str, object] = {
     # the machinery
     "learn.right": "Dobrze: {answer}.",
-    "learn.wrong": "Nie tym razem: Twoja odpowiedź to {given}, a model daje {answer}.",
+    "learn.wrong": "Nie tym razem. Twoja odpowiedź: {given}; prawidłowa: {answer}.",
     "learn.why": "Dlaczego: {why}",
     "learn.invalid_number": "„{given}” nie jest liczbą; wpisz liczbę (np. 12, 0x1f albo 3,5).",
     "learn.invalid_choice": "„{given}” nie jest żadną z odpowiedzi do wyboru.",
@@ -21,7 +21,7 @@ PL: dict[str, object] = {
 
 EN: dict[str, object] = {
     "learn.right": "Right: {answer}.",
-    "learn.wrong": "Not this time: you said {given}, the model gives {answer}.",
+    "learn.wrong": "Not this time. You said: {given}; the right answer: {answer}.",
     "learn.why": "Why: {why}",
     "learn.invalid_number": "\u201c{given}\u201d is not a number; type a number (e.g. 12, 0x1f or 3.5).",
     "learn.invalid_choice": "\u201c{given}\u201d is none of the choices.",
@@ -35,3 +35,420 @@ EN: dict[str, object] = {
     "learn.ui.empty": "Type or choose an answer first.",
     "learn.ui.error": "Error in the widget: {error}",
 }
+
+
+# The questions of chapters 00-07, each text as (key, Polish, English): the two languages side by side.
+QUESTIONS: list[tuple[str, str, str]] = []
+
+
+def _add(prefix: str, *items: tuple) -> None:
+    for key, pl, en in items:
+        QUESTIONS.append((f"learn.{prefix}.{key}", pl, en))
+
+
+# -- chapter 01 ------------------------------------------------------------------------------------
+_add("01.dom0_place",
+     ("q", "Gdzie w tym obrazie jest dom0?", "Where is dom0 in this picture?"),
+     ("choice.above_xen", "nad Xenem, obok gości (jak każda domena)", "above Xen, beside the guests (like every domain)"),
+     ("choice.under_xen", "pod Xenem: Xen działa w nim jak program", "under Xen: Xen runs inside it as a program"),
+     ("choice.inside_xen", "w Xenie: to część hiperwizora", "inside Xen: it is part of the hypervisor"),
+     ("why", "dom0 to domena jak inne: Xen uruchamia ją pierwszą i pozwala jej na operacje zarządzania "
+             "(dom0_op), ale działa nad Xenem, na tym samym poziomie uprzywilejowania co goście.",
+             "dom0 is a domain like the others: Xen starts it first and lets it make management operations "
+             "(dom0_op), but it runs above Xen, at the same privilege level as the guests."),
+     ("wrong.host_os", "To obraz hiperwizora typu 2 (np. VMware Workstation, w którym system gospodarza "
+                       "jest pod monitorem). Xen działa bezpośrednio na sprzęcie, a dom0 jest nad nim.",
+                       "That is the picture of a type-2 hypervisor (e.g. VMware Workstation, with the host "
+                       "system under the monitor). Xen runs directly on the hardware and dom0 is above it."),
+     ("wrong.part_of_xen", "dom0 to osobny system operacyjny (np. Linux) w osobnej domenie, nie kod Xena; "
+                           "Xen może mu odmówić jak każdej domenie.",
+                           "dom0 is a separate operating system (e.g. Linux) in a domain of its own, not Xen's "
+                           "code; Xen can refuse it like any domain."))
+_add("01.count",
+     ("q", "Na świeżej maszynie tworzymy {k} gości poleceniem xm create. Ile wierszy z domenami wypisze "
+           "xm list (bez nagłówka)?",
+           "On a fresh machine we create {k} guests with xm create. How many domain rows will xm list "
+           "print (without the header)?"),
+     ("why", "xm list pokazuje wszystkie domeny, także dom0 (Domain-0, ID 0): {k} gości + dom0 = {answer}.",
+             "xm list shows every domain, dom0 too (Domain-0, ID 0): {k} guests + dom0 = {answer}."),
+     ("wrong.no_dom0", "Pominięto dom0. On też jest domeną i zawsze jest pierwszym wierszem listy.",
+                       "You left out dom0. It is a domain too, always the first row of the list."))
+_add("01.free",
+     ("q", "Maszyna ma 256 MiB, dom0 64 MiB, wolne 189 MiB. Tworzymy gościa z memory={mem}. Ile MiB pokaże "
+           "free_memory w xm info?",
+           "The machine has 256 MiB, dom0 64 MiB, 189 MiB are free. We create a guest with memory={mem}. "
+           "How many MiB will free_memory in xm info show?"),
+     ("why", "Xen przydziela gościowi wszystkie {mem} MiB od razu przy tworzeniu, z wolnej puli: "
+             "189 - {mem} = {answer}. Część pamięci, której nie ma ani dom0, ani pula, należy do samego Xena.",
+             "Xen gives the guest all {mem} MiB at once, at creation, from the free pool: 189 - {mem} = {answer}. "
+             "The memory that is neither dom0's nor in the pool belongs to Xen itself."),
+     ("wrong.xen_free", "Policzono tak, jakby Xen nie zajmował pamięci (256 - 64 - {mem}). Xen ma swoje ramki "
+                        "(kod, sterta, tablice), więc wolnej pamięci było na starcie 189 MiB, nie 192.",
+                        "You counted as if Xen took no memory (256 - 64 - {mem}). Xen has frames of its own "
+                        "(code, heap, tables), so 189 MiB were free at the start, not 192."),
+     ("wrong.lazy", "Pamięć nie jest przydzielana dopiero wtedy, gdy gość jej użyje: domena PV dostaje "
+                    "wszystkie ramki przy tworzeniu (jej P2M jest pełna od startu).",
+                    "Memory is not handed out only when the guest uses it: a PV domain gets all its frames "
+                    "at creation (its P2M is full from the start)."),
+     ("wrong.only_guest", "Odjęto tylko gościa od całej pamięci; dom0 i sam Xen też zajmują pamięć.",
+                          "You subtracted only the guest from the total; dom0 and Xen itself take memory too."))
+_add("quiz.01.dom0",
+     ("q", "dom0 to:", "dom0 is:"),
+     ("choice.privileged", "uprzywilejowana domena nad Xenem, z narzędziami do zarządzania",
+                           "a privileged domain above Xen, with the management tools"),
+     ("choice.host", "system gospodarza, w którym Xen działa jak program",
+                     "the host system, in which Xen runs as a program"),
+     ("choice.xen", "część hiperwizora", "part of the hypervisor"),
+     ("why", "dom0 to zwykła domena (ID 0), której Xen pozwala na dom0_op; działa nad Xenem, obok gości.",
+             "dom0 is an ordinary domain (ID 0) that Xen allows to use dom0_op; it runs above Xen, beside the guests."),
+     ("wrong.host", "Xen działa bezpośrednio na sprzęcie (hiperwizor typu 1), a nie w dom0.",
+                    "Xen runs directly on the hardware (a type-1 hypervisor), not inside dom0."))
+_add("quiz.01.state",
+     ("q", "Co znaczy stan -b---- w xm list?", "What does the state -b---- in xm list mean?"),
+     ("choice.running", "domena działa na procesorze", "the domain is running on a CPU"),
+     ("choice.blocked", "domena czeka na zdarzenie", "the domain waits for an event"),
+     ("choice.paused", "domena jest wstrzymana przez administratora", "the domain was paused by the administrator"),
+     ("why", "Druga pozycja to b (blocked): domena nie ma pracy i czeka na zdarzenie; wstrzymanie to p na trzeciej.",
+             "The second position is b (blocked): the domain has no work and waits for an event; paused is p, third."),
+     ("wrong.paused", "Wstrzymanie (xm pause) pokazuje p na trzeciej pozycji, np. -bp---.",
+                      "Pausing (xm pause) shows p in the third position, e.g. -bp---."))
+_add("quiz.01.windows",
+     ("q", "Czy niezmodyfikowany Windows może być gościem Xena 3.0 na procesorze bez VT i AMD-V?",
+           "Can an unmodified Windows be a guest of Xen 3.0 on a CPU without VT and AMD-V?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Bez modyfikacji systemu potrzebne jest wsparcie sprzętu (domena HVM); model odmawia builder=hvm "
+             "na maszynie bez VT/AMD-V.",
+             "Without a modified system the hardware must help (an HVM domain); the model refuses builder=hvm on "
+             "a machine without VT/AMD-V."),
+     ("wrong.yes", "Parawirtualizacja wymaga zmian w jądrze gościa; Windowsa nie można było tak zmienić.",
+                   "Paravirtualisation needs changes to the guest kernel; Windows could not be changed that way."))
+_add("quiz.01.paravirt",
+     ("q", "Co zastępuje w jądrze parawirtualizowanym instrukcje uprzywilejowane?",
+           "What replaces the privileged instructions in a paravirtualised kernel?"),
+     ("choice.hypercalls", "hiperwywołania do Xena", "hypercalls to Xen"),
+     ("choice.syscalls", "wywołania systemowe", "system calls"),
+     ("choice.nothing", "nic: Xen przechwytuje je sprzętowo", "nothing: Xen catches them in hardware"),
+     ("why", "Jądro PV prosi Xena o uprzywilejowane operacje hiperwywołaniami; przechwytywanie sprzętowe to HVM.",
+             "A PV kernel asks Xen for privileged operations with hypercalls; catching them in hardware is HVM."),
+     ("wrong.syscalls", "Wywołania systemowe to droga aplikacji do jądra gościa; nie zastępują instrukcji jądra.",
+                        "System calls are the applications' way into the guest kernel; they do not replace the kernel's instructions."),
+     ("wrong.nothing", "Tak działa gość HVM na procesorze z VT/AMD-V, nie gość parawirtualizowany.",
+                       "That is how an HVM guest works on a CPU with VT/AMD-V, not a paravirtualised one."))
+_add("quiz.01.xen_size",
+     ("q", "Ile MiB zajmuje prawdziwy Xen 3.0 (x86_32) na maszynie z 256 MiB (sterta, M2P, tablica ramek)?",
+           "How many MiB does a real Xen 3.0 (x86_32) take on a 256 MiB machine (heap, M2P, frame table)?"),
+     ("why", "12 MiB kodu i sterty + 4 MiB M2P + 1,5 MiB tablicy ramek = 17,5 MiB (źródła RELEASE-3.0.0).",
+             "12 MiB of code and heap + 4 MiB of M2P + 1.5 MiB of frame table = 17.5 MiB (RELEASE-3.0.0 sources)."),
+     ("wrong.model", "To liczba modelu, który upraszcza; prawdziwy Xen rezerwuje samą stertę 12 MiB.",
+                     "That is the simplifying model's figure; a real Xen reserves 12 MiB for its heap alone."))
+
+
+# -- chapter 02 ------------------------------------------------------------------------------------
+_add("02.domu_rc",
+     ("q", "Co zwróci hiperwywołanie dom0_op wykonane przez gościa db (liczba)?",
+           "What will the hypercall dom0_op return when the guest db makes it (a number)?"),
+     ("why", "Xen najpierw sprawdza IS_PRIV(current->domain); db nie jest uprzywilejowana, więc dostaje "
+             "-EPERM = {answer}, zanim Xen zajrzy do argumentów, i nic się nie zmienia.",
+             "Xen first checks IS_PRIV(current->domain); db is not privileged, so it gets -EPERM = {answer} "
+             "before Xen looks at the arguments, and nothing changes."),
+     ("wrong.guest_may", "0 to sukces. Zarządzanie domenami wolno tylko dom0; inaczej każdy gość mógłby "
+                         "wstrzymać albo zniszczyć sąsiada.",
+                         "0 is success. Only dom0 may manage domains; otherwise any guest could pause or "
+                         "destroy its neighbour."),
+     ("wrong.args_first", "-EINVAL (-22) to błędne argumenty, ale Xen nie dochodzi do argumentów: najpierw "
+                          "sprawdza, kto woła.",
+                          "-EINVAL (-22) means bad arguments, but Xen never gets to the arguments: it checks "
+                          "first who is calling."),
+     ("wrong.enosys", "-ENOSYS znaczy „nie ma takiego hiperwywołania”; dom0_op istnieje, tylko nie dla gościa.",
+                      "-ENOSYS means \u201cno such hypercall\u201d; dom0_op exists, just not for a guest."))
+_add("02.syscall",
+     ("q", "Aplikacja w gościu PV wykonuje wywołanie systemowe (int $0x80). Czy przechodzi ono przez Xena?",
+           "An application in a PV guest makes a system call (int $0x80). Does it pass through Xen?"),
+     ("choice.direct", "nie: pierścień 3 → 1, prosto do jądra gościa", "no: ring 3 → 1, straight to the guest kernel"),
+     ("choice.via_xen", "tak: 3 → 0 (Xen) → 1", "yes: 3 → 0 (Xen) → 1"),
+     ("choice.hypercall", "staje się hiperwywołaniem do Xena", "it becomes a hypercall to Xen"),
+     ("why", "Jądro zarejestrowało wektor 0x80 z DPL 3 i bez flagi IF, więc Xen 3.0 wstawił do prawdziwej "
+             "IDT bezpośrednią bramkę: procesor przechodzi z pierścienia 3 do 1 bez Xena. Hiperwywołania "
+             "zastępują operacje uprzywilejowane jądra, nie wywołania systemowe.",
+             "The kernel registered vector 0x80 with DPL 3 and without the IF flag, so Xen 3.0 put a direct "
+             "gate into the real IDT: the CPU goes from ring 3 to ring 1 without Xen. Hypercalls replace the "
+             "kernel's privileged operations, not system calls."),
+     ("wrong.all_through_xen", "Tak idą wyjątki, np. błąd strony (3 → 0 → 1), bo tylko pierścień 0 może "
+                               "odczytać CR2. Wywołanie systemowe ma szybką, bezpośrednią bramkę.",
+                               "That is the path of exceptions, e.g. a page fault (3 → 0 → 1), since only ring 0 "
+                               "can read CR2. A system call has a fast, direct gate."),
+     ("wrong.syscall_is_hypercall", "Aplikacja nie wie o Xenie i nie zmienia się; hiperwywołania wykonuje "
+                                    "jądro gościa, gdy potrzebuje operacji uprzywilejowanej.",
+                                    "The application knows nothing of Xen and is unchanged; the guest kernel "
+                                    "makes hypercalls when it needs a privileged operation."))
+_add("02.guest_ring",
+     ("q", "W którym pierścieniu ochrony działa jądro gościa web, gdy ma procesor?",
+           "In which protection ring does the kernel of the guest web run when it has the CPU?"),
+     ("why", "Pierścień 0 należy do Xena; jądra gości PV (także dom0) zmodyfikowano, by działały w pierścieniu "
+             "{answer}, a aplikacje zostają w 3.",
+             "Ring 0 belongs to Xen; PV guest kernels (dom0's too) were modified to run in ring {answer}, and "
+             "applications stay in 3."),
+     ("wrong.ring0", "Gdyby jądro gościa działało w pierścieniu 0, mogłoby ominąć Xena (np. przeładować CR3 "
+                     "albo IDT).",
+                     "If a guest kernel ran in ring 0 it could go around Xen (e.g. reload CR3 or the IDT)."),
+     ("wrong.ring3", "W pierścieniu 3 działają aplikacje; jądro musi być od nich bardziej uprzywilejowane, by "
+                     "je chronić.",
+                     "Ring 3 is the applications'; the kernel must be more privileged than they are to "
+                     "protect itself from them."))
+_add("quiz.02.dom0_level",
+     ("q", "Na jakim poziomie uprzywilejowania działa jądro dom0?", "At which privilege level does dom0's kernel run?"),
+     ("choice.guest_level", "na tym samym co jądra gości (pierścień 1)", "the same as the guest kernels (ring 1)"),
+     ("choice.ring0", "w pierścieniu 0, razem z Xenem", "in ring 0, together with Xen"),
+     ("choice.below", "pod Xenem, bezpośrednio na sprzęcie", "under Xen, directly on the hardware"),
+     ("why", "dom0 to domena jak inne; różni ją tylko to, że Xen pozwala jej na dom0_op.",
+             "dom0 is a domain like the others; only Xen allowing it dom0_op sets it apart."),
+     ("wrong.ring0", "Pierścień 0 ma tylko Xen; uprzywilejowanie dom0 to zgoda Xena na pewne hiperwywołania.",
+                     "Only Xen has ring 0; dom0's privilege is Xen's consent to certain hypercalls."),
+     ("wrong.below", "Pod Xenem jest tylko sprzęt; dom0 startuje jako pierwsza domena nad Xenem.",
+                     "Only the hardware is under Xen; dom0 starts as the first domain above Xen."))
+_add("quiz.02.eperm",
+     ("q", "Jaki kod zwraca Xen, gdy gość wykona dom0_op (liczba)?", "What code does Xen return when a guest makes dom0_op (a number)?"),
+     ("why", "-EPERM = -1: operacja niedozwolona dla nieuprzywilejowanej domeny.",
+             "-EPERM = -1: the operation is not permitted to an unprivileged domain."),
+     ("wrong.allowed", "0 oznaczałoby sukces: gość zarządzałby innymi domenami.", "0 would mean success: a guest would manage other domains."),
+     ("wrong.einval", "-22 to -EINVAL, błędny argument; Xen odmawia wcześniej, ze względu na uprawnienia.",
+                      "-22 is -EINVAL, a bad argument; Xen refuses earlier, for lack of privilege."),
+     ("wrong.sign", "Hiperwywołania zwracają kody błędów ze znakiem minus.", "Hypercalls return error codes negated."))
+_add("quiz.02.replace",
+     ("q", "Co zastępują hiperwywołania?", "What do hypercalls replace?"),
+     ("choice.privileged", "operacje uprzywilejowane jądra gościa", "the guest kernel's privileged operations"),
+     ("choice.syscalls", "wywołania systemowe aplikacji", "the applications' system calls"),
+     ("choice.interrupts", "przerwania sprzętowe", "hardware interrupts"),
+     ("why", "Jądro gościa prosi Xena o to, czego w pierścieniu 1 nie może zrobić samo; wywołania systemowe "
+             "idą do jądra gościa bez Xena, a przerwania zastępują zdarzenia.",
+             "The guest kernel asks Xen for what it cannot do itself in ring 1; system calls reach the guest "
+             "kernel without Xen, and events replace interrupts."),
+     ("wrong.syscalls", "Wywołanie systemowe idzie z pierścienia 3 do 1 bez Xena (bezpośrednia bramka int $0x80).",
+                        "A system call goes from ring 3 to ring 1 without Xen (the direct int $0x80 gate)."),
+     ("wrong.interrupts", "Przerwania sprzętowe zastępują zdarzenia (rozdział 6), nie hiperwywołania.",
+                          "Events (chapter 6), not hypercalls, replace hardware interrupts."))
+_add("quiz.02.idle",
+     ("q", "W którym pierścieniu jest procesor, gdy żadna domena nie ma pracy?",
+           "In which ring is the CPU when no domain has work?"),
+     ("why", "Procesor wykonuje wtedy pętlę bezczynności Xena, w pierścieniu 0.",
+             "The CPU then runs Xen's idle loop, in ring 0."),
+     ("wrong.dom0_idle", "Bezczynność to nie praca dom0: Xen ma własną domenę bezczynności (idle) i sam "
+                         "usypia procesor.",
+                         "Idling is not dom0's work: Xen has its own idle domain and halts the CPU itself."))
+
+
+# -- the model's phrases said through xenlab.i18n.narration ---------------------------------------
+QUESTIONS += [
+    ("narration.seg.not_present", "nieobecny: zawsze powoduje wyjątek, więc jest nieszkodliwy",
+     "not present: always faults, so harmless"),
+    ("narration.seg.dpl0", "DPL 0 odrzucony: pierścień 0 należy do Xena", "DPL 0 refused: ring 0 belongs to Xen"),
+    ("narration.seg.system", "odrzucony deskryptor systemowy inny niż bramka wywołania",
+     "system descriptor other than a call gate refused"),
+    ("narration.seg.gate_sel", "bramka wywołania do selektora {sel}: to nie kod gościa",
+     "call gate to selector {sel}: not guest code"),
+    ("narration.seg.gate_reserved", "bramka wywołania z ustawionymi bitami zarezerwowanymi",
+     "call gate reserved bits set"),
+    ("narration.seg.gate_ok", "bramka wywołania do kodu gościa", "call gate to guest code"),
+    ("narration.seg.base", "baza {base} w odległości mniejszej niż strona od obszaru Xena ({top})",
+     "base {base} within a page of Xen's area ({top})"),
+    ("narration.seg.expand_down", "segment rosnący w dół zawinąłby się do obszaru Xena",
+     "expand-down segment would wrap into Xen's area"),
+    ("narration.seg.truncated", "granica przycięta do {top}", "limit truncated to end at {top}"),
+    ("narration.seg.byte_limit", "odrzucony segment z granicą w bajtach sięgający obszaru Xena",
+     "byte-granular segment reaching Xen's area refused"),
+    ("narration.seg.ok", "segment kończy się poniżej obszaru Xena", "segment stays below Xen's area"),
+    ("narration.trap.direct", "bezpośrednio", "direct"),
+    ("narration.trap.bounced", "odbite do gościa", "bounced"),
+    ("narration.trap.emulated", "emulowane przez Xena", "emulated"),
+    ("narration.trap.gp", "#GP u gościa", "#GP in the guest"),
+    ("narration.trap.crash", "awaria domeny", "domain crash"),
+]
+
+
+# -- chapter 03 ------------------------------------------------------------------------------------
+_add("03.selector",
+     ("q", "Który wpis GDT wskazuje selektor {sel}?", "Which GDT entry does the selector {sel} name?"),
+     ("why", "Selektor to numer wpisu przesunięty o 3 bity: bity 0-1 to RPL, bit 2 to TI (0: GDT). "
+             "{sel} >> 3 = {answer}.",
+             "A selector is the entry number shifted by 3 bits: bits 0-1 are the RPL, bit 2 is TI (0: GDT). "
+             "{sel} >> 3 = {answer}."),
+     ("wrong.whole", "Selektor to nie sam numer wpisu: jego 3 najniższe bity to RPL i TI.",
+                     "A selector is not the bare entry number: its 3 lowest bits are the RPL and TI."),
+     ("wrong.two_bits", "Pominięto bit TI: pod RPL (2 bity) jest jeszcze TI, więc przesuwamy o 3.",
+                        "You left out the TI bit: besides the RPL (2 bits) there is TI, so shift by 3."))
+_add("03.flat",
+     ("q", "Jądro przekazuje w set_gdt płaski segment kodu pierścienia 1: baza 0, granica 4 GiB. Co zrobi Xen?",
+           "The kernel passes a flat ring-1 code segment in set_gdt: base 0, limit 4 GiB. What will Xen do?"),
+     ("choice.accepted", "przyjmie go bez zmian", "accept it unchanged"),
+     ("choice.truncated", "przyjmie, ale przytnie granicę", "accept it, but truncate its limit"),
+     ("choice.refused", "odrzuci go (-EINVAL)", "refuse it (-EINVAL)"),
+     ("why", "Segment o ziarnistości stron sięgający obszaru Xena Xen przycina tak, by kończył się na "
+             "GUEST_SEGMENT_MAX_ADDR (koniec okna M2P, 0xFC400000). Jądra zakładają płaskie segmenty, więc "
+             "odrzucenie zepsułoby każdego gościa.",
+             "Xen truncates a page-granular segment that reaches its area so that it ends at "
+             "GUEST_SEGMENT_MAX_ADDR (the end of the M2P window, 0xFC400000). Kernels assume flat segments, "
+             "so refusing them would break every guest."),
+     ("wrong.no_check", "Bez zmian segment obejmowałby obszar Xena i gość mógłby go czytać i pisać.",
+                        "Unchanged, the segment would cover Xen's area and the guest could read and write it."),
+     ("wrong.refuse_flat", "Odrzucane są segmenty z DPL 0 albo z bazą w obszarze Xena; płaski segment pierścienia "
+                           "1 lub 3 wystarczy skrócić.",
+                           "Segments with DPL 0 or a base in Xen's area are refused; a flat ring-1 or ring-3 "
+                           "segment only needs shortening."))
+_add("03.fault",
+     ("q", "Jądro gościa (CPL 1, DS = płaski segment danych) czyta adres 0xFC800000 w obszarze Xena. Co je zatrzyma?",
+           "The guest kernel (CPL 1, DS = the flat data segment) reads the address 0xFC800000 in Xen's area. What stops it?"),
+     ("choice.gp", "#GP: kontrola granicy segmentu", "#GP: the segment limit check"),
+     ("choice.pf", "#PF: brak odwzorowania w tablicy stron", "#PF: no mapping in the page table"),
+     ("choice.nothing", "nic: pierścień 1 może czytać wszystko", "nothing: ring 1 may read anything"),
+     ("why", "Adres liniowy liczy się przed stronicowaniem: przesunięcie jest za granicą segmentu "
+             "(0xFC3FFFFF), więc procesor zgłasza #GP(0) i do tablic stron w ogóle nie dochodzi.",
+             "The linear address is computed before paging: the offset is beyond the segment limit "
+             "(0xFC3FFFFF), so the CPU raises #GP(0) and never reaches the page tables."),
+     ("wrong.paging_first", "Segmentacja działa przed stronicowaniem; stronicowanie chroni Xena dopiero, gdy "
+                            "segment by go obejmował (np. w trybie 64-bitowym).",
+                            "Segmentation comes before paging; paging protects Xen only where a segment would "
+                            "cover it (e.g. in 64-bit mode)."),
+     ("wrong.ring1_all", "Pierścień 1 nie jest pierścieniem 0: segmenty gościa są przycięte, a obszar Xena "
+                         "nie jest dla niego dostępny.",
+                         "Ring 1 is not ring 0: the guest's segments are truncated and Xen's area is out of "
+                         "its reach."))
+_add("quiz.03.top",
+     ("q", "Ile MiB na górze każdej przestrzeni adresowej zajmuje Xen 3.0 x86_32 bez PAE?",
+           "How many MiB at the top of every address space does Xen 3.0 x86_32 take without PAE?"),
+     ("why", "Od HYPERVISOR_VIRT_START = 0xFC000000 do końca 4 GiB: 64 MiB (z PAE 168 MiB).",
+             "From HYPERVISOR_VIRT_START = 0xFC000000 to the end of 4 GiB: 64 MiB (168 MiB with PAE)."),
+     ("wrong.pae", "168 MiB to obszar Xena z PAE; pytanie dotyczy trybu bez PAE.",
+                   "168 MiB is Xen's area with PAE; the question is about non-PAE."),
+     ("wrong.m2p_only", "4 MiB to tylko okno M2P na dole obszaru Xena.", "4 MiB is only the M2P window at the bottom of Xen's area."),
+     ("wrong.kernel", "1 GiB od PAGE_OFFSET to jądro gościa, nie Xen.", "The 1 GiB from PAGE_OFFSET is the guest kernel's, not Xen's."))
+_add("quiz.03.dpl0",
+     ("q", "Gość instaluje (update_descriptor) deskryptor segmentu kodu z DPL 0. Co zrobi Xen?",
+           "A guest installs (update_descriptor) a code segment descriptor with DPL 0. What will Xen do?"),
+     ("choice.refused", "odrzuci go (-EINVAL)", "refuse it (-EINVAL)"),
+     ("choice.truncated", "przytnie granicę", "truncate its limit"),
+     ("choice.accepted", "przyjmie go", "accept it"),
+     ("why", "DPL 0 dałby gościowi pierścień 0, który należy do Xena: check_descriptor odrzuca go i nic nie zmienia.",
+             "DPL 0 would give the guest ring 0, which belongs to Xen: check_descriptor refuses it and changes nothing."),
+     ("wrong.truncated", "Przycinanie dotyczy granicy; problemem jest tu poziom uprzywilejowania, którego nie da się „przyciąć”.",
+                         "Truncation is about the limit; the problem here is the privilege level, which cannot be \u201ctruncated\u201d."),
+     ("wrong.accepted", "Wtedy gość mógłby wejść do pierścienia 0 i ominąć Xena.", "The guest could then enter ring 0 and bypass Xen."))
+_add("quiz.03.gdt_rw",
+     ("q", "Czy Xen przyjmie set_gdt dla strony, którą gość ma odwzorowaną do zapisu?",
+           "Will Xen accept set_gdt for a page the guest has mapped writable?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Strona GDT dostaje typ PGT_gdt_page, który wyklucza typ writable: Xen zwraca -EINVAL "
+             "(„Bad type”), bo gość mógłby zmienić deskryptor po sprawdzeniu.",
+             "A GDT page gets the PGT_gdt_page type, which excludes the writable type: Xen returns "
+             "-EINVAL (\u201cBad type\u201d), since the guest could change a descriptor after the check."),
+     ("wrong.writable", "Zapis bezpośredni ominąłby check_descriptor; dlatego strona musi być tylko do odczytu.",
+                        "A direct write would bypass check_descriptor; that is why the page must be read-only."))
+_add("quiz.03.byte_limit",
+     ("q", "Segment z granicą w bajtach (G=0) sięga obszaru Xena. Co zrobi Xen?",
+           "A segment with a byte limit (G=0) reaches Xen's area. What will Xen do?"),
+     ("choice.refused", "odrzuci go", "refuse it"), ("choice.truncated", "przytnie granicę", "truncate its limit"),
+     ("why", "Xen przycina tylko segmenty o ziarnistości stron (G=1); segment bajtowy sięgający jego obszaru odrzuca.",
+             "Xen truncates only page-granular segments (G=1); a byte-granular one reaching its area is refused."),
+     ("wrong.byte_truncated", "Tak jest dla G=1; dla G=0 Xen (x86_32, check_descriptor) zwraca -EINVAL.",
+                              "That holds for G=1; for G=0 Xen (x86_32 check_descriptor) returns -EINVAL."))
+_add("quiz.03.pae_top",
+     ("q", "Gdzie zaczyna się obszar Xena z PAE?", "Where does Xen's area start with PAE?"),
+     ("why", "Z PAE HYPERVISOR_VIRT_START = 0xF5800000 (168 MiB), bo M2P i tablica ramek są większe.",
+             "With PAE HYPERVISOR_VIRT_START = 0xF5800000 (168 MiB), since the M2P and the frame table are larger."),
+     ("wrong.non_pae", "0xFC000000 to początek obszaru Xena bez PAE.", "0xFC000000 is where Xen's area starts without PAE."),
+     ("wrong.page_offset", "0xC0000000 to PAGE_OFFSET, początek jądra gościa.", "0xC0000000 is PAGE_OFFSET, where the guest kernel starts."))
+
+
+# -- chapter 04a -----------------------------------------------------------------------------------
+_add("04a.machine_addr",
+     ("q", "Jaki numer ramki stoi we wpisie L1 odwzorowującym stronę jądra pfn 0x105?",
+           "Which frame number is in the L1 entry that maps the kernel page pfn 0x105?"),
+     ("choice.mfn", "maszynowy numer ramki (mfn)", "the machine frame number (mfn)"),
+     ("choice.pfn", "numer strony gościa 0x105 (pfn)", "the guest's page number 0x105 (pfn)"),
+     ("why", "Gość PV pisze do tablic numery ramek maszynowych, bo tych tablic używa bezpośrednio procesor; "
+             "numer tłumaczy sam, przez swoją P2M (pfn → mfn). Xen sprawdza, czy ramka należy do gościa.",
+             "A PV guest writes machine frame numbers into its tables, since the CPU uses those tables directly; "
+             "it translates the number itself, through its P2M (pfn → mfn). Xen checks that the frame is the guest's."),
+     ("wrong.pseudo", "Tak robi gość HVM: pisze numery pseudofizyczne, a Xen (cienie) albo sprzęt (EPT/NPT) "
+                      "je tłumaczy. Gość PV widzi adresy maszynowe.",
+                      "That is what an HVM guest does: it writes pseudo-physical numbers, and Xen (shadows) or "
+                      "the hardware (EPT/NPT) translates them. A PV guest sees machine addresses."))
+_add("04a.batch",
+     ("q", "Jądro odwzorowuje {n} stron; jego bufor mieści 2048 wpisów i wysyła pełny bufor jednym mmu_update. "
+           "Ile hiperwywołań mmu_update to zajmie?",
+           "The kernel maps {n} pages; its buffer holds 2048 entries and sends a full buffer with one mmu_update. "
+           "How many mmu_update hypercalls will it take?"),
+     ("why", "Jedno wywołanie na każde rozpoczęte 2048 wpisów: ⌈{n} / 2048⌉ = {answer}.",
+             "One call per 2048 entries begun: ⌈{n} / 2048⌉ = {answer}."),
+     ("wrong.per_entry", "Po jednym wywołaniu na wpis kosztowałoby to {n} wejść do Xena; po to jest pakiet.",
+                         "One call per entry would cost {n} entries into Xen; that is what the batch is for."),
+     ("wrong.one_call", "Xen przyjąłby wszystko jednym wywołaniem, ale bufor XenLinuksa ma 2048 wpisów, więc "
+                        "jądro opróżnia go co 2048.",
+                        "Xen would take everything in one call, but XenLinux's buffer has 2048 entries, so the "
+                        "kernel flushes it every 2048."),
+     ("wrong.floor", "Ostatni, niepełny bufor też trzeba wysłać: zaokrąglamy w górę.",
+                     "The last, partly filled buffer must be sent too: round up."))
+_add("04a.stale_tlb",
+     ("q", "Jądro zmienia odwzorowanie adresu (strona 200 → 201) przez update_va_mapping bez flagi "
+           "unieważnienia. Która strona zostanie przeczytana spod tego adresu zaraz potem?",
+           "The kernel changes an address's mapping (page 200 → 201) with update_va_mapping and no flush flag. "
+           "Which page will be read at that address right after?"),
+     ("choice.old", "stara (200)", "the old one (200)"),
+     ("choice.new", "nowa (201)", "the new one (201)"),
+     ("choice.fault", "błąd strony", "a page fault"),
+     ("why", "Tłumaczenie starej strony zostało w TLB; procesor nie czyta tablicy, dopóki wpis TLB nie "
+             "zostanie unieważniony (UVMF_INVLPG, MMUEXT_INVLPG_LOCAL).",
+             "The old page's translation stayed in the TLB; the CPU does not read the table until the TLB entry "
+             "is invalidated (UVMF_INVLPG, MMUEXT_INVLPG_LOCAL)."),
+     ("wrong.auto_flush", "Ani Xen, ani procesor nie unieważniają TLB same; to obowiązek jądra (flaga w "
+                          "hiperwywołaniu).",
+                          "Neither Xen nor the CPU invalidates the TLB by itself; that is the kernel's job (a "
+                          "flag in the hypercall)."),
+     ("wrong.fault", "Nowy wpis jest poprawny i obecny, a stary jeszcze w TLB: błędu nie ma.",
+                     "The new entry is valid and present, and the old one still in the TLB: there is no fault."))
+_add("quiz.04a.read",
+     ("q", "Jak gość PV czyta swoje tablice stron?", "How does a PV guest read its page tables?"),
+     ("choice.direct", "bezpośrednio, zwykłym odczytem pamięci", "directly, with an ordinary memory read"),
+     ("choice.hypercall", "przez hiperwywołanie", "through a hypercall"),
+     ("why", "Tablice są odwzorowane tylko do odczytu: odczyt jest bezpośredni, zapis idzie przez Xena.",
+             "The tables are mapped read-only: reads are direct, writes go through Xen."),
+     ("wrong.read_via_xen", "Przez Xena idą tylko zapisy; odczyt nie może niczego zepsuć.",
+                            "Only writes go through Xen; a read cannot break anything."))
+_add("quiz.04a.pdone",
+     ("q", "Pakiet 3 żądań mmu_update; drugie jest złe. Ile wyniesie pdone?",
+           "A batch of 3 mmu_update requests; the second is bad. What will pdone be?"),
+     ("why", "Xen wykonuje żądania po kolei i zatrzymuje się na pierwszym złym (-EINVAL): pdone = 1.",
+             "Xen carries out the requests in order and stops at the first bad one (-EINVAL): pdone = 1."),
+     ("wrong.all_or_nothing", "Pakiet nie jest transakcją: żądania przed złym zostają wykonane.",
+                              "A batch is not a transaction: the requests before the bad one stay done."),
+     ("wrong.skip_bad", "Xen nie pomija złego żądania, tylko na nim kończy.",
+                        "Xen does not skip the bad request; it stops there."))
+_add("quiz.04a.limit",
+     ("q", "Czyje jest ograniczenie 2048 wpisów na wywołanie mmu_update?", "Whose limit is 2048 entries per mmu_update call?"),
+     ("choice.xenlinux", "bufora XenLinuksa", "XenLinux's buffer"), ("choice.xen", "Xena", "Xen's"),
+     ("why", "To rozmiar bufora (QUEUE_SIZE) w XenLinuksie; Xen przyjmuje pakiet dowolnej długości.",
+             "It is the size of XenLinux's buffer (QUEUE_SIZE); Xen takes a batch of any length."),
+     ("wrong.xen_limit", "do_mmu_update nie ma takiego limitu; długi pakiet dzieli na kontynuacje.",
+                         "do_mmu_update has no such limit; it splits a long batch into continuations."))
+_add("quiz.04a.pf_code",
+     ("q", "Jaki kod błędu strony (liczba) da zapis jądra do strony obecnej, ale tylko do odczytu?",
+           "Which page-fault error code (a number) does a kernel write to a present, read-only page give?"),
+     ("why", "Bit 0 (P) = 1: strona obecna, naruszenie ochrony; bit 1 (W) = 1: zapis; bit 2 (U) = 0: nadzorca. Razem 3.",
+             "Bit 0 (P) = 1: page present, a protection violation; bit 1 (W) = 1: write; bit 2 (U) = 0: supervisor. Together 3."),
+     ("wrong.not_present", "2 znaczyłoby zapis do strony nieobecnej; tu strona jest obecna (bit 0).",
+                           "2 would be a write to a page that is not present; here the page is present (bit 0)."),
+     ("wrong.read", "1 to odczyt; przy zapisie ustawiony jest też bit 1.", "1 is a read; a write sets bit 1 too."))
+_add("quiz.04a.hvm_write",
+     ("q", "Co kosztuje zapis do tablicy stron gościa HVM przy cieniowych tablicach?",
+           "What does a write to an HVM guest's page table cost with shadow page tables?"),
+     ("choice.vmexit", "wyjście z maszyny wirtualnej (VM exit) na każdy zapis", "a VM exit for every write"),
+     ("choice.hypercall", "hiperwywołanie", "a hypercall"), ("choice.nothing", "nic", "nothing"),
+     ("why", "Strony tablic gościa są w cieniu tylko do odczytu, więc każdy zapis to VM exit, w którym Xen go emuluje.",
+             "The guest's table pages are read-only in the shadow, so every write is a VM exit in which Xen emulates it."),
+     ("wrong.hvm_hypercall", "Niezmodyfikowany gość nie wie o Xenie i nie wykonuje hiperwywołań.",
+                             "An unmodified guest knows nothing of Xen and makes no hypercalls."),
+     ("wrong.no_cost", "Tak jest dopiero z EPT/NPT; przy cieniach Xen musi widzieć każdy zapis.",
+                       "Only with EPT/NPT; with shadows Xen must see every write."))
+
+
+PL.update({key: pl for key, pl, _en in QUESTIONS})
+EN.update({key: en for key, _pl, en in QUESTIONS})

@@ -1,0 +1,53 @@
+"""The model's fixed English phrases, said in the notebook's language.
+
+The model (xen/, guest/ ...) speaks English in its results, the way Xen's own log messages do: a
+descriptor verdict's ``rule`` ("DPL 0 refused: ring 0 belongs to Xen"), a trap outcome ("emulated",
+"bounced"). Notebook cells that print such a phrase pass it through ``say()``, which finds the phrase's
+catalogue message (``narration.*``) and fills in the numbers it carried. A phrase without a message is
+returned unchanged, so a new phrase shows up in English (and the Polish notebook's compared output
+catches it) instead of breaking the cell.
+
+    >>> from xenlab.i18n import set_language
+    >>> from xenlab.i18n.narration import say
+    >>> _ = set_language("pl"); say("limit truncated to end at 0xfc400000")
+    'granica przycięta do 0xfc400000'
+"""
+from __future__ import annotations
+
+import re
+
+from xenlab.i18n import t
+
+# (pattern of the model's phrase, catalogue key); named groups become the message's placeholders.
+PHRASES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in (
+    # xen/descriptor.py check_descriptor's rules
+    (r"not present: always faults, so harmless", "narration.seg.not_present"),
+    (r"DPL 0 refused: ring 0 belongs to Xen", "narration.seg.dpl0"),
+    (r"system descriptor other than a call gate refused", "narration.seg.system"),
+    (r"call gate to selector (?P<sel>0x[0-9a-f]+): not guest code", "narration.seg.gate_sel"),
+    (r"call gate reserved bits set", "narration.seg.gate_reserved"),
+    (r"call gate to guest code", "narration.seg.gate_ok"),
+    (r"base (?P<base>0x[0-9a-f]+) within a page of Xen's area \((?P<top>0x[0-9a-f]+)\)", "narration.seg.base"),
+    (r"expand-down segment would wrap into Xen's area", "narration.seg.expand_down"),
+    (r"limit truncated to end at (?P<top>0x[0-9a-f]+)", "narration.seg.truncated"),
+    (r"byte-granular segment reaching Xen's area refused", "narration.seg.byte_limit"),
+    (r"segment stays below Xen's area", "narration.seg.ok"),
+    # xen/traps.py outcomes
+    (r"direct", "narration.trap.direct"),
+    (r"bounced", "narration.trap.bounced"),
+    (r"emulated", "narration.trap.emulated"),
+    (r"gp", "narration.trap.gp"),
+    (r"crash", "narration.trap.crash"),
+)]
+
+
+def say(phrase: str) -> str:
+    """``phrase`` (one of the model's fixed phrases) in the current language."""
+    for pattern, key in PHRASES:
+        m = pattern.fullmatch(phrase)
+        if m:
+            return t(key, **m.groupdict())
+    return phrase
+
+
+__all__ = ["say", "PHRASES"]
