@@ -63,7 +63,7 @@ PL: dict[str, object] = {
     "learn.quiz.08.wallclock.wrong.hypercall": "Niepotrzebne: wszystko, czego trzeba, leży we wspólnej stronie "
                                                "shared_info.",
     "learn.quiz.08.timer.q": "Co ile milisekund działająca domena dostaje `VIRQ_TIMER`?",
-    "learn.quiz.08.timer.why": "Co {answer} ms (rozdział 6); jednorazowy budzik ustawia się dodatkowo "
+    "learn.quiz.08.timer.why": "co {answer} ms (rozdział 6); jednorazowy budzik ustawia się dodatkowo "
                                "`set_timer_op`.",
     # ---- chapter 9: rings -----------------------------------------------------------------------
     "learn.09.notify.q": "Bufor 8 miejsc, świeżo zainicjowany. Kroki RingLab: {steps}. Czy ostatnie `push` "
@@ -87,7 +87,7 @@ PL: dict[str, object] = {
     "learn.09.free.wrong.on_answer": "Odpowiedź zajmuje miejsce, dopóki gość jej nie pobierze (rsp_cons).",
     "learn.09.wrap.q": "Bufor ma {size} miejsc, a req_prod_pvt = {index} (tuż przed zawinięciem 32-bitowego "
                        "licznika). W którym miejscu wyląduje następne żądanie?",
-    "learn.09.wrap.why": "W miejscu {answer} = {index} & ({size} − 1). Indeksy rosną bez redukcji modulo i "
+    "learn.09.wrap.why": "w miejscu {answer} = {index} & ({size} − 1). Indeksy rosną bez redukcji modulo i "
                          "zawijają się dopiero przy 2³²; 2³² jest wielokrotnością rozmiaru, więc kolejne miejsca "
                          "idą po kolei także przez zawinięcie.",
     "learn.09.wrap.wrong.zero": "Licznik jeszcze się nie zawinął, a nawet po zawinięciu liczy się tylko "
@@ -122,13 +122,13 @@ PL: dict[str, object] = {
     "learn.10.requests.wrong.one": "Żądanie ma ograniczoną liczbę segmentów (11), więc duże I/O się dzieli.",
     "learn.10.first.q": "Gość wstawia w jednym pakiecie odczyty sektorów {sectors} (w tej kolejności). Który "
                         "odczyt skończy się pierwszy?",
-    "learn.10.first.why": "Sektor {answer}: część zaplecza obsługuje pakiet według numerów sektorów (algorytm "
+    "learn.10.first.why": "sektor {answer}: część zaplecza obsługuje pakiet według numerów sektorów (algorytm "
                           "windy), kolejność zakończenia: {order}.",
     "learn.10.first.wrong.fifo": "Kolejność żądań w buforze nie musi być kolejnością odpowiedzi: część zaplecza "
                                  "może je przestawić.",
     "learn.10.rsp_slot.q": "Te same odczyty: żądanie odczytu sektora {sector} trafiło do miejsca {req_slot}. "
                            "W którym miejscu bufora wyląduje odpowiedź na nie?",
-    "learn.10.rsp_slot.why": "W miejscu {answer}: odpowiedź idzie pod rsp_prod_pvt, czyli w kolejne miejsce na "
+    "learn.10.rsp_slot.why": "w miejscu {answer}: odpowiedź idzie pod rsp_prod_pvt, czyli w kolejne miejsce na "
                              "odpowiedź, w kolejności obsługi ({order}), a nie w miejsce swojego żądania. Gość "
                              "rozpoznaje ją po id.",
     "learn.10.rsp_slot.wrong.same_slot": "Odpowiedź nie wraca w miejsce swojego żądania: część zaplecza pisze pod "
@@ -202,7 +202,7 @@ PL: dict[str, object] = {
     "learn.12.null.wrong.bt": "VMware wykonuje kod użytkownika bezpośrednio; wywołanie kosztuje tam mniej niż "
                               "1 µs.",
     "learn.12.score.q": "Ile procent wyniku natywnego Linuksa osiąga {system} w teście {benchmark} (rysunek 3)?",
-    "learn.12.score.why": "Około {answer}% (z dokładnością do 10 punktów procentowych przyjmujemy Twoją odpowiedź).",
+    "learn.12.score.why": "około {answer}% (z dokładnością do 10 punktów procentowych przyjmujemy Twoją odpowiedź).",
     "learn.12.cost.q": "Ta sama praca jako gość PV i gość HVM w modelu. Który więcej cykli traci na przejścia "
                        "do Xena?",
     "learn.12.cost.choice.PV": "gość PV",
@@ -249,7 +249,7 @@ PL: dict[str, object] = {
     "learn.13.running.wrong.dom0_forgot": "Nie zapomnij o dom0: xm działa w niej, więc ona też ma `r`.",
     "learn.13.cpu.q": "Domena liczy bez przerwy na wszystkich swoich procesorach wirtualnych (jest ich: "
                       "{vcpus}) na maszynie z 4 procesorami fizycznymi. Jaki CPU(%) pokaże xentop?",
-    "learn.13.cpu.why": "Około {answer}%: CPU(%) = Δ(czas CPU w ns) / 10 / Δ(czas w µs), sumowany po procesorach "
+    "learn.13.cpu.why": "około {answer}%: CPU(%) = Δ(czas CPU w ns) / 10 / Δ(czas w µs), sumowany po procesorach "
                         "wirtualnych, więc może przekroczyć 100.",
     "learn.13.cpu.wrong.cap100": "100% to jeden zajęty procesor; domena z kilkoma zajętymi procesorami "
                                  "wirtualnymi ma więcej.",
@@ -379,7 +379,7 @@ EN: dict[str, object] = {
                                    "without touching system time.",
     "learn.quiz.08.wallclock.wrong.hypercall": "No need: everything it takes is in the shared_info page.",
     "learn.quiz.08.timer.q": "Every how many milliseconds does a running domain receive `VIRQ_TIMER`?",
-    "learn.quiz.08.timer.why": "Every {answer} ms (chapter 6); a one-shot alarm is set with `set_timer_op` on top.",
+    "learn.quiz.08.timer.why": "every {answer} ms (chapter 6); a one-shot alarm is set with `set_timer_op` on top.",
     # ---- chapter 9: rings -----------------------------------------------------------------------
     "learn.09.notify.q": "A freshly initialised ring of 8 slots. RingLab steps: {steps}. Will the last `push` "
                          "send an event to the back end?",
@@ -400,7 +400,7 @@ EN: dict[str, object] = {
     "learn.09.free.wrong.on_answer": "A response holds its slot until the guest collects it (rsp_cons).",
     "learn.09.wrap.q": "The ring has {size} slots and req_prod_pvt = {index} (just before the 32-bit counter "
                        "wraps). Which slot does the next request go into?",
-    "learn.09.wrap.why": "Slot {answer} = {index} & ({size} − 1). The indices run free and wrap only at 2³²; 2³² "
+    "learn.09.wrap.why": "slot {answer} = {index} & ({size} − 1). The indices run free and wrap only at 2³²; 2³² "
                          "is a multiple of the size, so the slots go round in order through the wrap too.",
     "learn.09.wrap.wrong.zero": "The counter has not wrapped yet, and even when it does, only idx & (size − 1) "
                                 "counts.",
@@ -433,13 +433,13 @@ EN: dict[str, object] = {
     "learn.10.requests.wrong.one": "A request has a bounded number of segments (11), so a large I/O is split.",
     "learn.10.first.q": "A guest puts reads of sectors {sectors} (in this order) into the ring in one batch. "
                         "Which read completes first?",
-    "learn.10.first.why": "Sector {answer}: the back end serves a batch in sector order (an elevator); completion "
+    "learn.10.first.why": "sector {answer}: the back end serves a batch in sector order (an elevator); completion "
                           "order: {order}.",
     "learn.10.first.wrong.fifo": "The order of requests in the ring need not be the order of responses: the back "
                                  "end may reorder them.",
     "learn.10.rsp_slot.q": "The same reads: the request to read sector {sector} went into slot {req_slot}. Which "
                            "slot of the ring does its response land in?",
-    "learn.10.rsp_slot.why": "Slot {answer}: a response goes at rsp_prod_pvt, into the next response slot in the "
+    "learn.10.rsp_slot.why": "slot {answer}: a response goes at rsp_prod_pvt, into the next response slot in the "
                              "order of service ({order}), not into its request's slot. The guest matches it by id.",
     "learn.10.rsp_slot.wrong.same_slot": "A response does not go back into its request's slot: the back end "
                                          "writes at rsp_prod_pvt.",
@@ -510,7 +510,7 @@ EN: dict[str, object] = {
                                            "straight to the guest kernel (0.46 µs).",
     "learn.12.null.wrong.bt": "VMware runs user code directly; a system call costs less than 1 µs there.",
     "learn.12.score.q": "What percentage of native Linux's score does {system} reach in {benchmark} (Figure 3)?",
-    "learn.12.score.why": "About {answer}% (your answer counts within 10 percentage points).",
+    "learn.12.score.why": "about {answer}% (your answer counts within 10 percentage points).",
     "learn.12.cost.q": "The same work as a PV and as an HVM guest on the model. Which loses more cycles crossing "
                        "into Xen?",
     "learn.12.cost.choice.PV": "the PV guest",
@@ -556,7 +556,7 @@ EN: dict[str, object] = {
     "learn.13.running.wrong.dom0_forgot": "Do not forget dom0: xm runs in it, so it is `r` too.",
     "learn.13.cpu.q": "A domain with {vcpus} virtual CPUs computes all the time on a 4-CPU machine. What CPU(%) "
                       "does xentop show?",
-    "learn.13.cpu.why": "About {answer}%: CPU(%) = Δ(CPU time in ns) / 10 / Δ(time in µs), summed over the "
+    "learn.13.cpu.why": "about {answer}%: CPU(%) = Δ(CPU time in ns) / 10 / Δ(time in µs), summed over the "
                         "virtual CPUs, so it can exceed 100.",
     "learn.13.cpu.wrong.cap100": "100% is one busy CPU; a domain with several busy virtual CPUs shows more.",
     "learn.quiz.13.pause.q": "Does a domain keep its memory after `xm pause`?",
