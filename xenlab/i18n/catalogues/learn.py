@@ -450,5 +450,297 @@ _add("quiz.04a.hvm_write",
                        "Only with EPT/NPT; with shadows Xen must see every write."))
 
 
+# -- chapter 04b -----------------------------------------------------------------------------------
+_add("04b.m2p",
+     ("q", "Strona gościa pfn {pfn} leży w ramce {mfn}. Co zawiera M2P[{mfn}]?",
+           "The guest page pfn {pfn} is in the frame {mfn}. What does M2P[{mfn}] hold?"),
+     ("why", "M2P odwzorowuje ramkę maszynową z powrotem na numer strony gościa, do którego należy: {answer}. "
+             "P2M i M2P są wzajemnie odwrotne.",
+             "The M2P maps a machine frame back to the number of the guest page it belongs to: {answer}. "
+             "P2M and M2P are inverses of each other."),
+     ("wrong.identity", "M2P nie zwraca ramki, tylko numer strony pseudofizycznej (pfn), pod którym gość tę "
+                        "ramkę widzi.",
+                        "The M2P does not give back the frame but the pseudo-physical page number (pfn) under "
+                        "which the guest sees that frame."))
+_add("04b.balloon_back",
+     ("q", "web oddaje 4096 stron, potem powstaje domena cache (16 MiB), potem web odbiera 4096 stron. Ile z nich "
+           "to ramki oddane wcześniej?",
+           "web gives back 4096 pages, then the domain cache (16 MiB) is created, then web takes 4096 pages back. "
+           "How many of them are frames it gave back before?"),
+     ("choice.all", "wszystkie", "all of them"), ("choice.some", "część", "some"), ("choice.none", "żadna", "none"),
+     ("why", "Oddane ramki wracają do wspólnej puli Xena. Nowa domena cache wzięła je pierwsza, więc web dostał "
+             "inne ramki; P2M gościa ukrywa to przed jego programami.",
+             "Frames given back return to Xen's common pool. The new domain cache took them first, so web got "
+             "other frames; the guest's P2M hides this from its programs."),
+     ("wrong.reserved", "Xen niczego dla domeny nie rezerwuje: po decrease_reservation ramka jest wolna i może ją "
+                        "dostać każdy.",
+                        "Xen reserves nothing for the domain: after decrease_reservation the frame is free and "
+                        "anybody may get it."))
+_add("04b.max_pages",
+     ("q", "Domena ma memory={mem} MiB i maxmem=96 MiB. Prosi (increase_reservation) o {ask} stron. Ile dostanie?",
+           "A domain has memory={mem} MiB and maxmem=96 MiB. It asks (increase_reservation) for {ask} pages. "
+           "How many does it get?"),
+     ("why", "Xen daje strony po jednej, dopóki tot_pages < max_pages: (96 - {mem}) MiB × 256 stron = {answer}, "
+             "i zwraca liczbę przydzielonych.",
+             "Xen hands out pages one at a time while tot_pages < max_pages: (96 - {mem}) MiB × 256 pages = "
+             "{answer}, and returns how many it gave."),
+     ("wrong.no_limit", "max_pages (maxmem) to twardy limit; inaczej jeden gość mógłby zabrać całą pamięć maszyny.",
+                        "max_pages (maxmem) is a hard limit; otherwise one guest could take all of the machine's memory."),
+     ("wrong.all_or_nothing", "Wynik to liczba przydzielonych stron, a Xen przydziela tyle, ile może, zamiast "
+                              "odmówić całości.",
+                              "The result is the number of pages given, and Xen gives as many as it may instead "
+                              "of refusing the lot."),
+     ("wrong.whole_max", "96 MiB to limit całej domeny; ma już {mem} MiB, więc dostanie tylko różnicę.",
+                         "96 MiB is the limit of the whole domain; it already has {mem} MiB, so it gets only the difference."))
+_add("quiz.04b.p2m",
+     ("q", "Kto prowadzi tablicę P2M gościa PV?", "Who keeps a PV guest's P2M table?"),
+     ("choice.guest", "gość", "the guest"), ("choice.xen", "Xen", "Xen"),
+     ("why", "Gość wpisuje numery ramek do swoich tablic stron, więc sam tłumaczy pfn → mfn.",
+             "The guest writes frame numbers into its page tables, so it translates pfn → mfn itself."),
+     ("wrong.xen_keeps", "Xen prowadzi M2P; P2M gościa PV to tablica w pamięci gościa (u gości HVM jest inaczej).",
+                         "Xen keeps the M2P; a PV guest's P2M is a table in the guest's memory (HVM guests differ)."))
+_add("quiz.04b.m2p",
+     ("q", "Kto prowadzi tablicę M2P?", "Who keeps the M2P table?"),
+     ("choice.guest", "gość", "the guest"), ("choice.xen", "Xen", "Xen"),
+     ("why", "M2P jest jedna dla całej maszyny; Xen ją zapisuje, a gość może ją czytać pod 0xFC000000.",
+             "There is one M2P for the whole machine; Xen writes it and the guest may read it at 0xFC000000."),
+     ("wrong.guest_keeps", "Gość może tylko zgłosić zmianę (MMU_MACHPHYS_UPDATE) dla własnych ramek; zapisuje Xen.",
+                           "A guest may only request a change (MMU_MACHPHYS_UPDATE) for its own frames; Xen writes it."))
+_add("quiz.04b.invalid",
+     ("q", "Co sterownik balonowy wpisuje do P2M w miejsce oddanej strony?",
+           "What does the balloon driver write into the P2M in place of a page given back?"),
+     ("choice.invalid", "INVALID_P2M_ENTRY", "INVALID_P2M_ENTRY"), ("choice.zero", "0", "0"),
+     ("choice.old_mfn", "starą ramkę", "the old frame"),
+     ("why", "Strona nie ma już ramki, więc wpis jest nieważny (INVALID_P2M_ENTRY, ~0).",
+             "The page has no frame any more, so the entry is invalid (INVALID_P2M_ENTRY, ~0)."),
+     ("wrong.zero", "0 to poprawny numer ramki; nieważny wpis musi się od niego różnić.",
+                    "0 is a valid frame number; an invalid entry must differ from it."),
+     ("wrong.old_mfn", "Ramka wróciła do Xena i może już należeć do innej domeny.",
+                       "The frame went back to Xen and may already belong to another domain."))
+_add("quiz.04b.foreign",
+     ("q", "web oddaje (decrease_reservation) ramkę domeny db. Jaki wynik zwróci hiperwywołanie (liczba)?",
+           "web gives back (decrease_reservation) a frame of the domain db. What will the hypercall return (a number)?"),
+     ("why", "Wynik to liczba przetworzonych stron: Xen zatrzymał się na pierwszej, cudzej ramce, więc 0.",
+             "The result is the number of pages processed: Xen stopped at the first, foreign frame, so 0."),
+     ("wrong.errno", "memory_op zwraca tu liczbę stron, a nie kod błędu; błąd widać jako mniejszą liczbę niż nr_extents.",
+                     "memory_op returns a number of pages here, not an error code; the error shows as fewer than nr_extents."))
+_add("quiz.04b.scatter",
+     ("q", "Skąd w modelu ponad tysiąc fragmentów pamięci domeny web?", "Where do the model's thousand-plus runs of web's memory come from?"),
+     ("choice.model", "z tasowania wolnej pamięci blokami 64 KiB przy starcie modelu", "from the model shuffling free memory in 64 KiB blocks at boot"),
+     ("choice.several_domains", "z utworzenia kilku domen", "from creating several domains"),
+     ("why", "Model celowo tasuje pamięć przy starcie, by od razu pokazać stan po długiej pracy; w prawdziwym Xenie "
+             "sterta bliźniaków daje pierwszym domenom duże ciągłe kawałki.",
+             "The model shuffles memory at boot on purpose, to show the state after a long run at once; in a real "
+             "Xen the buddy heap gives the first domains large contiguous chunks."),
+     ("wrong.several_domains", "Dwie domeny na świeżej maszynie nie poszatkują pamięci tak bardzo; fragmentacja "
+                               "prawdziwego Xena rośnie z czasem.",
+                               "Two domains on a fresh machine would not fragment memory that much; a real Xen's "
+                               "fragmentation grows over time."))
+_add("quiz.04b.pae_levels",
+     ("q", "Ile poziomów tablic stron ma 32-bitowy x86 z PAE?", "How many levels of page tables does 32-bit x86 with PAE have?"),
+     ("why", "PDPT (L3, 4 wpisy), katalog (L2) i tablica (L1), po 512 wpisów 64-bitowych: podział 2/9/9/12 bitów.",
+             "The PDPT (L3, 4 entries), a directory (L2) and a table (L1) of 512 64-bit entries each: 2/9/9/12 bits."),
+     ("wrong.two", "Dwa poziomy to x86 bez PAE (10/10/12 bitów).", "Two levels is x86 without PAE (10/10/12 bits)."),
+     ("wrong.four", "Cztery poziomy ma tryb 64-bitowy (x86_64).", "Four levels is 64-bit mode (x86_64)."))
+
+
+# -- chapter 05 ------------------------------------------------------------------------------------
+QUESTIONS += [
+    ("narration.pv.write_cr3", "mmuext_op(MMUEXT_TLB_FLUSH_LOCAL) (albo MMUEXT_NEW_BASEPTR dla nowej tablicy)",
+     "mmuext_op(MMUEXT_TLB_FLUSH_LOCAL) (or MMUEXT_NEW_BASEPTR for a new table)"),
+    ("narration.pv.hlt", "set_timer_op(następny takt) + sched_op(SCHEDOP_block)",
+     "set_timer_op(next tick) + sched_op(SCHEDOP_block)"),
+    ("narration.pv.port", "dom0: Xen emuluje po physdev_op(SET_IOPL); domU: zamiast tego sterownik dzielony",
+     "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead"),
+    ("narration.pv.cli", "vcpu_info->evtchn_upcall_mask = 1 (zwykły zapis do pamięci)",
+     "vcpu_info->evtchn_upcall_mask = 1 (a plain memory write)"),
+    ("narration.pv.sti", "vcpu_info->evtchn_upcall_mask = 0, potem sprawdzenie evtchn_upcall_pending",
+     "vcpu_info->evtchn_upcall_mask = 0, then check evtchn_upcall_pending"),
+]
+_add("05.trap_selector",
+     ("q", "Co zwróci set_trap_table z procedurą obsługi #GP w segmencie FLAT_USER_CS (pierścień 3) (liczba)?",
+           "What will set_trap_table return for a #GP handler in the segment FLAT_USER_CS (ring 3) (a number)?"),
+     ("why", "Xen sprawdza selektor każdej procedury (VALID_CODESEL): musi to być kod pierścienia 1. "
+             "Selektor pierścienia 3 kończy się kodem -EPERM = {answer}, a tablica się nie zmienia.",
+             "Xen checks the selector of every handler (VALID_CODESEL): it must be ring-1 code. A ring-3 selector "
+             "ends in -EPERM = {answer}, and the table does not change."),
+     ("wrong.no_check", "Bez kontroli aplikacja mogłaby dostać wyjątki jądra, a jądro wykonywałoby procedurę "
+                        "w pierścieniu 3; Xen sprawdza każdy wpis.",
+                        "Without the check an application could receive the kernel's exceptions and the kernel "
+                        "would run a handler in ring 3; Xen checks every entry."),
+     ("wrong.einval", "Blisko, ale do_set_trap_table odrzuca zły selektor kodem -EPERM, nie -EINVAL.",
+                      "Close, but do_set_trap_table refuses a bad selector with -EPERM, not -EINVAL."))
+_add("05.pf_path",
+     ("q", "Którędy biegnie błąd strony aplikacji w gościu PV?", "Which way does an application's page fault go in a PV guest?"),
+     ("choice.3-1", "3 → 1: prosto do jądra gościa", "3 → 1: straight to the guest kernel"),
+     ("choice.3-0-1", "3 → 0 → 1: przez Xena do jądra gościa", "3 → 0 → 1: through Xen to the guest kernel"),
+     ("choice.3-0-3", "3 → 0 → 3: Xen obsługuje go sam", "3 → 0 → 3: Xen handles it itself"),
+     ("why", "Adres błędu jest w CR2, który może odczytać tylko pierścień 0: Xen przejmuje wyjątek, zapisuje "
+             "adres w vcpu_info->arch.cr2 i ramką odbicia przekazuje go procedurze gościa (wektor 14).",
+             "The faulting address is in CR2, which only ring 0 can read: Xen takes the exception, writes the "
+             "address into vcpu_info->arch.cr2 and passes it to the guest's handler (vector 14) with a bounce frame."),
+     ("wrong.direct_pf", "Tak biegnie int $0x80 (bezpośrednia bramka). Wyjątek procesora trafia do prawdziwej IDT, "
+                         "czyli do Xena.",
+                         "That is the path of int $0x80 (a direct gate). A CPU exception reaches the real IDT, "
+                         "which is Xen's."),
+     ("wrong.xen_handles", "Xen nie zna przestrzeni adresowej procesów gościa; brakującą stronę odwzorowuje "
+                           "jądro gościa (hiperwywołaniem).",
+                           "Xen does not know the guest's process address spaces; the guest kernel maps the "
+                           "missing page (with a hypercall)."))
+_add("05.cli",
+     ("q", "Jądro gościa w pierścieniu 1 wykonuje cli. Co się stanie?",
+           "The guest kernel in ring 1 executes cli. What happens?"),
+     ("choice.executed", "procesor wyłączy przerwania", "the CPU disables interrupts"),
+     ("choice.emulated", "Xen zemuluje cli", "Xen emulates cli"),
+     ("choice.bounced", "#GP odbity do jądra gościa", "a #GP bounced to the guest kernel"),
+     ("why", "Gość PV działa z IOPL 0, więc cli w pierścieniu 1 to #GP; Xen 3.0 nie emuluje cli, tylko odbija "
+             "#GP do procedury gościa. Jądro PV zamiast cli ustawia evtchn_upcall_mask w vcpu_info.",
+             "A PV guest runs with IOPL 0, so cli in ring 1 is a #GP; Xen 3.0 does not emulate cli but bounces "
+             "the #GP to the guest's handler. Instead of cli a PV kernel sets evtchn_upcall_mask in vcpu_info."),
+     ("wrong.ring1_cli", "Gdyby gość mógł wyłączyć prawdziwe przerwania, zablokowałby Xena i inne domeny.",
+                         "If a guest could disable the real interrupts, it would block Xen and the other domains."),
+     ("wrong.emulate_all", "Xen emuluje tylko nieliczne instrukcje (np. przeładowanie CR3); resztę odbija.",
+                           "Xen emulates only a few instructions (e.g. a CR3 reload); it bounces the rest."))
+_add("quiz.05.kernel_ring",
+     ("q", "W którym pierścieniu działa jądro gościa PV (x86_32)?", "In which ring does a PV guest kernel run (x86_32)?"),
+     ("why", "Pierścień 0 ma Xen, 3 aplikacje; jądro PV zmodyfikowano do pierścienia 1.",
+             "Xen has ring 0, applications ring 3; the PV kernel was modified for ring 1."),
+     ("wrong.ring0", "Pierścień 0 należy tylko do Xena.", "Ring 0 belongs to Xen alone."),
+     ("wrong.ring3", "Tak jest na 64-bitowym Xenie; na x86_32 jądro gościa ma pierścień 1.",
+                     "That is so on 64-bit Xen; on x86_32 the guest kernel has ring 1."))
+_add("quiz.05.syscall",
+     ("q", "Czy wywołanie systemowe int $0x80 w gościu PV (Xen 3.0, x86_32) przechodzi przez Xena?",
+           "Does an int $0x80 system call in a PV guest (Xen 3.0, x86_32) pass through Xen?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Wektor 0x80 z DPL 3 i bez flagi IF dostaje bezpośrednią bramkę w prawdziwej IDT: 3 → 1 bez Xena.",
+             "Vector 0x80 with DPL 3 and without the IF flag gets a direct gate in the real IDT: 3 → 1 without Xen."),
+     ("wrong.via_xen", "Przez Xena idą wyjątki (np. błąd strony) i hiperwywołania, nie szybkie wywołanie systemowe.",
+                       "Exceptions (e.g. a page fault) and hypercalls go through Xen, not the fast system call."))
+_add("quiz.05.cr2",
+     ("q", "Gdzie Xen 3.0 przekazuje gościowi adres błędu strony?", "Where does Xen 3.0 give the guest the page-fault address?"),
+     ("choice.vcpu_info", "w vcpu_info->arch.cr2", "in vcpu_info->arch.cr2"),
+     ("choice.stack", "w ramce wyjątku na stosie gościa", "in the exception frame on the guest's stack"),
+     ("choice.cr2", "gość sam czyta CR2", "the guest reads CR2 itself"),
+     ("why", "Xen 3.0 zapisuje CR2 w polu arch.cr2 struktury vcpu_info w stronie shared_info.",
+             "Xen 3.0 writes CR2 into the arch.cr2 field of vcpu_info in the shared_info page."),
+     ("wrong.xen2", "Tak robił Xen 2.0; Xen 3.0 używa vcpu_info.", "That was Xen 2.0's way; Xen 3.0 uses vcpu_info."),
+     ("wrong.cr2", "CR2 może odczytać tylko pierścień 0, a jądro gościa działa w pierścieniu 1.",
+                   "Only ring 0 can read CR2, and the guest kernel runs in ring 1."))
+_add("quiz.05.hlt",
+     ("q", "Co robi jądro PV zamiast instrukcji hlt, gdy nie ma pracy?", "What does a PV kernel do instead of hlt when it has no work?"),
+     ("choice.block", "set_timer_op i sched_op(SCHEDOP_block)", "set_timer_op and sched_op(SCHEDOP_block)"),
+     ("choice.hlt", "wykonuje hlt, a Xen go emuluje", "executes hlt and Xen emulates it"),
+     ("choice.nothing", "kręci się w pętli", "spins in a loop"),
+     ("why", "Jądro ustawia budzik i oddaje procesor hiperwywołaniem; Xen szereguje wtedy inną domenę.",
+             "The kernel sets its alarm and gives up the CPU with a hypercall; Xen then schedules another domain."),
+     ("wrong.hlt", "hlt w pierścieniu 1 to #GP, który Xen 3.0 odbija do gościa.", "hlt in ring 1 is a #GP, which Xen 3.0 bounces to the guest."),
+     ("wrong.spin", "Pętla zużywałaby czas procesora, który mogłyby dostać inne domeny.",
+                    "A loop would burn CPU time other domains could use."))
+_add("quiz.05.hvm_pf",
+     ("q", "Co kosztuje błąd strony gościa HVM przy cieniowych tablicach stron?",
+           "What does an HVM guest's page fault cost with shadow page tables?"),
+     ("choice.vmexit", "wyjście z maszyny wirtualnej (VM exit)", "a VM exit"),
+     ("choice.bounce", "ramkę odbicia, jak u gościa PV", "a bounce frame, as for a PV guest"),
+     ("choice.hypercall", "hiperwywołanie", "a hypercall"),
+     ("why", "Xen musi zobaczyć błąd, bo może to być brakujący wpis cienia: każdy błąd strony to VM exit.",
+             "Xen must see the fault, since it may be a missing shadow entry: every page fault is a VM exit."),
+     ("wrong.bounce", "Ramki odbicia buduje Xen dla gości PV; gość HVM dostaje wyjątek wstrzyknięty przy wejściu.",
+                      "Xen builds bounce frames for PV guests; an HVM guest gets the exception injected on entry."),
+     ("wrong.hypercall", "Niezmodyfikowany gość nie wie o Xenie i nie robi hiperwywołań.",
+                         "An unmodified guest knows nothing of Xen and makes no hypercalls."))
+
+
+# -- chapter 06 ------------------------------------------------------------------------------------
+QUESTIONS += [
+    ("narration.evtchn.already_pending", "już oczekiwał", "already pending"),
+    ("narration.evtchn.masked", "zamaskowany", "masked"),
+    ("narration.evtchn.selector_set", "bit selektora już ustawiony", "selector already set"),
+    ("narration.evtchn.upcall_pending", "wywołanie już oczekuje", "upcall already pending"),
+    ("narration.evtchn.upcall", "wywołanie (upcall)", "upcall"),
+]
+_add("06.ports",
+     ("q", "Porty 1–3 domeny back są zajęte (konsola, XenStore, zegar). back przydziela po kolei porty "
+           "niepowiązane (alloc_unbound), razem {k}. Jaki numer dostanie ostatni?",
+           "Ports 1–3 of the domain back are taken (console, XenStore, timer). back allocates {k} unbound ports "
+           "in a row (alloc_unbound). Which number will the last one get?"),
+     ("why", "Xen szuka najniższego wolnego portu (get_free_port): pierwszy dostaje 4, a {k}. dostaje 3 + {k} = {answer}.",
+             "Xen looks for the lowest free port (get_free_port): the first gets 4, and number {k} gets 3 + {k} = {answer}."),
+     ("wrong.ignore_used", "Porty 1–3 są już zajęte przez konsolę, XenStore i zegar; nowe zaczynają się od 4.",
+                           "Ports 1–3 are already taken by the console, XenStore and the timer; new ones start at 4."),
+     ("wrong.from_zero", "Port 0 jest zarezerwowany (ECS_RESERVED) i nigdy nie zostaje przydzielony.",
+                         "Port 0 is reserved (ECS_RESERVED) and is never allocated."))
+_add("06.masked",
+     ("q", "Port domeny back jest zamaskowany, a front wysyła powiadomienie. Co się stanie?",
+           "The port of the domain back is masked, and front sends a notification. What happens?"),
+     ("choice.upcall", "back dostanie wywołanie (upcall) od razu", "back gets an upcall at once"),
+     ("choice.pending_only", "bit pending się ustawi, ale wywołania nie będzie", "the pending bit is set, but there is no upcall"),
+     ("choice.lost", "zdarzenie przepadnie", "the event is lost"),
+     ("why", "Krok 1 ustawia bit pending, krok 2 kończy na masce: selektor i evtchn_upcall_pending zostają bez "
+             "zmian. Odmaskowanie powtórzy kroki 3–4 i dopiero wtedy przyjdzie wywołanie.",
+             "Step 1 sets the pending bit, step 2 stops at the mask: the selector and evtchn_upcall_pending stay "
+             "unchanged. Unmasking repeats steps 3–4, and only then does the upcall come."),
+     ("wrong.mask_ignored", "Maska portu działa jak wyłączenie jednego przerwania: Xen sprawdza ją w kroku 2.",
+                            "A port mask works like disabling one interrupt: Xen checks it in step 2."),
+     ("wrong.lost", "Bit pending zostaje ustawiony, więc po odmaskowaniu zdarzenie zostanie obsłużone.",
+                    "The pending bit stays set, so the event is handled after unmasking."))
+_add("06.coalesce",
+     ("q", "Port back jest zamaskowany; front wysyła kolejno powiadomienia (razem: {sends}), potem back odmaskowuje port. Ile razy "
+           "wykona się procedura obsługi tego portu?",
+           "back's port is masked; front sends {sends} notifications, then back unmasks the port. How many times "
+           "will the port's handler run?"),
+     ("why", "Zdarzenie to jeden bit pending: kolejne powiadomienia przy ustawionym bicie nic nie zmieniają "
+             "(krok 1: „już oczekuje”). Procedura wykona się {answer} raz; co się wydarzyło, odczyta z pamięci "
+             "współdzielonej (np. z bufora cyklicznego).",
+             "An event is one pending bit: further notifications while it is set change nothing (step 1: "
+             "\u201calready pending\u201d). The handler runs {answer} time; what happened it reads from shared "
+             "memory (e.g. a descriptor ring)."),
+     ("wrong.counted", "Zdarzenia się nie liczą i nie niosą danych, więc wszystkie powiadomienia przed obsługą "
+                       "(tu: {sends}) dają jedno wywołanie.",
+                       "Events are not counted and carry no data, so {sends} notifications before handling are one call."),
+     ("wrong.lost", "Maska opóźnia zdarzenie, ale go nie gubi: po odmaskowaniu procedura się wykona.",
+                    "The mask delays the event but does not lose it: after unmasking the handler runs."))
+_add("quiz.06.ports",
+     ("q", "Ile kanałów zdarzeń ma domena w Xenie 3.0 na x86_32?", "How many event channels does a domain have in Xen 3.0 on x86_32?"),
+     ("why", "32 słowa po 32 bity (selektor ma 32 bity): 1024 porty (NR_EVENT_CHANNELS).",
+             "32 words of 32 bits (the selector has 32 bits): 1024 ports (NR_EVENT_CHANNELS)."),
+     ("wrong.x86_64", "4096 to liczba dla 64-bitowego Xena (64 × 64).", "4096 is the figure for a 64-bit Xen (64 × 64)."),
+     ("wrong.word", "32 to jedno słowo bitów; selektor wskazuje 32 takie słowa.", "32 is one word of bits; the selector points at 32 such words."),
+     ("wrong.fifo", "2^17 to kanały FIFO z Xena 4.4.", "2^17 is the FIFO channels of Xen 4.4."))
+_add("quiz.06.data",
+     ("q", "Co niesie zdarzenie wysłane kanałem zdarzeń?", "What does an event sent on an event channel carry?"),
+     ("choice.nothing", "nic poza faktem, że port oczekuje", "nothing but the fact that the port is pending"),
+     ("choice.count", "liczbę powiadomień", "the number of notifications"),
+     ("choice.payload", "krótką wiadomość", "a short message"),
+     ("why", "Zdarzenie to jeden bit pending; dane przekazuje się przez pamięć współdzieloną.",
+             "An event is one pending bit; data goes through shared memory."),
+     ("wrong.count", "Kolejne powiadomienia przy ustawionym bicie nic nie zmieniają: nie ma licznika.",
+                     "Further notifications while the bit is set change nothing: there is no counter."),
+     ("wrong.payload", "Na dane są bufory cykliczne w stronach współdzielonych (rozdział 9).",
+                       "Data go in descriptor rings in shared pages (chapter 9)."))
+_add("quiz.06.masked",
+     ("q", "Co się dzieje ze zdarzeniem wysłanym na zamaskowany port?", "What happens to an event sent to a masked port?"),
+     ("choice.kept", "czeka (bit pending) do odmaskowania", "it waits (the pending bit) until unmasking"),
+     ("choice.lost", "ginie", "it is lost"), ("choice.delivered", "zostaje dostarczone mimo maski", "it is delivered despite the mask"),
+     ("why", "Xen ustawia bit pending i zatrzymuje się na masce; odmaskowanie powtarza kroki 3–4.",
+             "Xen sets the pending bit and stops at the mask; unmasking repeats steps 3–4."),
+     ("wrong.lost", "Gdyby ginęło, maskowanie gubiłoby przerwania; bit pending to zapamiętuje.",
+                    "If it were lost, masking would lose interrupts; the pending bit remembers it."),
+     ("wrong.delivered", "Maska zatrzymuje dostarczenie w kroku 2.", "The mask stops delivery in step 2."))
+_add("quiz.06.pirq",
+     ("q", "Kto może powiązać port z fizycznym przerwaniem (PIRQ)?", "Who may bind a port to a physical interrupt (PIRQ)?"),
+     ("choice.dom0", "tylko domena uprzywilejowana (dom0)", "only the privileged domain (dom0)"),
+     ("choice.any", "każda domena", "any domain"),
+     ("why", "Fizyczne urządzenia obsługuje dom0; gość dostaje -EPERM.", "dom0 drives the physical devices; a guest gets -EPERM."),
+     ("wrong.any", "Gość bez uprawnień dostaje -EPERM (-1), jak w komórce powyżej.",
+                   "An unprivileged guest gets -EPERM (-1), as in the cell above."))
+_add("quiz.06.eexist",
+     ("q", "Jaki kod zwróci ponowne powiązanie VIRQ_TIMER, już powiązanego przy starcie (liczba)?",
+           "What code does binding VIRQ_TIMER again, already bound at boot, return (a number)?"),
+     ("why", "-EEXIST = -17: VIRQ może mieć na danym vcpu tylko jeden port.", "-EEXIST = -17: a VIRQ may have only one port on a given vcpu."),
+     ("wrong.rebind", "Xen nie wiąże VIRQ drugi raz; zwraca błąd.", "Xen does not bind a VIRQ twice; it returns an error."),
+     ("wrong.einval", "Argumenty są poprawne; przeszkodą jest istniejące powiązanie (-EEXIST).",
+                      "The arguments are valid; the obstacle is the existing binding (-EEXIST)."))
+
+
 PL.update({key: pl for key, pl, _en in QUESTIONS})
 EN.update({key: en for key, _pl, en in QUESTIONS})
