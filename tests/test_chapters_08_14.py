@@ -166,3 +166,34 @@ def test_toolstack_predictions():
     assert P.running_letters(1, 3)["answer"] == 1 and P.running_letters(2, 3)["answer"] == 2
     assert P.after_save()["answer"] == "gone"
     assert P.id_after_restore(1) == {"answer": 3, "old": 2}
+
+
+# -- Polish notebooks: no English narration in their compared outputs ------------------------------------------
+CHAPTERS = ["08_time", "09_rings", "10_block_devices", "11_network", "12_performance",
+            "13_domain_management", "14_migration"]
+
+
+def english_narration_fragments() -> set:
+    """The fixed words of every English narration message (the text between its placeholders)."""
+    import string
+
+    from xenlab.i18n.catalogues import narration
+    frags = set()
+    for value in narration.EN.values():
+        for text in (value.values() if isinstance(value, dict) else [value]):
+            for literal, *_ in string.Formatter().parse(text):
+                for frag in re.split(r"\S*[_=]\S*", literal):         # words, not Xen's identifiers
+                    frag = frag.strip(" ,:()")
+                    if " " in frag:
+                        frags.add(frag)
+    return frags
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_polish_outputs_carry_no_english_narration(name):
+    frags = english_narration_fragments()
+    assert "back end took request" in frags and "pages, downtime" in frags   # the oracle is not empty
+    shown = [b.text for b in parse(ROOT / "course" / f"{name}.md").blocks
+             if b.kind in ("output", "result") and (not b.options or "pl" in b.options)]
+    leaked = sorted(f for f in frags for text in shown if f in text)
+    assert not leaked, f"{name}: English narration in the Polish notebook's outputs: {leaked}"
