@@ -7,6 +7,7 @@ shows them.
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.viz.base import View
 
 STAGES = ("netfront TX", "netback TX", "bridge", "netback RX", "netfront RX")
@@ -40,7 +41,7 @@ def hops(events) -> list[dict]:
         if stage == "bridge":
             where = f"{p['in_port']} -> {', '.join(p['out_ports']) or '(nowhere)'}"
         out.append({"time_us": e.time / 1000, "stage": stage, "stage_no": STAGES.index(stage), "where": where,
-                    "what": p.get("what", f"slot {p.get('slot')}")})
+                    "what": p.get("what", t("narration.net.slot", slot=p.get("slot")))})
     return out
 
 

@@ -2,8 +2,9 @@
 
 The model's numbers and Xen's identifiers (req_prod, rsp_event, ...) stay as they are; the words around
 them come from here, so a Polish notebook prints Polish. Keys: ``narration.ring.*`` (the hand-driven ring
-of chapter 9, ``xenlab.viz.ring.RingLab``) and ``narration.precopy.*`` (why xc_linux_save's pre-copy
-stopped, chapter 14, ``xenlab.toolstack.migrate.precopy_summary``).
+of chapter 9, ``xenlab.viz.ring.RingLab``), ``narration.net.*`` (a frame's hops, chapter 11,
+``xenlab.viz.netflow.hops``) and ``narration.precopy.*`` (why xc_linux_save's pre-copy stopped, chapter
+14, ``xenlab.toolstack.migrate.precopy_summary``).
 """
 
 PL: dict[str, object] = {
@@ -21,6 +22,8 @@ PL: dict[str, object] = {
     "narration.ring.bfinal": "część zaplecza, ostatnie sprawdzenie: jeszcze {n} (req_event={event})",
     "narration.ring.event_sent": "ZDARZENIE wysłane",
     "narration.ring.event_held": "bez zdarzenia (wstrzymane)",
+    # a ring hop of a frame (chapter 11, xenlab.viz.netflow.hops): the ring slot it went through
+    "narration.net.slot": "miejsce {slot}",
     # xc_linux_save's reasons for starting the last iteration (precopy_should_stop's return values)
     "narration.precopy.rate": "maksymalna prędkość, a wysłano więcej niż poprzednio",
     "narration.precopy.iterations": "limit iteracji",
@@ -47,6 +50,7 @@ EN: dict[str, object] = {
     "narration.ring.bfinal": "back end final check: {n} more (req_event={event})",
     "narration.ring.event_sent": "EVENT sent",
     "narration.ring.event_held": "no event (held off)",
+    "narration.net.slot": "slot {slot}",
     "narration.precopy.rate": "at the maximum rate and sending more than last time",
     "narration.precopy.iterations": "iteration limit",
     "narration.precopy.few_pages": "few pages",
