@@ -69,17 +69,21 @@ class MigrationReport:
         return self.save.total_sent
 
     def text(self) -> str:
+        """The report in the current language; the table and xc_save's "Total pages sent=" line as they are."""
+        from xenlab.i18n import t
         s = self.save
-        lines = [f"Migrating {self.domain} ({'live' if self.live else 'stop-and-copy'}), "
-                 f"{s.max_pfn} pages ({s.max_pfn * 4096 >> 20} MiB)",
+        lines = [t("narration.migrate.head", domain=self.domain,
+                   how=t("narration.migrate.live" if self.live else "narration.migrate.stop_and_copy"),
+                   pages=s.max_pfn, mib=s.max_pfn * 4096 >> 20),
                  " iter   sent  skipped  dirtied  rate(Mb/s)  time(ms)"]
+        suspended = "  " + t("narration.migrate.suspended")
         for it in s.iterations:
             lines.append(f"{it.iteration:5d} {it.sent:6d} {it.skipped:8d} {it.dirtied:8d} {it.rate_mbit:11d} "
-                         f"{it.duration_ns / 1e6:9.1f}" + ("  (domain suspended)" if it.last else ""))
+                         f"{it.duration_ns / 1e6:9.1f}" + (suspended if it.last else ""))
         lines.append(f"Total pages sent= {s.total_sent} ({s.total_sent / s.max_pfn:.2f}x)")
-        lines.append(f"Last iteration started because: {s.stop_reason}")
-        lines.append(f"Total time {self.total_ns / 1e9:.3f} s, downtime {self.downtime_ns / 1e6:.1f} ms, "
-                     f"{s.bytes / 1e6:.1f} MB sent")
+        lines.append(t("narration.migrate.because", why=stop_reason_text(s.stop_reason)))
+        lines.append(t("narration.migrate.total", total_s=self.total_ns / 1e9, downtime_ms=self.downtime_ns / 1e6,
+                       mb=s.bytes / 1e6))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -16,13 +16,19 @@ def getdomaininfo_flags(d, current) -> int:
     """DOMFLAGS_* as 3.0's getdomaininfo() sets them (X@RELEASE-3.0.0:xen/common/dom0_ops.c).
 
     Over the domain's online vcpus: BLOCKED only if every one is blocked, RUNNING if any one has
-    VCPUF_running. The caller (a dom0 vcpu making this very hypercall) is running on its physical CPU,
-    so the vcpu the model's scheduler last put on that CPU is, at this instant, preempted: runnable,
-    not running. That is why, on real hardware, at most one domain per physical CPU shows ``r`` and,
-    on one CPU, only Domain-0 does (it is the one running ``xm``).
+    VCPUF_running. The caller (a dom0 vcpu making this very hypercall) is running too. The model's
+    scheduler does not place it, so it is put where it would be: on an idle physical CPU if there is
+    one, else on its own CPU, whose vcpu is then, at this instant, preempted (runnable, not running).
+    That is why at most one domain per physical CPU shows ``r`` and, on one CPU, only Domain-0 does
+    (it is the one running ``xm``).
     """
+    machine = current.domain.machine
+    busy = {v.processor for dom in machine.domains.values() for v in dom.vcpus if v.is_running}
+    idle = [c for c in range(len(machine.cpus)) if c not in busy]
+    preempted_cpu = None if (idle or current.is_running) else current.processor
+
     def running(v) -> bool:
-        return v is current or (v.is_running and v.processor != current.processor)
+        return v is current or (v.is_running and v.processor != preempted_cpu)
 
     flags = D.DOMFLAGS_BLOCKED
     for v in d.vcpus:

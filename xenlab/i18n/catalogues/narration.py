@@ -24,6 +24,13 @@ PL: dict[str, object] = {
     "narration.ring.event_held": "bez zdarzenia (wstrzymane)",
     # a ring hop of a frame (chapter 11, xenlab.viz.netflow.hops): the ring slot it went through
     "narration.net.slot": "miejsce {slot}",
+    # the migration report (xenlab.toolstack.migrate.MigrationReport.text, xm migrate)
+    "narration.migrate.head": "Migracja domeny {domain} ({how}), stron: {pages} ({mib} MiB)",
+    "narration.migrate.live": "na żywo",
+    "narration.migrate.stop_and_copy": "zatrzymaj i kopiuj",
+    "narration.migrate.suspended": "(domena zawieszona)",
+    "narration.migrate.because": "Ostatnia iteracja, bo: {why}",
+    "narration.migrate.total": "Czas całkowity {total_s:.3f} s, przestój {downtime_ms:.1f} ms, wysłano {mb:.1f} MB",
     # xc_linux_save's reasons for starting the last iteration (precopy_should_stop's return values)
     "narration.precopy.rate": "maksymalna prędkość, a wysłano więcej niż poprzednio",
     "narration.precopy.iterations": "limit iteracji",
@@ -51,6 +58,12 @@ EN: dict[str, object] = {
     "narration.ring.event_sent": "EVENT sent",
     "narration.ring.event_held": "no event (held off)",
     "narration.net.slot": "slot {slot}",
+    "narration.migrate.head": "Migrating {domain} ({how}), {pages} pages ({mib} MiB)",
+    "narration.migrate.live": "live",
+    "narration.migrate.stop_and_copy": "stop-and-copy",
+    "narration.migrate.suspended": "(domain suspended)",
+    "narration.migrate.because": "Last iteration started because: {why}",
+    "narration.migrate.total": "Total time {total_s:.3f} s, downtime {downtime_ms:.1f} ms, {mb:.1f} MB sent",
     "narration.precopy.rate": "at the maximum rate and sending more than last time",
     "narration.precopy.iterations": "iteration limit",
     "narration.precopy.few_pages": "few pages",
