@@ -130,3 +130,13 @@ def test_one_cpu_only_domain0_is_running_while_xm_runs():
     assert web.vcpus[0].is_running        # the model's scheduler had it on the CPU...
     assert xenlab.xm(m, "list web").rows[0]["state"] == "------"   # ...until dom0 ran xm there
     assert xenlab.xm(m, "list Domain-0").rows[0]["state"] == "r-----"
+
+
+def test_with_an_idle_cpu_xm_takes_it_and_no_domain_is_preempted():
+    # Two CPUs, one busy domain: dom0's vcpu running xm wakes onto the idle CPU (credit tickles idlers),
+    # so web keeps its CPU and both show r.
+    m = xenlab.Machine(seed=0, cpus=2)
+    xenlab.xm(m, "create name=web memory=16 workload='cpu-bound'")
+    m.run_for(30_000_000)
+    states = {r["name"]: r["state"] for r in xenlab.xm(m, "list").rows}
+    assert states == {"Domain-0": "r-----", "web": "r-----"}
