@@ -187,7 +187,7 @@ def tx_frames_for_pings(count: int) -> dict:
 
 def flipped_page_owner() -> dict:
     """After netback flips a received frame to beta, who owns the machine frame that held it."""
-    m, a, b = _two_guests()
+    m, a, _b = _two_guests()
     owners = []                  # read at the moment of the transfer: beta may give the page back later
 
     def on_event(e):
