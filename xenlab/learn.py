@@ -144,8 +144,9 @@ class Prediction:
         key = f"learn.{self.qid}.choice.{choice}"
         if self.choices is not None and has_message(key):
             return t(key, **self.params)
-        if isinstance(choice, float) and choice.is_integer():
-            return str(int(choice))
+        if isinstance(choice, float):
+            text = str(int(choice)) if choice.is_integer() else f"{choice:.4g}"
+            return text.replace(".", ",") if get_language() == "pl" else text   # 0,25 in Polish
         return str(choice)
 
     # -- texts ----------------------------------------------------------------------------------

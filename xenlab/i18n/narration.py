@@ -32,6 +32,16 @@ PHRASES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in (
     (r"limit truncated to end at (?P<top>0x[0-9a-f]+)", "narration.seg.truncated"),
     (r"byte-granular segment reaching Xen's area refused", "narration.seg.byte_limit"),
     (r"segment stays below Xen's area", "narration.seg.ok"),
+    # hw/segments.py: the #GP of a limit check
+    (r"#GP\((?P<code>0x[0-9a-f]+)\): (?P<reg>\w+):(?P<offset>0x[0-9a-f]+)\+(?P<size>\d+) beyond limit (?P<limit>0x[0-9a-f]+)",
+     "narration.seg.gp_limit"),
+    # hw/paging.py describe_pfec: the words of a page-fault error code (say() each, split on ", ")
+    (r"protection", "narration.pfec.protection"),
+    (r"not-present", "narration.pfec.not_present"),
+    (r"write", "narration.pfec.write"),
+    (r"read", "narration.pfec.read"),
+    (r"user", "narration.pfec.user"),
+    (r"supervisor", "narration.pfec.supervisor"),
     # xen/traps.py outcomes
     (r"direct", "narration.trap.direct"),
     (r"bounced", "narration.trap.bounced"),

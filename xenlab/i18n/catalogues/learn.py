@@ -742,5 +742,206 @@ _add("quiz.06.eexist",
                       "The arguments are valid; the obstacle is the existing binding (-EEXIST)."))
 
 
+# -- chapter 07 ------------------------------------------------------------------------------------
+_add("07.rr_wait",
+     ("q", "Round Robin, kwant 10 ms: ile milisekund (mediana) czeka web po obudzeniu, gdy cpu liczy bez przerwy?",
+           "Round Robin, a 10 ms slice: how many milliseconds (median) does web wait after waking while cpu "
+           "computes all the time?"),
+     ("why", "Budzona domena trafia na koniec kolejki i nie wywłaszcza cpu, więc czeka, aż cpu zużyje swój kwant: "
+             "w tym przebiegu {answer} ms, czyli jeden kwant.",
+             "A waking domain goes to the tail of the queue and does not preempt cpu, so it waits until cpu has used "
+             "its slice: {answer} ms in this run, one slice."),
+     ("wrong.preempt", "Round Robin nie wywłaszcza działającej domeny przy obudzeniu; to robią BVT (warp) i Credit (BOOST).",
+                       "Round Robin does not preempt the running domain on a wake-up; BVT (warp) and Credit (BOOST) do."),
+     ("wrong.two_slices", "Przed web w kolejce jest tylko cpu (video zwykle śpi), więc czeka co najwyżej jeden kwant.",
+                          "Only cpu is ahead of web in the queue (video is usually asleep), so it waits one slice at most."))
+_add("07.bvt",
+     ("q", "BVT, dwie domeny liczące bez przerwy: a ma mcu_advance = {adv_a}, b ma {adv_b}. Jaki udział w czasie "
+           "procesora dostanie a (ułamek, np. 0,25)?",
+           "BVT, two domains computing all the time: a has mcu_advance = {adv_a}, b has {adv_b}. What share of the "
+           "CPU will a get (a fraction, e.g. 0.25)?"),
+     ("why", "mcu_advance to odwrotność wagi: udział a = (1/{adv_a}) / (1/{adv_a} + 1/{adv_b}) = {adv_b} / "
+             "({adv_a} + {adv_b}) ≈ {answer}.",
+             "mcu_advance is the inverse of a weight: a's share = (1/{adv_a}) / (1/{adv_a} + 1/{adv_b}) = {adv_b} / "
+             "({adv_a} + {adv_b}) ≈ {answer}."),
+     ("wrong.inverted", "To udział odwrotny: większe mcu_advance znaczy szybciej rosnący czas wirtualny, więc "
+                        "mniej procesora.",
+                        "That is the inverted share: a larger mcu_advance means faster-growing virtual time, so "
+                        "less CPU."),
+     ("wrong.half", "Po równo byłoby przy równych mcu_advance; tu wagi się różnią.",
+                    "An equal split needs equal mcu_advance values; here the weights differ."))
+_add("07.atropos_rest",
+     ("q", "Atropos: video (5 ms / 20 ms) i audio (10 ms / 40 ms) bez xtratime oraz zwykła domena batch; wszystkie "
+           "liczą bez przerwy. Kto dostanie pozostałe 50% procesora?",
+           "Atropos: video (5 ms / 20 ms) and audio (10 ms / 40 ms) without xtratime, and an ordinary domain batch; "
+           "all compute all the time. Who gets the remaining 50% of the CPU?"),
+     ("choice.batch", "batch", "batch"),
+     ("choice.shared", "wszystkie trzy po równo", "all three equally"),
+     ("choice.idle", "nikt: procesor jest bezczynny", "nobody: the CPU is idle"),
+     ("why", "Czas wolny dostają tylko domeny z flagą xtratime; zwykła domena ją ma, a video i audio nie, więc "
+             "całe 50% bierze batch.",
+             "Slack goes only to domains with the xtratime flag; an ordinary domain has it, video and audio do not, "
+             "so batch takes the whole 50%."),
+     ("wrong.slack_to_all", "video i audio mają xtratime = 0: dostają tylko swoją rezerwację.",
+                            "video and audio have xtratime = 0: they get only their reservation."),
+     ("wrong.non_work_conserving", "Atropos oddaje czas wolny domenom z xtratime, a batch chce liczyć, więc procesor "
+                                   "nie stoi.",
+                                   "Atropos gives slack to domains with xtratime, and batch wants to compute, so the "
+                                   "CPU is not idle."))
+_add("quiz.07.q1_shortest",
+     ("q", "Pytanie 1: który planista daje web najmniejsze opóźnienie po obudzeniu?",
+           "Question 1: which scheduler gives web the shortest wake-up latency?"),
+     ("choice.rrobin", "Round Robin", "Round Robin"), ("choice.bvt", "BVT", "BVT"), ("choice.credit", "Credit", "Credit"),
+     ("why", "W przebiegu BVT mediana to 0 ms: web mało liczy, więc jego czas wirtualny jest najmniejszy i po "
+             "obudzeniu od razu wyprzedza cpu. Credit: 3 ms, Round Robin: 10 ms.",
+             "In the BVT run the median is 0 ms: web computes little, so its virtual time is the lowest and it "
+             "overtakes cpu at once on waking. Credit: 3 ms, Round Robin: 10 ms."),
+     ("wrong.credit_boost", "Credit też skraca opóźnienie (BOOST), ale w tym przebiegu mediana to 3 ms, a w BVT 0 ms.",
+                            "Credit shortens the latency too (BOOST), but in this run its median is 3 ms, BVT's 0 ms."),
+     ("wrong.rr_tail", "Round Robin daje najdłuższe opóźnienie: budzona domena idzie na koniec kolejki.",
+                       "Round Robin gives the longest latency: a waking domain goes to the tail of the queue."))
+_add("quiz.07.q1_longest",
+     ("q", "Pytanie 1: który planista daje web największe opóźnienie?", "Question 1: which scheduler gives web the longest latency?"),
+     ("choice.rrobin", "Round Robin", "Round Robin"), ("choice.bvt", "BVT", "BVT"), ("choice.credit", "Credit", "Credit"),
+     ("why", "Round Robin: 10 ms, cały kwant cpu, bo budzona domena nie wywłaszcza działającej.",
+             "Round Robin: 10 ms, a whole slice of cpu's, since a waking domain does not preempt the running one."),
+     ("wrong.credit_boost", "Credit podnosi budzącą się domenę UNDER do BOOST; jej opóźnienie jest krótsze niż w Round Robin.",
+                            "Credit raises a waking UNDER domain to BOOST; its latency is shorter than under Round Robin."),
+     ("wrong.bvt_warp", "W BVT web ma najmniejszy czas wirtualny i wyprzedza cpu od razu.",
+                        "Under BVT web has the lowest virtual time and overtakes cpu at once."))
+_add("quiz.07.q1_slices",
+     ("q", "Pytanie 1: ile kwantów (10 ms) może czekać web w Round Robin, gdy przed nim jest tylko cpu?",
+           "Question 1: how many slices (10 ms) can web wait under Round Robin when only cpu is ahead of it?"),
+     ("why", "Jeden: cpu dokończy swój kwant, potem przyjdzie kolej web (mediana i maksimum w przebiegu: 10 ms).",
+             "One: cpu finishes its slice, then it is web's turn (median and maximum in the run: 10 ms)."),
+     ("wrong.two", "W kolejce przed web jest tylko cpu, więc czeka najwyżej jeden kwant.",
+                   "Only cpu is ahead of web in the queue, so it waits one slice at most."),
+     ("wrong.none", "Round Robin nie wywłaszcza przy obudzeniu, więc web czeka na koniec kwantu cpu.",
+                    "Round Robin does not preempt on a wake-up, so web waits for the end of cpu's slice."))
+_add("quiz.07.q2_share",
+     ("q", "Pytanie 2: jaki udział dostaje domena a z mcu_advance = 10 (obok 20 i 40)?",
+           "Question 2: what share does the domain a with mcu_advance = 10 get (next to 20 and 40)?"),
+     ("why", "Udziały są odwrotnie proporcjonalne do mcu_advance: 1/10 : 1/20 : 1/40 = 4 : 2 : 1, więc a dostaje "
+             "4/7 ≈ 0,571 (przebieg: 0,570), b 2/7, c 1/7.",
+             "Shares are inversely proportional to mcu_advance: 1/10 : 1/20 : 1/40 = 4 : 2 : 1, so a gets 4/7 ≈ "
+             "0.571 (the run: 0.570), b 2/7, c 1/7."),
+     ("wrong.inverted", "1/7 dostaje c, z największym mcu_advance (40).", "1/7 is c's share, with the largest mcu_advance (40)."),
+     ("wrong.equal", "Po równo byłoby przy równych wagach.", "An equal split needs equal weights."))
+_add("quiz.07.q3_rest",
+     ("q", "Pytanie 3: kto w Atroposie dostaje pozostałe 50%?", "Question 3: who gets the remaining 50% under Atropos?"),
+     ("choice.batch", "batch", "batch"), ("choice.video_audio", "video i audio", "video and audio"),
+     ("choice.nobody", "nikt", "nobody"),
+     ("why", "Czas wolny dostają tylko domeny z xtratime; video i audio mają xtratime = 0, więc dostają dokładnie "
+             "swoje 25% + 25%, a batch resztę (0,500).",
+             "Slack goes only to domains with xtratime; video and audio have xtratime = 0, so they get exactly "
+             "their 25% + 25%, and batch the rest (0.500)."),
+     ("wrong.no_xtratime", "Bez flagi xtratime domena nie dostaje nic ponad rezerwację, nawet gdy liczy bez przerwy.",
+                           "Without the xtratime flag a domain gets nothing beyond its reservation, even computing all the time."),
+     ("wrong.idle", "batch ma xtratime i chce liczyć, więc procesor nie stoi.", "batch has xtratime and wants to compute, so the CPU is not idle."))
+_add("quiz.07.q3_overload",
+     ("q", "Pytanie 3: co się dzieje, gdy suma slice/period przekracza 1 (przeciążenie)?",
+           "Question 3: what happens when the sum of slice/period exceeds 1 (overload)?"),
+     ("choice.deadlines", "nie wszystkie rezerwacje da się spełnić: domeny przekraczają terminy",
+                          "not every reservation can be met: domains miss their deadlines"),
+     ("choice.refused", "Xen odrzuca nowe parametry", "Xen refuses the new parameters"),
+     ("choice.scaled", "Xen proporcjonalnie zmniejsza rezerwacje", "Xen scales the reservations down"),
+     ("why", "Procesor nie ma tyle czasu, ile obiecano; EDF obsługuje najbliższe terminy, a reszta domen nie "
+             "dostaje swojego przydziału w okresie (kolumna misses w raporcie).",
+             "The CPU does not have the time promised; EDF serves the nearest deadlines, and the other domains do "
+             "not get their slice within the period (the misses column of the report)."),
+     ("wrong.admission", "Planista Xena 2.0 nie sprawdzał sumy rezerwacji przy adjdom.",
+                         "Xen 2.0's scheduler did not check the sum of reservations in adjdom."),
+     ("wrong.scaled", "Rezerwacje zostają takie, jak ustawiono; nie da się ich po prostu spełnić.",
+                      "The reservations stay as set; they simply cannot be met."))
+_add("quiz.07.q4_video_ms",
+     ("q", "Pytanie 4: ile milisekund dostaje video w każdym 20-milisekundowym okresie, gdy liczy bez przerwy?",
+           "Question 4: how many milliseconds does video get in each 20 ms period when it computes all the time?"),
+     ("why", "Dokładnie swój slice, 5 ms (min = max = 5,00): ma extratime = 0, więc czasu wolnego nie dostaje.",
+             "Exactly its slice, 5 ms (min = max = 5.00): it has extratime = 0, so it gets no spare time."),
+     ("wrong.computes", "Rezerwacja to górna granica dla domeny bez extratime, nie tylko dolna.",
+                        "For a domain without extratime the reservation is an upper bound, not only a lower one."),
+     ("wrong.extra", "Bez flagi extratime SEDF nie daje jej niczego ponad slice.", "Without the extratime flag SEDF gives it nothing beyond its slice."))
+_add("quiz.07.q4_ratio",
+     ("q", "Pytanie 4: w jakim stosunku be3 i be1 dzielą czas wolny (be3 / be1)?",
+           "Question 4: in what ratio do be3 and be1 share the spare time (be3 / be1)?"),
+     ("why", "Według wag czasu dodatkowego, 3 : 1: 0,562 / 0,188 ≈ 3 (i 0,600 / 0,200 = 3 w drugim przebiegu).",
+             "By extra-time weight, 3 : 1: 0.562 / 0.188 ≈ 3 (and 0.600 / 0.200 = 3 in the second run)."),
+     ("wrong.equal", "Po równo dzieli Atropos; SEDF dzieli według extraweight.", "Atropos shares equally; SEDF shares by extraweight."))
+_add("quiz.07.q4_unused",
+     ("q", "Pytanie 4: kto dostaje 1 ms rezerwacji, którego video nie zużywa?",
+           "Question 4: who gets the 1 ms of its reservation that video leaves unused?"),
+     ("choice.best_effort", "be1 i be3, według wag", "be1 and be3, by weight"),
+     ("choice.video_later", "video, w następnym okresie", "video, in the next period"),
+     ("choice.idle", "nikt: procesor stoi", "nobody: the CPU is idle"),
+     ("why", "Niewykorzystany czas staje się czasem wolnym, który SEDF rozdaje domenom z extratime według wag: "
+             "be1 0,200, be3 0,600.",
+             "Unused time becomes spare time, which SEDF hands to domains with extratime by weight: be1 0.200, be3 0.600."),
+     ("wrong.banked", "Rezerwacja nie przechodzi na następny okres: każdy okres zaczyna się od nowego slice.",
+                      "A reservation does not carry over: every period starts with a fresh slice."),
+     ("wrong.idle", "Domeny best-effort chcą liczyć, więc SEDF oddaje im ten czas.", "The best-effort domains want to compute, so SEDF gives them that time."))
+_add("quiz.07.q4_extratime",
+     ("q", "Pytanie 4: co by się zmieniło, gdyby video miała extratime = 1?",
+           "Question 4: what would change if video had extratime = 1?"),
+     ("choice.more", "dostawałaby więcej niż 5 ms na okres, bo walczyłaby też o czas wolny",
+                     "it would get more than 5 ms per period, competing for spare time too"),
+     ("choice.same", "nic: nadal dokładnie 5 ms", "nothing: still exactly 5 ms"),
+     ("why", "Z flagą extratime domena z rezerwacją dostaje czas wolny ponad slice (w modelu video bierze wtedy "
+             "większość procesora: 0,92 w sekundowym przebiegu), kosztem be1 i be3.",
+             "With the extratime flag a domain with a reservation gets spare time beyond its slice (in the model "
+             "video then takes most of the CPU: 0.92 in a one-second run), at the expense of be1 and be3."),
+     ("wrong.nothing", "Flaga extratime właśnie na to pozwala: na czas ponad rezerwację.",
+                       "That is exactly what the extratime flag allows: time beyond the reservation."))
+_add("quiz.07.q5_light",
+     ("q", "Pytanie 5: jaki udział dostaje light z limitem 20% (heavy ma wagę 512)?",
+           "Question 5: what share does light get with a 20% cap (heavy has weight 512)?"),
+     ("why", "Limit ucina light do 0,20 procesora (bez limitu miała 0,34 z wag 256 : 512); heavy bierze resztę, 0,80.",
+             "The cap cuts light to 0.20 of the CPU (without it, 0.34 from weights 256 : 512); heavy takes the rest, 0.80."),
+     ("wrong.weights", "Tyle light ma bez limitu, z samych wag; limit 20% jest twardszy.",
+                       "That is light's share without a cap, from the weights alone; the 20% cap is stricter."))
+_add("quiz.07.q5_idle",
+     ("q", "Pytanie 5: czy procesor bywa bezczynny po ustawieniu limitu light?", "Question 5: is the CPU ever idle once light is capped?"),
+     ("choice.yes", "tak", "yes"), ("choice.no", "nie", "no"),
+     ("why", "Nie: heavy liczy bez przerwy i nie ma limitu, więc bierze czas, którego light nie może (0,20 + 0,80 = 1). "
+             "Bezczynność grozi dopiero, gdy wszystkie gotowe domeny wyczerpią limity.",
+             "No: heavy computes all the time and has no cap, so it takes the time light may not (0.20 + 0.80 = 1). "
+             "The CPU idles only when every ready domain has used up its cap."),
+     ("wrong.idle", "Credit z limitem może zostawić procesor bezczynny, ale tylko gdy nie ma innej gotowej domeny "
+                    "bez limitu; tu jest heavy.",
+                    "Credit with a cap may leave the CPU idle, but only when no other ready, uncapped domain exists; "
+                    "here there is heavy."))
+_add("quiz.07.q6_io_wait",
+     ("q", "Pytanie 6 (laboratorium): ile milisekund (mediana) czeka domena I/O po obudzeniu z planistą Credit?",
+           "Question 6 (the lab): how many milliseconds (median) does the I/O domain wait after waking with Credit?"),
+     ("why", "Zwykle 0 ms: budząca się domena UNDER dostaje BOOST i wywłaszcza domenę cpu. Rzadkie dłuższe "
+             "oczekiwania (w przebiegu z domyślnymi domenami do ok. 5 ms) zdarzają się, gdy procesor ma już inna "
+             "domena z BOOST, np. video przetwarzająca ramkę.",
+             "Usually 0 ms: a waking UNDER domain gets BOOST and preempts the domain cpu. The rare longer waits (up "
+             "to about 5 ms in a run with the default domains) happen when another BOOSTed domain has the CPU, "
+             "e.g. video processing a frame."),
+     ("wrong.slice", "Tak byłoby w Round Robin; Credit wywłaszcza domenę liczącą, gdy budzi się domena UNDER.",
+                     "That would be Round Robin; Credit preempts the computing domain when an UNDER domain wakes."))
+_add("quiz.07.default",
+     ("q", "Którego planisty domyślnie używał Xen 3.0.0?", "Which scheduler did Xen 3.0.0 use by default?"),
+     ("choice.sedf", "SEDF", "SEDF"), ("choice.credit", "Credit", "Credit"), ("choice.bvt", "BVT", "BVT"),
+     ("why", "Xen 3.0.0 miał BVT i SEDF, a domyślny był SEDF; Credit stał się domyślny w 3.0.3 i jest domyślny w modelu.",
+             "Xen 3.0.0 had BVT and SEDF, with SEDF the default; Credit became the default in 3.0.3 and is the model's default."),
+     ("wrong.credit_303", "Credit pokazuje xm info modelu, ale domyślny został dopiero w Xenie 3.0.3.",
+                          "The model's xm info shows credit, but it became the default only in Xen 3.0.3."),
+     ("wrong.bvt_20", "BVT był domyślny w Xenie 2.0.", "BVT was the default in Xen 2.0."))
+
+
+# -- more of the model's phrases (03's #GP, 04a's page-fault codes) --------------------------------
+QUESTIONS += [
+    ("narration.seg.gp_limit", "#GP({code}): {reg}:{offset}+{size} poza granicą {limit}",
+     "#GP({code}): {reg}:{offset}+{size} beyond limit {limit}"),
+    ("narration.pfec.protection", "naruszenie ochrony", "protection"),
+    ("narration.pfec.not_present", "strona nieobecna", "not-present"),
+    ("narration.pfec.write", "zapis", "write"),
+    ("narration.pfec.read", "odczyt", "read"),
+    ("narration.pfec.user", "użytkownik", "user"),
+    ("narration.pfec.supervisor", "nadzorca", "supervisor"),
+]
+
+
 PL.update({key: pl for key, pl, _en in QUESTIONS})
 EN.update({key: en for key, _pl, en in QUESTIONS})
