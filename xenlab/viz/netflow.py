@@ -13,6 +13,11 @@ from xenlab.viz.base import View
 STAGES = ("netfront TX", "netback TX", "bridge", "netback RX", "netfront RX")
 
 
+def stage_label(stage: str) -> str:
+    """A stage as a reader sees it: the drivers' names as they are, "bridge" in the current language."""
+    return t("narration.net.bridge") if stage == "bridge" else stage
+
+
 def _stage(e) -> str | None:
     n = e.name
     if n == "netfront_tx_produce_request":
@@ -41,6 +46,7 @@ def hops(events) -> list[dict]:
         if stage == "bridge":
             where = f"{p['in_port']} -> {', '.join(p['out_ports']) or '(nowhere)'}"
         out.append({"time_us": e.time / 1000, "stage": stage, "stage_no": STAGES.index(stage), "where": where,
+                    "label": stage_label(stage),
                     "what": p.get("what", t("narration.net.slot", slot=p.get("slot")))})
     return out
 

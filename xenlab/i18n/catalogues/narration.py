@@ -24,6 +24,7 @@ PL: dict[str, object] = {
     "narration.ring.event_held": "bez zdarzenia (wstrzymane)",
     # a ring hop of a frame (chapter 11, xenlab.viz.netflow.hops): the ring slot it went through
     "narration.net.slot": "miejsce {slot}",
+    "narration.net.bridge": "most",
     # the migration report (xenlab.toolstack.migrate.MigrationReport.text, xm migrate)
     "narration.migrate.head": "Migracja domeny {domain} ({how}), stron: {pages} ({mib} MiB)",
     "narration.migrate.live": "na żywo",
@@ -58,6 +59,7 @@ EN: dict[str, object] = {
     "narration.ring.event_sent": "EVENT sent",
     "narration.ring.event_held": "no event (held off)",
     "narration.net.slot": "slot {slot}",
+    "narration.net.bridge": "bridge",
     "narration.migrate.head": "Migrating {domain} ({how}), {pages} pages ({mib} MiB)",
     "narration.migrate.live": "live",
     "narration.migrate.stop_and_copy": "stop-and-copy",
