@@ -99,3 +99,44 @@ def test_destroy_and_info():
     assert m.domain_by_name("a") is None
     info = xenlab.xm(m, "info").rows[0]
     assert info["nr_cpus"] == 2 and info["xen_major"] == 3 and info["xen_minor"] == 0
+
+
+# Xen 3.0's rule (getdomaininfo() in X@RELEASE-3.0.0:xen/common/dom0_ops.c): a domain is "r" while one of
+# its vcpus has VCPUF_running, i.e. sits on a physical CPU at this instant. xm itself runs in dom0, so
+# dom0 is "r" and takes one CPU: at most one other domain per remaining CPU can be "r", and a runnable
+# domain waiting for a CPU shows "------" (neither running nor blocked).
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_running_letters_never_exceed_physical_cpus(cpus):
+    m = xenlab.Machine(seed=0, cpus=cpus)
+    for name in ("web", "db", "mail"):
+        xenlab.xm(m, f"create name={name} memory=16 workload='cpu-bound'")
+    for _ in range(5):
+        m.run_for(7_000_000)
+        rows = xenlab.xm(m, "list").rows
+        states = {r["name"]: r["state"] for r in rows}
+        assert states["Domain-0"][0] == "r"
+        running = [n for n, s in states.items() if s[0] == "r"]
+        assert len(running) <= cpus, states
+        # cpu-bound domains never block: each one not on a CPU is runnable, "------"
+        assert all(states[n] in ("r-----", "------") for n in ("web", "db", "mail")), states
+        assert sum(states[n] == "------" for n in ("web", "db", "mail")) >= 3 - (cpus - 1)
+
+
+def test_one_cpu_only_domain0_is_running_while_xm_runs():
+    m = xenlab.Machine(seed=0, cpus=1)
+    xenlab.xm(m, "create name=web memory=16 workload='cpu-bound'")
+    m.run_for(30_000_000)
+    web = m.domain_by_name("web")
+    assert web.vcpus[0].is_running        # the model's scheduler had it on the CPU...
+    assert xenlab.xm(m, "list web").rows[0]["state"] == "------"   # ...until dom0 ran xm there
+    assert xenlab.xm(m, "list Domain-0").rows[0]["state"] == "r-----"
+
+
+def test_with_an_idle_cpu_xm_takes_it_and_no_domain_is_preempted():
+    # Two CPUs, one busy domain: dom0's vcpu running xm wakes onto the idle CPU (credit tickles idlers),
+    # so web keeps its CPU and both show r.
+    m = xenlab.Machine(seed=0, cpus=2)
+    xenlab.xm(m, "create name=web memory=16 workload='cpu-bound'")
+    m.run_for(30_000_000)
+    states = {r["name"]: r["state"] for r in xenlab.xm(m, "list").rows}
+    assert states == {"Domain-0": "r-----", "web": "r-----"}

@@ -2,6 +2,7 @@
 import numpy as np
 
 import xenlab
+from xenlab.i18n import t
 from xenlab.viz.blkio import BlkView, io_timeline, vbd_rows
 from xenlab.viz.netflow import NetView, hops, vif_rows
 from xenlab.viz.ring import RingLab, RingRecorder, RingView, describe
@@ -13,19 +14,20 @@ def test_ringlab_hand_worked_example():
     lab = RingLab(8)
     for step in ("produce", "produce", "produce"):
         lab.step(step)
-    assert "EVENT" in lab.step("push")                 # req_event=1 lies in (0, 3]
+    sent, held = t("narration.ring.event_sent"), t("narration.ring.event_held")   # in the language in force
+    assert lab.step("push").endswith(sent)             # req_event=1 lies in (0, 3]
     a = lab.arrays()
     assert a["counts"] == {"request": 3, "outstanding": 0, "response": 0, "unused": 5}
     lab.step("consume")
     lab.step("respond")
     a = lab.arrays()
     assert a["counts"] == {"request": 2, "outstanding": 1, "response": 0, "unused": 5}
-    assert "EVENT" in lab.step("bpush")
+    assert lab.step("bpush").endswith(sent)
     a = lab.arrays()
     assert a["counts"] == {"request": 2, "outstanding": 0, "response": 1, "unused": 5}
     assert describe(a).startswith("[RQQ.....] req_prod=3 req_cons=1 rsp_prod=1 rsp_cons=0")
     lab.step("produce")
-    assert "held off" in lab.step("push")              # back end has not re-armed req_event
+    assert lab.step("push").endswith(held)             # back end has not re-armed req_event
     assert a["notify"]["front_sent"] == 1
     assert list(a["region"]) == [2, 0, 0, 3, 3, 3, 3, 3]
     assert np.allclose(a["x"] ** 2 + a["y"] ** 2, 1)

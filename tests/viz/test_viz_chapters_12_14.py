@@ -26,7 +26,8 @@ def test_perf_arrays_match_the_papers_bars():
 
 
 def test_xentop_arrays_from_rows():
-    m = xenlab.Machine(seed=0)
+    # two CPUs: xentop runs in dom0 on one, web keeps the other (on one CPU, web would be runnable, not r)
+    m = xenlab.Machine(seed=0, cpus=2)
     xenlab.xm(m, "create name=web memory=32 workload='cpu-bound'")
     res = xentop(m, delay_ns=200 * MS)
     a = xentop_arrays(res.rows)

@@ -76,17 +76,21 @@ class MigrationReport:
         return self.save.total_sent
 
     def text(self) -> str:
+        """The report in the current language; the table and xc_save's "Total pages sent=" line as they are."""
+        from xenlab.i18n import t
         s = self.save
-        lines = [f"Migrating {self.domain} ({'live' if self.live else 'stop-and-copy'}), "
-                 f"{s.max_pfn} pages ({s.max_pfn * 4096 >> 20} MiB)",
+        lines = [t("narration.migrate.head", domain=self.domain,
+                   how=t("narration.migrate.live" if self.live else "narration.migrate.stop_and_copy"),
+                   pages=s.max_pfn, mib=s.max_pfn * 4096 >> 20),
                  " iter   sent  skipped  dirtied  rate(Mb/s)  time(ms)"]
+        suspended = "  " + t("narration.migrate.suspended")
         for it in s.iterations:
             lines.append(f"{it.iteration:5d} {it.sent:6d} {it.skipped:8d} {it.dirtied:8d} {it.rate_mbit:11d} "
-                         f"{it.duration_ns / 1e6:9.1f}" + ("  (domain suspended)" if it.last else ""))
+                         f"{it.duration_ns / 1e6:9.1f}" + (suspended if it.last else ""))
         lines.append(f"Total pages sent= {s.total_sent} ({s.total_sent / s.max_pfn:.2f}x)")
-        lines.append(f"Last iteration started because: {s.stop_reason}")
-        lines.append(f"Total time {self.total_ns / 1e9:.3f} s, downtime {self.downtime_ns / 1e6:.1f} ms, "
-                     f"{s.bytes / 1e6:.1f} MB sent")
+        lines.append(t("narration.migrate.because", why=stop_reason_text(s.stop_reason)))
+        lines.append(t("narration.migrate.total", total_s=self.total_ns / 1e9, downtime_ms=self.downtime_ns / 1e6,
+                       mb=s.bytes / 1e6))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -108,6 +112,20 @@ def resolve_host(target):
 def _host_name(target, source=None) -> str:
     names = [k for k, v in hosts.items() if v is target]
     return names[0] if names else "localhost" if target is source else "the target host"
+
+
+def stop_reason_text(reason: str) -> str:
+    """Why the pre-copy ended (a value of ``precopy_should_stop``), in the current language."""
+    from xenlab.i18n import t
+    return t("narration.precopy." + reason.replace(" ", "_"))
+
+
+def precopy_summary(rate: int, report: MigrationReport) -> str:
+    """One line for chapter 14's table: dirtying rate, iterations, last copy, downtime and why it stopped."""
+    from xenlab.i18n import t
+    return t("narration.precopy.summary", rate=rate, iters=len(report.iterations),
+             last=report.iterations[-1].sent, downtime_ms=report.downtime_ns / 1e6,
+             why=stop_reason_text(report.save.stop_reason))
 
 
 def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBIT_RATE,

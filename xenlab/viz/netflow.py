@@ -7,9 +7,15 @@ shows them.
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.viz.base import View
 
 STAGES = ("netfront TX", "netback TX", "bridge", "netback RX", "netfront RX")
+
+
+def stage_label(stage: str) -> str:
+    """A stage as a reader sees it: the drivers' names as they are, "bridge" in the current language."""
+    return t("narration.net.bridge") if stage == "bridge" else stage
 
 
 def _stage(e) -> str | None:
@@ -40,7 +46,8 @@ def hops(events) -> list[dict]:
         if stage == "bridge":
             where = f"{p['in_port']} -> {', '.join(p['out_ports']) or '(nowhere)'}"
         out.append({"time_us": e.time / 1000, "stage": stage, "stage_no": STAGES.index(stage), "where": where,
-                    "what": p.get("what", f"slot {p.get('slot')}")})
+                    "label": stage_label(stage),
+                    "what": p.get("what", t("narration.net.slot", slot=p.get("slot")))})
     return out
 
 

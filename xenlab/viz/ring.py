@@ -365,9 +365,15 @@ def question_for(op: str | None, step: dict | None = None) -> str | None:
 
 
 # -- a ring a student drives by hand ---------------------------------------------------------------------------
+def say(key: str, **kw) -> str:
+    """RingLab's narration ``key`` in the current language (``narration.ring.*``): compared notebook
+    cells print it, so a Polish notebook prints Polish."""
+    return t(f"narration.ring.{key}", **kw)
+
+
 class RingLab:
-    """A small ring with both ends, stepped by hand; every step returns what happened (in neutral words,
-    printed in compared notebook cells) and records it in ``history`` (for the viewer's caption);
+    """A small ring with both ends, stepped by hand; every step returns what happened (in the student's
+    language, printed in compared notebook cells) and records it in ``history`` (for the viewer's caption);
     ``undo()`` and ``reset()`` go back."""
 
     STEPS = ("produce", "push", "consume", "respond", "bpush", "gconsume", "gfinal", "bfinal")
@@ -441,13 +447,13 @@ class RingLab:
         op = self.OPS[name]
         if name == "produce":
             if f.full():
-                return self._refuse("ring full: the guest must wait for responses", "full", size=f.nr_ents)
+                return self._refuse(say("full"), "full", size=f.nr_ents)
             ident = self.next_id
             req = B.BlkifRequest(id=ident, operation=B.BLKIF_OP_READ if ident % 2 else B.BLKIF_OP_WRITE,
                                  sector_number=8 * ident)
             idx = f.produce_request(req)
             self.next_id += 1
-            return self._record(f"guest produced request {ident} (req_prod_pvt={f.req_prod_pvt})", op=op,
+            return self._record(say("produced", id=ident, pvt=f.req_prod_pvt), op=op,
                                 slot=idx & (f.nr_ents - 1), pvt=f.req_prod_pvt, what=slot_text(req, "request"))
         if name in ("push", "bpush"):
             end, off = (f, "req") if name == "push" else (b, "rsp")
@@ -455,39 +461,40 @@ class RingLab:
             notify = bool(end.push_requests_and_check_notify() if name == "push" else
                           end.push_responses_and_check_notify())
             new = getattr(s, f"{off}_prod")
-            who = "guest" if name == "push" else "back end"
-            return self._record(f"{who} pushed {off}_prod={new}: " + ("EVENT sent" if notify else "no event (held off)"),
-                                op=op, old=old, new=new, event=event, notify=notify, checked=True)
+            outcome = say("event_sent" if notify else "event_held")
+            return self._record(say("pushed" if name == "push" else "bpushed", prod=new, outcome=outcome), op=op, old=old, new=new, event=event, notify=notify, checked=True)
         if name == "consume":
             if not b.has_unconsumed_requests():
-                return self._refuse("no request to consume", "no_request", n=b.req_cons)
+                return self._refuse(say("no_request"), "no_request", n=b.req_cons)
             idx = b.req_cons
             req = b.consume_request()
             self.taken[idx] = req
-            return self._record(f"back end took request {req.id}", op=op, slot=idx & (b.nr_ents - 1),
+            return self._record(say("took_request", id=req.id), op=op, slot=idx & (b.nr_ents - 1),
                                 cons=b.req_cons, what=slot_text(req, "request"))
         if name == "respond":
             if b.rsp_prod_pvt == b.req_cons:
-                return self._refuse("no consumed request to answer", "no_answer")
+                return self._refuse(say("nothing_to_answer"), "no_answer")
             idx = b.rsp_prod_pvt
             req = self.taken.pop(idx, None) or b.get_request(idx)
             rsp = B.BlkifResponse(id=req.id, operation=req.operation, status=B.BLKIF_RSP_OKAY)
             b.produce_response(rsp)
-            return self._record(f"back end answered in slot {idx & (b.nr_ents - 1)}", op=op,
+            # It goes where rsp_prod_pvt points, not into its request's slot: a back end may answer in another
+            # order than the requests came (blkback's elevator does); the guest matches it by id.
+            return self._record(say("answered", id=req.id, slot=idx & (b.nr_ents - 1), pvt=idx), op=op,
                                 slot=idx & (b.nr_ents - 1), pvt=b.rsp_prod_pvt, what=slot_text(rsp, "response"))
         if name == "gconsume":
             if not f.has_unconsumed_responses():
-                return self._refuse("no response to consume", "no_response", n=f.rsp_cons)
+                return self._refuse(say("no_response"), "no_response", n=f.rsp_cons)
             idx = f.rsp_cons
             rsp = f.consume_response()
-            return self._record(f"guest took response {rsp.id}", op=op, slot=idx & (f.nr_ents - 1),
+            return self._record(say("took_response", id=rsp.id), op=op, slot=idx & (f.nr_ents - 1),
                                 cons=f.rsp_cons, what=slot_text(rsp, "response"))
         if name == "gfinal":
             work = f.final_check_for_responses()
-            return self._record(f"guest final check: {work} more (rsp_event={s.rsp_event})", op=op, work=work,
+            return self._record(say("gfinal", n=work, event=s.rsp_event), op=op, work=work,
                                 event=s.rsp_event)
         work = b.final_check_for_requests()
-        return self._record(f"back end final check: {work} more (req_event={s.req_event})", op=op, work=work,
+        return self._record(say("bfinal", n=work, event=s.req_event), op=op, work=work,
                             event=s.req_event)
 
     def arrays(self) -> dict:

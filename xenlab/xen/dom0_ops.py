@@ -15,20 +15,38 @@ from xenlab.xen.public.xen import DOMID_FIRST_RESERVED, MAX_VIRT_CPUS
 
 
 def getdomaininfo_flags(d, current) -> int:
-    flags = 0
+    """DOMFLAGS_* as 3.0's getdomaininfo() sets them (X@RELEASE-3.0.0:xen/common/dom0_ops.c).
+
+    Over the domain's online vcpus: BLOCKED only if every one is blocked, RUNNING if any one has
+    VCPUF_running. The caller (a dom0 vcpu making this very hypercall) is running too. The model's
+    scheduler does not place it, so it is put where it would be: on an idle physical CPU if there is
+    one, else on its own CPU, whose vcpu is then, at this instant, preempted (runnable, not running).
+    That is why at most one domain per physical CPU shows ``r`` and, on one CPU, only Domain-0 does
+    (it is the one running ``xm``).
+    """
+    machine = current.domain.machine
+    busy = {v.processor for dom in machine.domains.values() for v in dom.vcpus if v.is_running}
+    idle = [c for c in range(len(machine.cpus)) if c not in busy]
+    preempted_cpu = None if (idle or current.is_running) else current.processor
+
+    def running(v) -> bool:
+        return v is current or (v.is_running and v.processor != preempted_cpu)
+
+    flags = D.DOMFLAGS_BLOCKED
+    for v in d.vcpus:
+        if v.down:
+            continue
+        if not v.blocked or v is current:
+            flags &= ~D.DOMFLAGS_BLOCKED
+        if running(v):
+            flags |= D.DOMFLAGS_RUNNING
     if d.is_dying:
         flags |= D.DOMFLAGS_DYING
     if d.is_shutdown:
         flags |= D.DOMFLAGS_SHUTDOWN | ((d.shutdown_code or 0) << D.DOMFLAGS_SHUTDOWNSHIFT)
     if d.pause_count:
         flags |= D.DOMFLAGS_PAUSED
-    # The caller is running right now (it is making this call), which is why xm shows Domain-0 as r.
-    running = any(v.is_running for v in d.vcpus) or d is current.domain
-    if running:
-        flags |= D.DOMFLAGS_RUNNING
-    elif d.vcpus and all(v.blocked for v in d.vcpus):        # every vcpu has _VPF_blocked
-        flags |= D.DOMFLAGS_BLOCKED
-    cpu = next((v.processor for v in d.vcpus if v.is_running), d.vcpus[0].processor if d.vcpus else 0)
+    cpu = next((v.processor for v in d.vcpus if running(v)), d.vcpus[0].processor if d.vcpus else 0)
     return flags | (cpu << D.DOMFLAGS_CPUSHIFT)
 
 
