@@ -1,5 +1,4 @@
 """The scheduler lab: pure array functions on a simulation, and the widget driven without a browser."""
-import time
 
 import numpy as np
 import pytest
@@ -58,12 +57,6 @@ def test_params_from_sliders():
     assert L.sched_params("atropos", {"period_ms": 20, "slice_ms": 5, "xtratime": 1})["latency"] == 20 * MS
     cfgs = L.domain_configs("credit", [L.LabDomain("a", params={"credit": {"weight": 512, "cap": 30}})])
     assert (cfgs[0].weight, cfgs[0].cap) == (512, 30)
-
-
-def test_resimulation_is_fast_enough_to_feel_live():
-    start = time.perf_counter()
-    L.simulate("credit", L.default_domains(), 1000 * MS)
-    assert time.perf_counter() - start < 0.5
 
 
 def test_widget_slider_resimulates_and_steps():
