@@ -324,9 +324,8 @@ def calibration_text(units: dict | None = None) -> str:
     for key in CALIBRATION + list(VALIDATION):
         rs = {r["platform"]: r for r in rows if (r["table"], r["row"]) == key}
         lines.append(f"{key[1]:<24}" + "".join(
-            f"{rs[p]['published']:>11.3g}{rs[p]['model']:>10.3g}{'' if rs[p]['calibrates'] else '*'}"
-            + ("" if rs[p]["calibrates"] else "")
-            for p in PLATFORMS[1:]).replace("*", "*"))
+            f"{rs[p]['published']:>11.3g}{rs[p]['model']:>10.3g}{' ' if rs[p]['calibrates'] else '*'}"
+            for p in PLATFORMS[1:]))
     lines.append("(us; ttcp rows in us per packet; * = a check, not used to calibrate that platform)")
     return "\n".join(lines)
 

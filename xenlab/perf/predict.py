@@ -106,3 +106,25 @@ def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str
     ok = sum(abs(r["error"]) <= threshold for r in rows)
     lines.append(f"{ok} of {len(rows)} bars within {threshold:.2f} of the paper")
     return "\n".join(lines)
+
+
+def mix_text(mixes: dict | None = None) -> str:
+    """The frozen operation mixes, per unit of work, as measured on the model."""
+    mixes = mixes or frozen()
+    ops = ("syscall", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+    short = {"syscall": "sysc", "fault": "fault", "switch": "switch", "fork": "fork", "exec": "exec",
+             "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "bytes"}
+    lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>9}" for o in ops) + f"{'OS %':>6}"]
+    for name in BENCHMARKS:
+        e = mixes[name]
+        share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
+        lines.append(f"{name:<18}" + "".join(f"{e['mix'].get(o, 0):>9.4g}" for o in ops) + f"{share:>6}")
+    return "\n".join(lines)
+
+
+def units_text(units: dict | None = None) -> str:
+    """The calibrated price of every mechanism, grouped by platform."""
+    from xenlab.perf.costs import MECHANISMS, calibrate
+    units = units or calibrate()
+    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {what}"
+                     for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
