@@ -144,3 +144,47 @@ class PredictionChart(View):
         self.summary.value = (f"<div style='font-size:{theme.FONT_PX}px'>"
                               f"{t('perf.model.summary', ok=ok, n=a['error'].size, ms=ms)}</div>")
         self.table.value = error_table_html(a)
+
+
+def student_inputs(price_fn, score_fn, table3: dict, bench: str = "OSDB-OLTP", platform: str = "U"):
+    """Exercise 12: the student's ptrace price (UML null call) and score (``bench`` on ``platform``).
+
+    Returns (price or None, score or None, the model's score with the student's price, why-not text)."""
+    notes = []
+    price = score = None
+    try:
+        price = float(price_fn(table3["L-UP"]["null call"], table3["UML"]["null call"], 1))
+    except NotImplementedError:
+        notes.append("mechanism_price: not written yet")
+    units = dict(C.calibrate())
+    if price is not None and price > 0:
+        units["u_ptrace"] = price
+    table = C.op_costs(units)
+    from xenlab.perf.workloads import frozen
+    parts = P.unit_times(frozen()[bench], table)
+    mix = dict(frozen()[bench]["mix"])
+    mix["irq"] = parts["L"]["irq"] / table["L"]["irq"]
+    mix = {op: n for op, n in mix.items() if op in table["L"]}
+    try:
+        score = float(score_fn(dict(mix), dict(table["L"]), dict(table[platform]), parts["L"]["compute"]))
+    except NotImplementedError:
+        notes.append("relative_score: not written yet")
+    model = P.predict(units)[bench][C.PLATFORMS.index(platform)]
+    return price, score, model, "; ".join(notes)
+
+
+def student_chart(price_fn, score_fn, table3: dict, bench: str = "OSDB-OLTP", platform: str = "U"):
+    """(text, PredictionChart) with the student's price and score plugged in (stubs are reported)."""
+    price, score, model, notes = student_inputs(price_fn, score_fn, table3, bench, platform)
+    lines = [f"u_ptrace: {price:.4g} us" if price is not None else "u_ptrace: -",
+             f"{bench} {platform}: {score:.3f} (model {model:.3f}, paper "
+             f"{relative()[bench][C.PLATFORMS.index(platform)]:.3f})" if score is not None else f"{bench} {platform}: -"]
+    if notes:
+        lines.append(notes)
+    units = {"u_ptrace": price} if price is not None and price > 0 else None
+    chart = None
+    try:
+        chart = PredictionChart(units=units, student_score=(bench, platform, score) if score is not None else None)
+    except ImportError:                 # no bqplot: the text alone
+        pass
+    return "\n".join(lines), chart
