@@ -12,9 +12,6 @@ import pytest
 
 from xenlab.perf import costs, paper, predict, workloads
 
-FIG3_WORDS = ("fig3", "bar_heights", "relative", "absolute", "sosp03", "xenlab.perf.paper", "data()")
-
-
 def test_every_calibrated_row_within_10_percent_and_some_rows_are_checks():
     rows = costs.calibration_table()
     used = [r for r in rows if r["calibrates"] and r["platform"] != "L"]
@@ -112,7 +109,7 @@ def test_web_mix_counts_packets_and_bytes_from_netfront():
 def test_prediction_shape_and_native_baseline():
     pred = predict.predict()
     assert list(pred) == list(workloads.BENCHMARKS)
-    for name, scores in pred.items():
+    for scores in pred.values():
         assert scores[0] == pytest.approx(1.0)
         assert all(0 < s <= 1.0 + 1e-9 for s in scores)
     # a costlier hypercall can only make X slower

@@ -5,5 +5,14 @@ measured on the model (``workloads``) and the prediction of Figure 3 from them (
 ``from xenlab import perf`` keeps the old names: data(), fig3(), relative(), fig3_text(), lmbench(),
 measure(), measure_text().
 """
-from xenlab.perf.paper import (MS, data, fig3, fig3_text, kernel_build_like, lmbench, measure,  # noqa: F401
-                               measure_text, relative)
+from xenlab.perf.paper import (  # noqa: F401
+                               MS,
+                               data,
+                               fig3,
+                               fig3_text,
+                               kernel_build_like,
+                               lmbench,
+                               measure,
+                               measure_text,
+                               relative,
+)

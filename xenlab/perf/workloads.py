@@ -149,11 +149,6 @@ def _blocks(blocks) -> list:
     return ops
 
 
-def _faults(n: int, base: int = USER_BASE) -> list:
-    """n first-touch page faults, over a 64-page window (the model refills the same pages)."""
-    return [("fault", 14, base + PAGE * (i % 64)) for i in range(min(n, 64))], max(1, n // 64) if n >= 64 else 1
-
-
 def _fault_blocks(n: int) -> list:
     full, rest = divmod(int(n), 64)
     out = []
