@@ -12,6 +12,7 @@ import pytest
 
 from xenlab.perf import costs, paper, predict, workloads
 
+
 def test_every_calibrated_row_within_10_percent_and_some_rows_are_checks():
     rows = costs.calibration_table()
     used = [r for r in rows if r["calibrates"] and r["platform"] != "L"]
