@@ -1,0 +1,159 @@
+"""Chapter 12's cost model: calibration on lmbench/ttcp only, mixes measured on the model, the prediction.
+
+Oracles: the paper's Tables 3-6 (the calibration must reproduce the rows it uses within 10%), the
+model's own runs (a changed workload gives a changed mix), and Figure 3 (compared, never an input).
+"""
+import ast
+import copy
+import inspect
+
+import numpy as np
+import pytest
+
+from xenlab.perf import costs, paper, predict, workloads
+
+
+def test_every_calibrated_row_within_10_percent_and_some_rows_are_checks():
+    rows = costs.calibration_table()
+    used = [r for r in rows if r["calibrates"] and r["platform"] != "L"]
+    assert len(used) >= 30
+    worst = max(used, key=lambda r: abs(r["error"]))
+    assert abs(worst["error"]) <= 0.10, worst
+    checks = [r for r in rows if not r["calibrates"] and r["platform"] != "L"]
+    assert checks and all(r["why_not"] for r in checks)          # each check says why it is not used
+    # native Linux's costs are its lmbench row (L-UP), exactly
+    assert all(r["model"] == pytest.approx(r["published"]) for r in rows if r["platform"] == "L"
+               and r["table"] != "ttcp")
+
+
+def test_calibration_reads_no_figure_3(monkeypatch):
+    real = paper.data()
+    fake = copy.deepcopy(real)
+    fake["fig3"]["absolute"] = [[1, 2, 3, 4]] * 6
+    fake["fig3"]["bar_heights"] = [[0.5] * 4] * 6
+    before = costs.calibrate()
+    p_before = predict.predict()
+    costs.calibrate.cache_clear()
+    monkeypatch.setattr(paper, "data", lambda: fake)
+    try:
+        assert costs.calibrate() == before
+        assert predict.predict() == p_before
+    finally:
+        costs.calibrate.cache_clear()
+
+
+def test_xen_mechanisms_are_cheap_and_the_others_are_not():
+    u = costs.calibrate()
+    assert u["x_hyp"] < 2 and u["x_bounce"] < 2 and u["x_pte"] < 1      # about a microsecond or less
+    assert u["v_cr3"] > 10 * u["x_hyp"] and u["v_world"] > 10 * u["x_split"]
+    assert 15 < u["u_ptrace"] < 35                                       # UML null call: 24.7 us
+    c = costs.op_costs()
+    for op in ("syscall", "fault", "switch", "fork", "exec"):
+        assert c["L"][op] <= c["X"][op] * 1.01 < c["V"][op]             # the paper's order for these
+
+
+def test_workload_module_does_not_touch_figure_3():
+    src = inspect.getsource(workloads)
+    tree = ast.parse(src)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+            imported.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    assert not any("paper" in m or "perf.predict" in m for m in imported), imported
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+            {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    for word in ("fig3", "bar_heights", "relative", "absolute", "sosp03"):
+        assert word not in names
+        assert not any(word in s for s in strings)
+    # the frozen file holds mixes and parameters only
+    assert set(workloads.frozen()) == set(workloads.BENCHMARKS)
+
+
+@pytest.mark.parametrize("name", ["OSDB-OLTP", "dbench"])
+def test_frozen_mixes_are_what_the_model_measures(name):
+    fresh = workloads.measure_mix(name)
+    frozen = workloads.frozen()[name]
+    assert fresh["mix"] == pytest.approx(frozen["mix"])
+    assert fresh["hypercalls"] == pytest.approx(frozen["hypercalls"])
+    if name == "dbench":
+        assert fresh["mix"]["switch"] == 0 and "multicall" not in fresh["hypercalls"]
+        return
+    # the switches counted are XenoLinux's multicalls: one mmuext_op and one multicall each
+    assert fresh["hypercalls"]["multicall"] == fresh["mix"]["switch"] > 0
+    assert fresh["hypercalls"]["mmuext_op"] >= fresh["mix"]["switch"]
+
+
+def test_changing_a_workload_changes_its_mix():
+    base = workloads.measure_mix("OSDB-OLTP", units=2)
+    params = dict(workloads.PARAMS["OSDB-OLTP"], block_reads=16, messages=3)
+    changed = workloads.measure_mix("OSDB-OLTP", units=2, params=params)
+    # each block read is lseek + read, each message a send, a switch and a receive
+    assert changed["mix"]["syscall"] - base["mix"]["syscall"] == pytest.approx(2 * (16 - 6) + 2 * (3 - 8))
+    assert changed["mix"]["switch"] - base["mix"]["switch"] == pytest.approx(3 - 8)
+    # and the prediction follows the mix
+    mixes = dict(workloads.frozen(), **{"OSDB-OLTP": changed})
+    assert predict.predict(mixes=mixes)["OSDB-OLTP"] != predict.predict()["OSDB-OLTP"]
+
+
+def test_web_mix_counts_packets_and_bytes_from_netfront():
+    mix = workloads.frozen()["SPEC WEB99"]["mix"]
+    p = workloads.PARAMS["SPEC WEB99"]
+    segs = -(-p["response_bytes"] // p["segment"])
+    assert mix["packet"] == pytest.approx(segs, abs=0.2)
+    assert mix["byte"] == pytest.approx(p["response_bytes"], rel=0.01)
+
+
+def test_prediction_shape_and_native_baseline():
+    pred = predict.predict()
+    assert list(pred) == list(workloads.BENCHMARKS)
+    for scores in pred.values():
+        assert scores[0] == pytest.approx(1.0)
+        assert all(0 < s <= 1.0 + 1e-9 for s in scores)
+    # a costlier hypercall can only make X slower
+    slower = predict.predict(dict(costs.calibrate(), x_hyp=10.0))
+    assert all(slower[n][1] <= pred[n][1] for n in pred)
+    assert all(slower[n][1] < pred[n][1] for n in ("Linux build time", "OSDB-OLTP", "SPEC WEB99"))
+    assert all(slower[n][2:] == pred[n][2:] for n in pred)                # V and U do not make hypercalls
+
+
+def test_measured_agreement_with_figure_3_does_not_regress():
+    rows = predict.compare()
+    within = sum(abs(r["error"]) <= 0.10 for r in rows)
+    assert len(rows) == 18 and within >= 10           # measured: 10 of 18 (the issue asks for 15)
+    pairs = predict.ordering_ok()
+    assert sum(ok for *_, ok in pairs) >= len(pairs) - 1   # measured: all but OLTP's V-U pair
+
+
+@pytest.mark.xfail(strict=True, reason="the model gets 10 of 18 bars within 0.10 (U is predicted too slow on "
+                                       "build, IR, dbench and WEB99; V too fast on IR and OLTP, too slow on "
+                                       "dbench; X on WEB99 just outside); not fitted")
+def test_issue_target_15_of_18_bars():
+    assert sum(abs(r["error"]) <= 0.10 for r in predict.compare()) >= 15
+
+
+@pytest.mark.xfail(strict=True, reason="OSDB-OLTP: the model puts V (0.38) above U (0.11); the paper has "
+                                       "V 0.12 below U 0.18")
+def test_issue_target_ordering_everywhere():
+    assert all(ok for *_, ok in predict.ordering_ok())
+
+
+def test_prediction_arrays_and_chart():
+    from xenlab.viz.perf_model import prediction_arrays
+    a = prediction_arrays()
+    assert a["y"].shape == (6, 6) and a["error"].shape == (3, 6)
+    assert np.allclose(a["y"][1::2] - a["y"][0::2], a["error"])
+    pytest.importorskip("bqplot")
+    from xenlab.viz.perf_model import PredictionChart
+    chart = PredictionChart(student_score=("OSDB-OLTP", "V", 0.3))
+    y0 = np.array(chart.bars.y)
+    chart.sliders["u_ptrace"].value = 100.0
+    y1 = np.array(chart.bars.y)
+    assert not chart.errors
+    assert np.all(y1[5] < y0[5]) and np.array_equal(y1[:4], y0[:4])   # only U's model bars move, down
+    chart.reset.click()
+    assert np.allclose(np.array(chart.bars.y), y0)
+    assert "0.10" in chart.summary.value or "0,10" in chart.summary.value

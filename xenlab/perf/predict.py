@@ -1,0 +1,130 @@
+"""Figure 3 predicted: relative score = (time of a unit of work on L) / (time on the platform).
+
+time_P = compute + sum over ops of mix[op] * cost_P(op) + ticks * cost_P(irq)
+
+- ``mix`` is the operation mix measured on the model (workloads.frozen());
+- ``cost_P(op)`` comes from the mechanisms calibrated on lmbench and ttcp (costs.op_costs());
+- ``compute`` (user-mode work, the same on every platform: VMware and UML run user code directly) is
+  given (SPEC INT) or follows from the cited share of time in the OS on native Linux:
+  compute = kernel time on L * (1 - os_share) / os_share;
+- ticks: the timer interrupt at HZ = 100 over the unit's native time. A disk request's or a packet's
+  completion interrupt is not counted again: ttcp's per-packet time, which calibrated them, includes it.
+
+Figure 3 enters only ``compare()``, after the prediction is made.
+
+Simplifications:
+- CPU-bound: device time is not added (the paper's benchmarks ran from the page cache or kept the CPU
+  busy); the platforms differ in CPU time only.
+"""
+from __future__ import annotations
+
+from xenlab.perf.costs import PLATFORMS, op_costs
+from xenlab.perf.workloads import BENCHMARKS, HZ, frozen
+
+COST_OPS = ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+
+
+def unit_times(mix_entry: dict, costs: dict) -> dict[str, dict[str, float]]:
+    """{platform: {op: us per unit}} including "compute" and "irq"."""
+    mix = mix_entry["mix"]
+    kernel_l = sum(mix.get(op, 0) * costs["L"][op] for op in COST_OPS)
+    if mix_entry.get("compute_us") is not None:
+        compute = float(mix_entry["compute_us"])
+    else:
+        share = mix_entry["os_share"]
+        compute = kernel_l * (1 - share) / share
+    native_s = (compute + kernel_l) / 1e6
+    irqs = HZ * native_s
+    out = {}
+    for p in PLATFORMS:
+        parts = {"compute": compute}
+        parts.update({op: mix.get(op, 0) * costs[p][op] for op in COST_OPS})
+        parts["irq"] = irqs * costs[p]["irq"]
+        out[p] = parts
+    return out
+
+
+def predict(units: dict | None = None, mixes: dict | None = None) -> dict[str, list[float]]:
+    """{benchmark: [L, X, V, U] relative to Linux} from the mixes and the (possibly changed) unit prices."""
+    costs = op_costs(units)
+    mixes = mixes or frozen()
+    out = {}
+    for name in BENCHMARKS:
+        t = unit_times(mixes[name], costs)
+        total = {p: sum(t[p].values()) for p in PLATFORMS}
+        out[name] = [total["L"] / total[p] for p in PLATFORMS]
+    return out
+
+
+def dominant(name: str, platform: str, units: dict | None = None, mixes: dict | None = None) -> tuple[str, float]:
+    """The operation that adds most time on ``platform`` over native, and its share of the extra time."""
+    costs = op_costs(units)
+    t = unit_times((mixes or frozen())[name], costs)
+    extra = {op: t[platform][op] - t["L"][op] for op in t["L"] if op != "compute"}
+    total = sum(extra.values())
+    op = max(extra, key=extra.get)
+    return op, (extra[op] / total if total > 0 else 0.0)
+
+
+def compare(pred: dict | None = None) -> list[dict]:
+    """Each non-native bar: predicted, published (Figure 3, exact ratio), error, the dominant operation."""
+    from xenlab.perf.paper import relative
+    pred = pred or predict()
+    pub = relative()
+    rows = []
+    for name in BENCHMARKS:
+        for i, p in enumerate(PLATFORMS):
+            if p == "L":
+                continue
+            op, share = dominant(name, p)
+            rows.append({"benchmark": name, "platform": p, "predicted": pred[name][i], "published": pub[name][i],
+                         "error": pred[name][i] - pub[name][i], "dominant": op, "dominant_share": share})
+    return rows
+
+
+def ordering_ok(pred: dict | None = None, margin: float = 0.05) -> list[tuple[str, str, str, bool]]:
+    """For every pair of X, V, U whose published scores differ by more than ``margin``: same order?"""
+    from xenlab.perf.paper import relative
+    pred = pred or predict()
+    pub = relative()
+    out = []
+    for name in BENCHMARKS:
+        for a, b in (("X", "V"), ("X", "U"), ("V", "U")):
+            ia, ib = PLATFORMS.index(a), PLATFORMS.index(b)
+            if abs(pub[name][ia] - pub[name][ib]) > margin:
+                out.append((name, a, b, (pub[name][ia] > pub[name][ib]) == (pred[name][ia] > pred[name][ib])))
+    return out
+
+
+def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str:
+    rows = rows or compare()
+    lines = [f"{'benchmark':<18}{'':>2}{'paper':>7}{'model':>7}{'error':>7}   most of the extra time"]
+    for r in rows:
+        miss = "  MISS" if abs(r["error"]) > threshold else ""
+        lines.append(f"{r['benchmark']:<18}{r['platform']:>2}{r['published']:>7.2f}{r['predicted']:>7.2f}"
+                     f"{r['error']:>+7.2f}   {r['dominant']} ({r['dominant_share']:.0%}){miss}")
+    ok = sum(abs(r["error"]) <= threshold for r in rows)
+    lines.append(f"{ok} of {len(rows)} bars within {threshold:.2f} of the paper")
+    return "\n".join(lines)
+
+
+def mix_text(mixes: dict | None = None) -> str:
+    """The frozen operation mixes, per unit of work, as measured on the model."""
+    mixes = mixes or frozen()
+    ops = ("syscall", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+    short = {"syscall": "sysc", "fault": "fault", "switch": "switch", "fork": "fork", "exec": "exec",
+             "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "bytes"}
+    lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>9}" for o in ops) + f"{'OS %':>6}"]
+    for name in BENCHMARKS:
+        e = mixes[name]
+        share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
+        lines.append(f"{name:<18}" + "".join(f"{e['mix'].get(o, 0):>9.4g}" for o in ops) + f"{share:>6}")
+    return "\n".join(lines)
+
+
+def units_text(units: dict | None = None) -> str:
+    """The calibrated price of every mechanism, grouped by platform."""
+    from xenlab.perf.costs import MECHANISMS, calibrate
+    units = units or calibrate()
+    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {what}"
+                     for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))

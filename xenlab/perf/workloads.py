@@ -1,0 +1,292 @@
+"""The six benchmarks of SOSP'03 Figure 3 as programs run in the model's guests, and their operation mixes.
+
+Each benchmark is described by what one unit of its work does (one compiled file, one query, one
+transaction, one file-system operation, one web request, one second of SPEC INT): how many processes
+it starts, system calls, pages it touches, process switches, disk requests, network segments. Those
+PARAMETERS come from published characterisations of the programs (cited next to each number) or, where
+none was found, are marked "estimate" with the reasoning. Nothing here reads Figure 3
+(tests/perf/test_perf_model.py checks this module's source and imports).
+
+``program(name)`` turns the parameters into a ``guest/workload.py`` Program: ("syscall", nr) with
+Linux i386 system-call numbers, ("fault", 14, addr), ("switch",), ("io", "blk", ...) and
+("io", "net", "ping", ...). ``measure_mix(name)`` runs it on a XenoLinux guest of a fresh model machine
+(with a virtual disk and network interface) and counts, from the model's own counters, what happened:
+system calls by number (the trace's guest_handler events), page faults (kernel.cpu_stats), process
+switches (one multicall each), disk requests (kernel.io_log), packets and bytes (netfront's stats),
+and the hypercalls behind them (d.hypercall_counts). The mix is those counts per unit of work.
+
+``MIXES`` is the frozen result (xenlab/data/perf_mixes.json, written by ``freeze()``); a test checks
+that a fresh run gives the same counts.
+
+Simplifications:
+- A workload is a sequence of operations, one guest, one vcpu; all work of the unit is done by it (the
+  client of OSDB and dbench runs in the same guest as in the paper, but without its own process).
+- The network peer is the model's "outside" host: a web response's segment is a ping of that size, its
+  echo stands for the client's ACK; only sent bytes count as the server's bytes.
+- CPU work outside the kernel is not simulated: its length comes from the cited share of time the
+  benchmark spends in the OS (``os_share``), or is given directly (SPEC INT: one second per unit).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from importlib import resources
+
+# Linux 2.4 i386 system-call numbers (include/asm-i386/unistd.h)
+NR = {"fork": 2, "read": 3, "write": 4, "open": 5, "close": 6, "creat": 8, "unlink": 10, "execve": 11,
+      "lseek": 19, "kill": 37, "mmap": 90, "munmap": 91, "socketcall": 102, "ipc": 117, "fsync": 118,
+      "wait4": 114, "fstat64": 197, "stat64": 195, "rename": 38}
+# Which system calls are operations of their own in the cost model (costs.OPS); the rest are "syscall".
+OP_OF_NR = {2: "fork", 11: "exec", 8: "create", 10: "delete", 37: "signal"}
+HZ = 100                        # Linux 2.4 i386 timer interrupts per second (include/asm-i386/param.h)
+PAGE = 4096
+USER_BASE = 0x0804_8000
+
+BENCHMARKS = ("SPEC INT2000", "Linux build time", "OSDB-IR", "OSDB-OLTP", "dbench", "SPEC WEB99")
+
+# ---------------------------------------------------------------------------------------------------
+# The parameters, per unit of work. Each number carries its source or says "estimate".
+# ---------------------------------------------------------------------------------------------------
+PARAMS = {
+    "SPEC INT2000": {
+        "unit": "1 s of benchmark CPU time",
+        "compute_us": 1_000_000,            # the unit itself
+        # SPEC CPU2000 programs have memory footprints up to ~200 MB, most far less (Henning, "SPEC
+        # CPU2000: Measuring CPU Performance in the New Millennium", IEEE Computer 33(7), 2000); ~100 MB
+        # touched once over a run of ~300 s (estimate) = 85 first-touch faults per second.
+        "faults": 85,
+        "syscalls": 40,                     # reading inputs, writing outputs (estimate)
+    },
+    "Linux build time": {
+        "unit": "one compiled C file of Linux 2.4.21",
+        # make runs each command through /bin/sh (GNU make manual, "Command Execution"), gcc 2.96's
+        # driver runs cpp0, cc1 and as as separate programs (gcc -v): 5 fork + exec per file.
+        "processes": 5,
+        # Per process: the dynamic loader's startup, ~25 system calls and ~8 mmaps (strace of a small
+        # dynamically linked program; estimate).
+        "startup_syscalls": 33,
+        # A 2.4 kernel source file includes ~150 headers (gcc -H on kernel/sched.c; estimate); cpp looks
+        # each up along the -I path (2 opens), fstats, reads it (2 reads) and closes it.
+        "headers": 150, "syscalls_per_header": 6,
+        # -pipe (arch/i386/Makefile, 2.4): ~400 KB of preprocessed text cpp0 -> cc1 and ~100 KB of
+        # assembly cc1 -> as through 4 KB pipe writes: each write and read, and a switch (estimate).
+        "pipe_transfers": 125,
+        # cc1 grows to ~8 MB on a typical file (estimate), the other four ~0.6 MB each: first touches.
+        "faults": 2600,
+        "creates": 2,                       # the .o and its .flags file (Rules.make, 2.4)
+        "disk_writes": 1,                   # the .o written back (8 KB request; estimate)
+        # "Native Linux spends about 7% of the CPU time in the OS" on this build (SOSP'03 §4.1, text).
+        "os_share": 0.07,
+    },
+    "OSDB-IR": {
+        "unit": "one information-retrieval query (PostgreSQL 7.1.3, 40 MB OSDB database, cached)",
+        # client -> backend over a Unix socket: send + recv on each side, a switch each way
+        "messages": 2,
+        # PostgreSQL 7.1 reads 8 KB blocks with lseek + read (storage/file/fd.c) and its default
+        # shared_buffers is 64 blocks (postgresql.conf.sample), so a scan reads through the kernel's
+        # cache: ~60 blocks per query (estimate).
+        "block_reads": 60,
+        "faults": 20,                       # sort and hash memory first touched (estimate)
+        "os_share": 0.25,                   # estimate: a cached read-only query, a quarter in the kernel
+    },
+    "OSDB-OLTP": {
+        "unit": "one OLTP transaction (single-row selects and updates, commit)",
+        "messages": 8,                      # ~4 statements per transaction (OSDB oltp mix; estimate)
+        "block_reads": 6,
+        # PostgreSQL's locks wait on SysV semaphores: a semop and a switch per contended lock (estimate)
+        "semops": 4,
+        # a commit writes the WAL and fsyncs it (PostgreSQL 7.1 default fsync=true): one disk write
+        "disk_writes": 1,
+        "faults": 4,
+        "os_share": 0.35,                   # estimate: OLTP is system-call heavy
+    },
+    "dbench": {
+        "unit": "one file-system operation of dbench's NetBench trace (client.txt)",
+        # ~90,000 operations per run, one client (SOSP'03 §4.1). The trace's mix (dbench client.txt,
+        # Tridgell): mostly reads, writes, opens/closes and stats; ~1 create and ~1 unlink per 12 ops.
+        "syscalls": 1.6, "creates": 1 / 12, "deletes": 1 / 12,
+        "disk_writes": 1 / 10,              # dirty data written back (estimate)
+        # dbench "produces only the filesystem load ... all the same IO calls that the smbd server in
+        # Samba would produce" and parses client.txt between them (dbench(1) man page): the parsing is
+        # the user-mode share, 10% (estimate).
+        "os_share": 0.90,
+    },
+    "SPEC WEB99": {
+        "unit": "one HTTP request (Apache 1.3.27 + modspecweb99)",
+        # SPECweb99 file set: 35% class 0 (0.1-0.9 KB), 50% class 1 (1-9 KB), 14% class 2 (10-90 KB),
+        # 1% class 3 (100-900 KB) (SPECweb99 Release 1.02 design document): mean ~14.7 KB.
+        "response_bytes": 14_700, "segment": 1448,
+        "syscalls": 14,                     # accept/read/stat/open/read-or-mmap/writev/close/log (estimate)
+        "switches": 2,                      # one Apache process per connection (estimate)
+        "faults": 2,
+        "cgi": 0.005,                       # 0.5% CGI: fork + exec (SOSP'03 §4.1: the mix)
+        "disk_reads": 0.2,                  # 2 GB file set, RAM-sized cache: some misses (estimate)
+        # Apache spends 20-25% of its CPU time in user code, 35-50% in system calls and 25-40% in
+        # interrupt handling (Hu, Nanda, Yang, "Measurement, analysis and performance improvement of
+        # the Apache web server", IPCCC 1999; SPECweb96 on AIX): 75-80% in the OS, the middle taken.
+        "os_share": 0.775,
+    },
+}
+
+
+def _syscalls(nr: int, n: int) -> list:
+    return [("syscall", nr)] * n
+
+
+def _blocks(blocks) -> list:
+    """(ops, repeat) blocks -> ops, each repeated with a ("loop", start, repeat - 1)."""
+    ops = []
+    for body, repeat in blocks:
+        if repeat <= 0 or not body:
+            continue
+        start = len(ops)
+        ops.extend(body)
+        if repeat > 1:
+            ops.append(("compute", 1_000))          # a loop body must compute (Program's rule)
+            ops.append(("loop", start, repeat - 1))
+    return ops
+
+
+def _fault_blocks(n: int) -> list:
+    full, rest = divmod(int(n), 64)
+    out = []
+    if full:
+        out.append(([("fault", 14, USER_BASE + PAGE * i) for i in range(64)], full))
+    if rest:
+        out.append(([("fault", 14, USER_BASE + PAGE * i) for i in range(rest)], 1))
+    return out
+
+
+def program_blocks(name: str, units: int, params: dict | None = None) -> list:
+    """The (ops, repeat) blocks of ``units`` units of benchmark ``name``."""
+    p = dict(PARAMS[name] if params is None else params)
+    b = []
+    if name == "SPEC INT2000":
+        b += [(_syscalls(NR["read"], 1), round(p["syscalls"] * units))]
+        b += _fault_blocks(p["faults"] * units)
+    elif name == "Linux build time":
+        n = p["processes"] * units
+        b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])] + _syscalls(NR["mmap"], 8)
+               + _syscalls(NR["read"], p["startup_syscalls"] - 8) + [("syscall", NR["wait4"])], n)]
+        b += [(_syscalls(NR["open"], 2) + [("syscall", NR["fstat64"])] + _syscalls(NR["read"], 2)
+               + [("syscall", NR["close"])], p["headers"] * units)]
+        b += [([("syscall", NR["write"]), ("switch",), ("syscall", NR["read"])], p["pipe_transfers"] * units)]
+        b += _fault_blocks(p["faults"] * units)
+        b += [([("syscall", NR["creat"]), ("syscall", NR["close"])], p["creates"] * units)]
+        b += [([("io", "blk", "xvda", "write", 64, 16, 0x5A)], p["disk_writes"] * units)]
+    elif name in ("OSDB-IR", "OSDB-OLTP"):
+        b += [([("syscall", NR["socketcall"]), ("switch",), ("syscall", NR["socketcall"])], p["messages"] * units)]
+        b += [([("syscall", NR["lseek"]), ("syscall", NR["read"])], p["block_reads"] * units)]
+        b += [([("syscall", NR["ipc"]), ("switch",)], p.get("semops", 0) * units)]
+        b += [([("syscall", NR["write"]), ("syscall", NR["fsync"]), ("io", "blk", "xvda", "write", 128, 16, 0x3C)],
+               p.get("disk_writes", 0) * units)]
+        b += _fault_blocks(p["faults"] * units)
+    elif name == "dbench":
+        b += [(_syscalls(NR["read"], 1), round(p["syscalls"] * units))]
+        b += [([("syscall", NR["creat"]), ("syscall", NR["close"])], round(p["creates"] * units))]
+        b += [([("syscall", NR["unlink"])], round(p["deletes"] * units))]
+        b += [([("io", "blk", "xvda", "write", 256, 8, 0x11)], round(p["disk_writes"] * units))]
+    elif name == "SPEC WEB99":
+        segs = -(-p["response_bytes"] // p["segment"])        # segments of the mean response
+        last = p["response_bytes"] - (segs - 1) * p["segment"]
+        body = [("io", "net", "ping", "10.0.0.1", p["segment"])] * (segs - 1) + [("io", "net", "ping", "10.0.0.1", last)]
+        b += [(body + _syscalls(NR["read"], p["syscalls"]) + [("switch",)] * p["switches"], units)]
+        b += _fault_blocks(p["faults"] * units)
+        b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])], round(p["cgi"] * units))]
+        b += [([("io", "blk", "xvda", "read", 512, 8)], round(p["disk_reads"] * units))]
+    else:
+        raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    return b
+
+
+# How many units one measurement runs (enough that fractional parameters come out whole).
+UNITS = {"SPEC INT2000": 10, "Linux build time": 1, "OSDB-IR": 10, "OSDB-OLTP": 10, "dbench": 120,
+         "SPEC WEB99": 20}
+
+
+def program(name: str, units: int | None = None, params: dict | None = None):
+    from xenlab.guest.workload import Program
+    units = UNITS[name] if units is None else units
+    ops = _blocks(program_blocks(name, units, params)) + [("shutdown", "poweroff")]
+    return Program(f"{name} x{units}", tuple(ops))
+
+
+def measure_mix(name: str, units: int | None = None, params: dict | None = None, seed: int = 0) -> dict:
+    """Run ``units`` units of ``name`` on a XenoLinux guest and count its operations per unit of work."""
+    import xenlab
+    from xenlab.xen.domain import DomainConfig
+    units = UNITS[name] if units is None else units
+    prog = program(name, units, params)
+    with tempfile.TemporaryDirectory() as tmp:
+        img = os.path.join(tmp, "xvda.img")
+        with open(img, "wb") as f:
+            f.truncate(4 << 20)
+        m = xenlab.Machine(seed=seed, memory_mb=64)
+        d = m.create_domain(DomainConfig(name="bench", memory=16, disk=[f"file:{img},xvda,w"],
+                                         vif=["ip=10.0.0.20"], workload=prog))
+        nrs: dict[int, int] = {}
+
+        def on_event(ev):
+            if ev.name == "guest_handler" and ev.data.get("name") == "syscall":
+                nr = ev.data.get("nr")
+                nrs[nr] = nrs.get(nr, 0) + 1
+        stop = m.trace.subscribe(on_event, classes="HW", domid=d.domain_id)
+        try:
+            for _ in range(20_000):
+                m.run_for(1_000_000)
+                if d.is_shutdown or d.is_dying:
+                    break
+            else:
+                raise RuntimeError(f"{name}: the workload did not finish")
+        finally:
+            stop()
+        k = d.kernel
+        cpu = {}
+        for st in k.cpu_stats.values():
+            for key, v in st.items():
+                cpu[key] = cpu.get(key, 0) + v
+        io = getattr(k, "io_log", [])
+        vif = k.vifs[0].stats
+        hc = dict(d.hypercall_counts)
+    counts = {op: 0 for op in ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete",
+                               "disk", "packet", "byte")}
+    for nr, n in nrs.items():
+        counts[OP_OF_NR.get(nr, "syscall")] += n
+    counts["fault"] = cpu.get("#PF", 0)
+    counts["switch"] = hc.get("multicall", 0)         # XenoLinux's switch_to makes one multicall
+    counts["disk"] = sum(1 for _, op, _ in io if op[1] == "blk")
+    # ttcp's price of a sent packet includes receiving its ACKs, so the echoes (the client's ACKs) are
+    # counted in "acks", not priced again
+    counts["packet"] = vif["tx_packets"]
+    counts["acks"] = vif["rx_packets"]
+    counts["byte"] = vif["tx_bytes"] - 42 * vif["tx_packets"]   # payload: less Ethernet+IP+ICMP headers
+    mix = {op: n / units for op, n in counts.items()}
+    p = PARAMS[name] if params is None else params
+    return {"benchmark": name, "unit": p["unit"], "units_run": units, "mix": mix,
+            "hypercalls": {k2: v / units for k2, v in sorted(hc.items())},
+            "os_share": p.get("os_share"), "compute_us": p.get("compute_us")}
+
+
+def measure_all() -> dict:
+    return {name: measure_mix(name) for name in BENCHMARKS}
+
+
+MIXES_FILE = "data/perf_mixes.json"
+
+
+def freeze(path: str | None = None) -> dict:
+    """Measure every mix and write them to xenlab/data/perf_mixes.json (done once; committed)."""
+    mixes = measure_all()
+    path = path or str(resources.files("xenlab").joinpath(MIXES_FILE))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(mixes, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return mixes
+
+
+@lru_cache(maxsize=1)
+def frozen() -> dict:
+    """The frozen mixes (measured by ``freeze()`` before any comparison with the paper)."""
+    return json.loads(resources.files("xenlab").joinpath(MIXES_FILE).read_text(encoding="utf-8"))
