@@ -69,6 +69,10 @@ PL.update({
     "hint.ex11.2": "Przy przerzucaniu gość, wystawiając pusty bufor, oddaje jego ramkę Xenowi (`decrease_reservation`) i zostawia dziurę w P2M; `gnttab_transfer` przenosi stronę netback na własność gościa, a netback łata swoją dziurę świeżą ramką (`increase_reservation`).",
     "hint.ex11.3": "Tablice po jednym przerzuceniu: P2M gościa pod pfn bufora ma S, P2M dom0 pod pfn strony S ma R; w M2P: B jest nieważne (INVALID), S wskazuje pfn bufora, R wskazuje pfn dom0.",
     # ex13
+    # ex12
+    "hint.ex12.1": "Wiersz lmbench na platformie = koszt natywny + (liczba wystąpień mechanizmu) × (cena mechanizmu). Z tego równania wylicz cenę; jednostki zostają w µs.",
+    "hint.ex12.2": "Czas jednostki pracy na platformie P = compute_us + Σ mix[op] × koszt_P(op). Wynik względny to czas na L podzielony przez czas na P, więc wolniejsza platforma ma wynik poniżej 1.",
+    "hint.ex12.3": "mechanism_price = (platform_us − native_us) / times; relative_score = T_L / T_P, gdzie T_X = compute_us + sum(n × costs_X[op] for op, n in mix.items()).",
     "hint.ex13.1": "STATE w xentop to sześć kolumn, po jednej na flagę, ale w innej kolejności niż w `xm list`. Znajdź ją w `print_state` w xentop.c albo na wyjściu `xenlab.xentop(m)` w rozdziale 13.",
     "hint.ex13.2": "Kolejność: d s b c p r (umiera, zamknięta, zablokowana, awaria, wstrzymana, działa). Awaria to zamknięcie z powodem SHUTDOWN_crash (3) w bitach 16-23 flag; wtedy świeci się `c`, a nie `s`.",
     "hint.ex13.3": "CPU(%) = (różnica czasu CPU w ns / 10) / (odstęp próbek w µs): ns / 1000 daje µs, a razy 100 daje procent. Bez dzielenia przez liczbę procesorów; gdy odstęp jest zerowy, 0.0.",
@@ -138,6 +142,9 @@ EN.update({
     "hint.ex11.1": "Copy mode first: does `GNTTABOP_copy` change any frame's owner? When copying, the guest only grants access to its own frame, and Xen copies bytes.",
     "hint.ex11.2": "When flipping, the guest posting an empty buffer gives its frame back to Xen (`decrease_reservation`) and leaves a hole in its P2M; `gnttab_transfer` makes netback's page the guest's, and netback patches its own hole with a fresh frame (`increase_reservation`).",
     "hint.ex11.3": "The tables after one flip: the guest's P2M at the buffer's pfn holds S, dom0's P2M at S's pfn holds R; in the M2P: B is invalid (INVALID), S points at the buffer's pfn, R at dom0's pfn.",
+    "hint.ex12.1": "An lmbench row on a platform = the native cost + (how many times the mechanism occurs) × (the mechanism's price). Solve that for the price; the unit stays µs.",
+    "hint.ex12.2": "A unit of work's time on platform P = compute_us + Σ mix[op] × cost_P(op). The relative score is the time on L over the time on P, so a slower platform scores below 1.",
+    "hint.ex12.3": "mechanism_price = (platform_us − native_us) / times; relative_score = T_L / T_P with T_X = compute_us + sum(n × costs_X[op] for op, n in mix.items()).",
     "hint.ex13.1": "xentop's STATE is six columns, one per flag, but in another order than `xm list`. Find it in `print_state` in xentop.c, or on the output of `xenlab.xentop(m)` in chapter 13.",
     "hint.ex13.2": "The order: d s b c p r (dying, shutdown, blocked, crashed, paused, running). A crash is a shutdown with reason SHUTDOWN_crash (3) in bits 16-23 of the flags; then `c` lights up, not `s`.",
     "hint.ex13.3": "CPU(%) = (the CPU time difference in ns / 10) / (the interval in µs): ns / 1000 gives µs, and times 100 gives a percentage. No division by the number of CPUs; with a zero interval, 0.0.",
