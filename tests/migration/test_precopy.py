@@ -166,3 +166,30 @@ def test_xm_migrate_to_a_registered_host():
     finally:
         M.hosts.pop("hostB")
     assert "g" in xenlab.xm(b, "list").text and "g " not in xenlab.xm(a, "list").text
+
+
+def test_300_as_built_never_stops_for_the_rate_and_sends_at_wire_speed():
+    # X@RELEASE-3.0.0:tools/libxc/xc_linux_save.c:173,254-258: without ADAPTIVE_SAVE, RATE_IS_MAX() is 0
+    # and ratewrite() is write(): the clause `(sent_this_iter > sent_last_iter) && RATE_IS_MAX()` is dead.
+    from xenlab.toolstack.save import (MAX_MBIT_RATE, WIRE_MBIT, precopy_should_stop,
+                                       precopy_should_stop_300)
+    args = dict(iteration=3, sent_this_iter=900, sent_last_iter=800, skip_this_iter=0, total_sent=5000,
+                max_pfn=4096, rate_mbit=MAX_MBIT_RATE)
+    assert precopy_should_stop(**args) == "rate"
+    assert precopy_should_stop_300(**args) is None
+    assert precopy_should_stop_300(**{**args, "iteration": 29}) == "iterations"
+    assert precopy_should_stop_300(**{**args, "sent_this_iter": 30, "skip_this_iter": 19}) == "few pages"
+    assert precopy_should_stop_300(**{**args, "total_sent": 3 * 4096 + 1}) == "factor"
+    import xenlab
+    from xenlab.toolstack import migrate as M
+    for algorithm in ("adaptive", "3.0.0"):
+        a, b = xenlab.Machine(seed=1, memory_mb=96), xenlab.Machine(seed=2, memory_mb=96)
+        w = [("dirty", 15000, 1500), ("compute", 5_000_000), ("loop", 1, None)]
+        d = a.create_domain(xenlab.DomainConfig(name="g", memory=16, workload=w))
+        a.run_for(50_000_000)
+        r = M.migrate(a, d, b, live=True, algorithm=algorithm)
+        rates = {it.rate_mbit for it in r.save.iterations}
+        if algorithm == "3.0.0":
+            assert rates == {WIRE_MBIT} and r.save.stop_reason != "rate"
+        else:
+            assert max(rates) == MAX_MBIT_RATE and r.save.stop_reason == "rate"

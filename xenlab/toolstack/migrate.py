@@ -9,7 +9,7 @@ XendCheckpoint.py, tools/libxc/xc_linux_save.c) and the pre-copy algorithm of Cl
 3. each later iteration sends the pages dirtied during the one before (CLEAN reads and clears the
    bitmap); a page dirtied again since (PEEK, ``to_skip``) is deferred, it would only go stale;
 4. the last iteration starts when the rate is already at MAX_MBIT_RATE and more was sent than last
-   time, after DEF_MAX_ITERS iterations, when fewer than 50 pages are left, or when more than
+   time (the paper's adaptive algorithm only: 3.0.0 as built has no rate limiter), after DEF_MAX_ITERS iterations, when fewer than 50 pages are left, or when more than
    DEF_MAX_FACTOR x the guest's memory has been sent; then the guest is suspended and the rest goes;
 5. the target restores the domain and resumes it; the source destroys its copy.
 
@@ -20,7 +20,9 @@ image) resumes the guest on the source.
 
 The stream is the same byte stream as ``xm save`` writes (save.py), carried over a simulated link
 whose rate starts at 100 Mb/s and rises, after each iteration, to the guest's dirtying rate + 50 Mb/s
-(at most 500), as xc_linux_save's adaptive mode and the paper's §5.3 do. Both machines' clocks move
+(at most 500), as the paper's §5.3 and xc_linux_save's ADAPTIVE_SAVE code do (``algorithm="adaptive"``,
+the default); ``algorithm="3.0.0"`` is 3.0.0 as built, where ADAPTIVE_SAVE is undefined: the pages go
+at the wire's speed and nothing stops the pre-copy for its rate (save.py). Both machines' clocks move
 on by the transfer time; the **downtime** is from the guest's suspend on the source to its resume on
 the target.
 
@@ -130,8 +132,11 @@ def precopy_summary(rate: int, report: MigrationReport) -> str:
 
 def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBIT_RATE,
             activation_ns: int = 0, max_iters: int = DEF_MAX_ITERS, max_factor: int = DEF_MAX_FACTOR,
-            adaptive: bool = True, stop_rule=None) -> MigrationReport:
-    """Move domain ``d`` of ``machine`` to ``target`` (a Machine or a name in ``hosts``)."""
+            adaptive: bool = True, stop_rule=None, algorithm: str = "adaptive") -> MigrationReport:
+    """Move domain ``d`` of ``machine`` to ``target`` (a Machine or a name in ``hosts``).
+
+    ``algorithm``: "adaptive" (the paper's rate-limited pre-copy, NSDI'05 §5.3) or "3.0.0" (Xen 3.0.0's
+    xc_linux_save as built: unthrottled, stops only at 29 iterations, 3x memory or < 50 pages)."""
     target = resolve_host(target)
     if not 0 < rate_mbit <= MAX_MBIT_RATE:
         raise ToolstackError(f"Error: rate {rate_mbit} Mb/s: must be 1..{MAX_MBIT_RATE}")
@@ -158,7 +163,8 @@ def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBI
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as stream:
         try:
             report = save_domain(machine, d, stream, live=live, link=link, destroy=False, max_iters=max_iters,
-                                 max_factor=max_factor, adaptive=adaptive, stop_rule=stop_rule)
+                                 max_factor=max_factor, adaptive=adaptive, stop_rule=stop_rule,
+                                 algorithm=algorithm)
         except (OSError, ToolstackError) as exc:
             raise SaveError(recover(machine, d, name, str(exc).removeprefix("Error: "), live=live,
                                     key_prefix="toolstack.migrate", host=host)) from None

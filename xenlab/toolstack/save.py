@@ -31,7 +31,19 @@ Simplifications:
   it sent and adds the changed pages to the last iteration as fixups (``Iteration.fixups``), as
   xc_linux_save's ``to_fix`` pages are.
 - Saving to a file takes no simulated time unless a ``Link`` is given; over a link, each batch takes
-  the time the rate limiter of xc_linux_save (ADAPTIVE_SAVE) would give it.
+  the time the rate limiter would give it (or the wire's, when nothing limits the rate).
+
+Two pre-copy algorithms (``algorithm=``), each labelled with its source:
+- ``"adaptive"``, the default: the paper's dynamic rate-limiting (Clark et al., NSDI'05 §5.3; the code
+  under ``#ifdef ADAPTIVE_SAVE`` in xc_linux_save.c, live in RELEASE-2.0.6): the rate starts at 100 Mb/s
+  and rises after each iteration to the guest's dirtying rate + 50 Mb/s, at most 500; the pre-copy also
+  stops when the rate is at that maximum and an iteration sent more than the one before ("rate").
+- ``"3.0.0"``, Xen 3.0.0 as built: nothing defines ADAPTIVE_SAVE (X@RELEASE-3.0.0:tools/libxc/
+  xc_linux_save.c:173, 254-258), so ``RATE_IS_MAX()`` is 0 and ``ratewrite`` is a plain ``write``: the
+  pages go at the wire's speed (``WIRE_MBIT``) and the pre-copy stops only at 29 iterations, at 3x the
+  memory sent, or with fewer than 50 pages to send (:1049-1052).
+The course defaults to the paper's algorithm because the lecture and the paper describe it; chapter 14
+runs both on the same hot guest.
 """
 from __future__ import annotations
 
@@ -57,6 +69,8 @@ START_MBIT_RATE = 100        # initial transmit rate for migrate
 RATE_TO_BTU = 781250         # us per 100 KiB burst at 1 Mb/s (xc_linux_save's scaling factor)
 BURST_BUDGET = 100 * 1024    # bytes per burst
 STOP_PAGES = 50              # "sent_this_iter + skip_this_iter < 50"
+WIRE_MBIT = 1000             # switched Gigabit Ethernet, as in NSDI'05's testbed: 3.0.0's unthrottled speed
+PRECOPY_ALGORITHMS = ("adaptive", "3.0.0")
 INVALID_P2M_ENTRY = 0xFFFFFFFF
 VCPU_GUEST_CONTEXT_FMT = "<512sI" + "7IHHIHBBIIHHHHHHHHHH" + "2048s" + "2I" + "16II" + "2I" + "8I" + "8I" + "4I" + "I"
 VCPU_GUEST_CONTEXT_SIZE = struct.calcsize(VCPU_GUEST_CONTEXT_FMT)     # 2800 on x86_32 (3.0)
@@ -74,6 +88,19 @@ def precopy_should_stop(iteration: int, sent_this_iter: int, sent_last_iter: int
     """Why the next iteration must be the last (xc_linux_save, live mode), or None to go on."""
     if sent_this_iter > sent_last_iter and rate_mbit == MAX_MBIT_RATE:
         return "rate"            # sending more than last time, and already at the maximum rate
+    if iteration >= max_iters:
+        return "iterations"
+    if sent_this_iter + skip_this_iter < STOP_PAGES:
+        return "few pages"
+    if total_sent > max_pfn * max_factor:
+        return "factor"
+    return None
+
+
+def precopy_should_stop_300(iteration: int, sent_this_iter: int, sent_last_iter: int, skip_this_iter: int,
+                            total_sent: int, max_pfn: int, rate_mbit: int, max_iters: int = DEF_MAX_ITERS,
+                            max_factor: int = DEF_MAX_FACTOR) -> str | None:
+    """Xen 3.0.0 as built: the same test with RATE_IS_MAX() defined as 0, so never "rate"."""
     if iteration >= max_iters:
         return "iterations"
     if sent_this_iter + skip_this_iter < STOP_PAGES:
@@ -287,13 +314,21 @@ def suspend_domain(machine, d) -> None:
 
 
 def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = None, max_iters: int = 0,
-                  max_factor: int = 0, adaptive: bool = True, stop_rule=None) -> SaveReport:
+                  max_factor: int = 0, adaptive: bool = True, stop_rule=None,
+                  algorithm: str = "adaptive") -> SaveReport:
     """Write ``d``'s memory and state into ``sink``; live mode pre-copies while the guest runs.
 
     ``stop_rule`` replaces precopy_should_stop (same arguments; a true value ends the pre-copy), so
-    an exercise can drive the real loop with a student's rule.
+    an exercise can drive the real loop with a student's rule. ``algorithm`` is "adaptive" (NSDI'05
+    §5.3) or "3.0.0" (as built: no rate limit, no "rate" stop); see the module docstring.
     """
-    stop_rule = stop_rule or precopy_should_stop
+    if algorithm not in PRECOPY_ALGORITHMS:
+        raise ToolstackError(f"Error: pre-copy algorithm {algorithm!r}: one of {', '.join(PRECOPY_ALGORITHMS)}")
+    if algorithm == "3.0.0":
+        adaptive = False
+        if link is not None:
+            link.rate_mbit = WIRE_MBIT           # ratewrite() is write(): as fast as the wire goes
+    stop_rule = stop_rule or (precopy_should_stop if algorithm == "adaptive" else precopy_should_stop_300)
     max_iters = max_iters or DEF_MAX_ITERS
     max_factor = max_factor or DEF_MAX_FACTOR
     out = StreamWriter(sink)
