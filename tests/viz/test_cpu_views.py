@@ -181,7 +181,7 @@ def test_tracer_widget_runs_and_replays():
     n = len(ring_steps(view.events))
     buttons[1].click()
     assert view.cursor == n - 1 and len(view.rings.x) > 0
-    for _ in range(n - 3):                                      # back to the third step: the table follows
+    for _ in range(n - 4):                                      # back to the third step: the table follows
         buttons[1].click()
     from xenlab.viz.hypercalls import ring_step_seqs
     assert view.cursor == 3
