@@ -316,7 +316,7 @@ class HypercallTracer(View):
         names, counts = hypercall_counts(rows)
         with self.bars.hold_sync():
             self.count_scale.max = float(max([1] + list(counts)) * 1.1)
-            self.bars.x, self.bars.y = (names, counts.astype(float)) if names else ([""], np.zeros(1))
+            self.bars.x, self.bars.y = names, counts.astype(float)
         # the walk: the last 40 steps up to the cursor, so that each stays readable
         first = max(cursor - 40, 0)
         a = ring_arrays(steps[first:cursor])
