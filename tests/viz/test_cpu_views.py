@@ -243,3 +243,22 @@ def test_decode_names_commands_null_and_domid_self():
     assert decode((0xE019, 0xC0101000, 0xE019, 0xC0101010), op="set_callbacks").startswith("0xe019, 0xc0101000")
     long = tuple(("trap_info", ("vector", v)) for v in range(18))
     assert decode((long,), op="set_trap_table").endswith("… (18)]")
+
+
+def test_evtchn_view_free_port_does_not_deliver_and_replay_text_follows_the_bits():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.evtchn import EvtchnView
+    from xenlab.xen.evtchn import ECS_FREE
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="c", memory=8, workload="cpu-bound"))
+    view = EvtchnView(m, d.domain_id)
+    free = next(p for p in range(1, 64) if d.evtchn[p].state == ECS_FREE)
+    view.start_delivery(free)
+    assert view.frames == [] and "ECS_FREE" in view.caption.value and "-EINVAL" in view.caption.value
+    used = next(p for p in range(1, 64) if d.evtchn[p].state != ECS_FREE and not view.domain().evtchn[p].state == 1)
+    view.start_delivery(used)
+    while view.frame + 1 < len(view.frames):
+        view.next_frame()
+    last = view.frames[view.frame]
+    # the text under the grid shows the replay's upcall_pending, not the machine's
+    assert f"evtchn_upcall_pending={last['upcall']}" in view.table.value

@@ -133,6 +133,8 @@ class ClocksView(View):
         self.machine, self.run_ns, self.every_ns = machine, int(run_ns), int(every_ns)
         self.recorder = ClockRecorder(machine)
         self.recorder.sample()
+        # correct on first display: one sample draws no line, so the view starts with one run of run_ns
+        self.recorder.run(self.run_ns, self.every_ns)
         self.errors: list[str] = []
         self.sx = bq.LinearScale(min=0, max=1)          # one x scale: the panels stay aligned
         self.lines, self.y_axes, self.y_scales, self.figures = {}, {}, {}, []
@@ -144,13 +146,13 @@ class ClocksView(View):
             self.y_axes[panel] = bq.Axis(scale=sy, side="left", num_ticks=3, tick_format=self.TICK_FORMAT[panel],
                                          label_offset="70px", tick_style=font,
                                          label=t(f"viz.cpu.clocks.{panel}_axis"))
-            x_axis = bq.Axis(scale=self.sx, label=t("viz.cpu.clocks.system") if last else "", tick_format=".0f",
+            x_axis = bq.Axis(scale=self.sx, label=t("viz.cpu.clocks.system") if last else "", tick_format=".1f",
                              tick_style=font if last else {"display": "none"})
             margin = dict(self.MARGIN, top=40 if k == 0 else 8, bottom=45 if last else 8)
             self.figures.append(bq.Figure(marks=[self.lines[panel]], axes=[x_axis, self.y_axes[panel]],
                                           title=t("viz.cpu.clocks.title") if k == 0 else "",
                                           animation_duration=0, fig_margin=margin,
-                                          layout=W.Layout(**theme.fitted_figure_layout(110 + margin["top"] + margin["bottom"]))))
+                                          layout=W.Layout(**theme.fitted_figure_layout(130 + margin["top"] + margin["bottom"]))))
         self.domain_legend = W.HTML()
         self.legend = W.HTML()
         self.status = W.HTML()
@@ -199,6 +201,8 @@ class ClocksView(View):
             ymin, ymax = _span(p["y"][panel])
             with self.y_scales[panel].hold_sync():
                 self.y_scales[panel].min, self.y_scales[panel].max = ymin, ymax
+            # three ticks away from the panel's edges: the lowest never meets the x axis' labels
+            self.y_axes[panel].tick_values = [ymin + (ymax - ymin) * f for f in (0.2, 0.5, 0.8)]
             with self.lines[panel].hold_sync():
                 self.lines[panel].x = x
                 self.lines[panel].y = p["y"][panel]

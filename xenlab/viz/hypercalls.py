@@ -317,6 +317,8 @@ class HypercallTracer(View):
         with self.bars.hold_sync():
             self.count_scale.max = float(max([1] + list(counts)) * 1.1)
             self.bars.x, self.bars.y = names, counts.astype(float)
+        # nothing to count (a filter that matches nothing): no empty chart, the table says why
+        self.bar_fig.layout.display = "" if names else "none"
         # the walk: the last 40 steps up to the cursor, so that each stays readable
         first = max(cursor - 40, 0)
         a = ring_arrays(steps[first:cursor])

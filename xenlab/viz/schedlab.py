@@ -346,10 +346,10 @@ class SchedLab(View):
             row.append(work)
             for name, lo, hi, default, unit in PARAM_SPECS.get(lab_key(sched), []):
                 value = spec.values(sched)[name]
-                label = f"{name} ({unit})" if unit else name
+                label = f"{name} ({unit})" if unit and not name.endswith("_" + unit) else name
                 s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=label,
-                                continuous_update=False, style={"description_width": "90px"},
-                                layout=W.Layout(width="300px", min_width="300px"))
+                                continuous_update=False, style={"description_width": "100px"},
+                                layout=W.Layout(width="320px", min_width="320px"))
                 s.observe(self._guarded(self._on_slider), names="value")
                 self.sliders[(spec.name, name)] = s
                 row.append(s)

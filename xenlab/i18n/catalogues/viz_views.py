@@ -2,6 +2,29 @@
 tracer, event channels, migration, xentop, block I/O): labels, legends and the translated narration."""
 
 PL: dict[str, object] = {
+    # event channels (chapter 6)
+    "viz.views.evtchn.row_axis": "słowo evtchn_pending",
+    "viz.views.evtchn.col_axis": "bit w słowie (port = 32 · słowo + bit)",
+    "viz.views.evtchn.cell.free": "wolny (ECS_FREE)",
+    "viz.views.evtchn.cell.idle": "w użyciu",
+    "viz.views.evtchn.cell.pending": "oczekujący (P)",
+    "viz.views.evtchn.cell.masked": "zamaskowany (M)",
+    "viz.views.evtchn.cell.both": "oczekujący i zamaskowany",
+    "viz.views.evtchn.unbound": "{state} (dla d{remote})",
+    "viz.views.evtchn.next": "Następny krok",
+    "viz.views.evtchn.next_tip": "Następny krok evtchn_set_pending w pokazie dostarczenia",
+    "viz.views.evtchn.refresh_tip": "Odczytaj bity z maszyny (kończy pokaz)",
+    "viz.views.evtchn.animate_tip": "Pokaż krok po kroku, co zrobiłby evtchn_set_pending dla wybranego portu",
+    "viz.views.evtchn.refreshed": "Bity odczytane z maszyny w chwili {now:.1f} ms.",
+    "viz.views.evtchn.replay_note": "(pokaz na kopii bitów: stan maszyny się nie zmienia)",
+    "viz.views.evtchn.free": "Port {port} jest wolny (ECS_FREE): EVTCHNOP_send zwraca -EINVAL, zanim cokolwiek ustawi – nie ma czego dostarczać.",
+    "viz.views.evtchn.no_replay": "Najpierw wybierz port i kliknij „Pokaż dostarczenie”.",
+    "viz.views.evtchn.last_step": "(to był ostatni krok)",
+    "viz.views.evtchn.stop.already_pending": "port już oczekiwał",
+    "viz.views.evtchn.stop.masked": "port jest zamaskowany",
+    "viz.views.evtchn.stop.selector_already_set": "bit selektora był już ustawiony",
+    "viz.views.evtchn.stop.upcall_already_pending": "upcall już oczekiwał",
+    "viz.views.evtchn.stop.upcall": "vcpu dostanie upcall",
     # hypercall tracer (chapter 5)
     "viz.views.tracer.calls_axis": "liczba wywołań",
     "viz.views.tracer.step_axis": "krok",
@@ -76,6 +99,29 @@ PL: dict[str, object] = {
 }
 
 EN: dict[str, object] = {
+    # event channels (chapter 6)
+    "viz.views.evtchn.row_axis": "evtchn_pending word",
+    "viz.views.evtchn.col_axis": "bit in the word (port = 32 · word + bit)",
+    "viz.views.evtchn.cell.free": "free (ECS_FREE)",
+    "viz.views.evtchn.cell.idle": "in use",
+    "viz.views.evtchn.cell.pending": "pending (P)",
+    "viz.views.evtchn.cell.masked": "masked (M)",
+    "viz.views.evtchn.cell.both": "pending and masked",
+    "viz.views.evtchn.unbound": "{state} (for d{remote})",
+    "viz.views.evtchn.next": "Next step",
+    "viz.views.evtchn.next_tip": "The next step of evtchn_set_pending in the delivery replay",
+    "viz.views.evtchn.refresh_tip": "Read the bits from the machine (ends the replay)",
+    "viz.views.evtchn.animate_tip": "Show step by step what evtchn_set_pending would do for the chosen port",
+    "viz.views.evtchn.refreshed": "Bits read from the machine at {now:.1f} ms.",
+    "viz.views.evtchn.replay_note": "(a replay on a copy of the bits: the machine is not changed)",
+    "viz.views.evtchn.free": "Port {port} is free (ECS_FREE): EVTCHNOP_send returns -EINVAL before setting anything – there is nothing to deliver.",
+    "viz.views.evtchn.no_replay": "First choose a port and click “Show delivery”.",
+    "viz.views.evtchn.last_step": "(that was the last step)",
+    "viz.views.evtchn.stop.already_pending": "the port was already pending",
+    "viz.views.evtchn.stop.masked": "the port is masked",
+    "viz.views.evtchn.stop.selector_already_set": "the selector bit was already set",
+    "viz.views.evtchn.stop.upcall_already_pending": "the upcall was already pending",
+    "viz.views.evtchn.stop.upcall": "the vcpu gets an upcall",
     # hypercall tracer (chapter 5)
     "viz.views.tracer.calls_axis": "calls",
     "viz.views.tracer.step_axis": "step",
