@@ -144,8 +144,14 @@ ALLOWED_ENGLISH = ("Borrowed Virtual Time", "Round Robin", "xm ", "Xen", "Credit
 _WORD = re.compile(r"(?<![\w.])[A-Za-z]+(?![\w.(])")
 
 
+# Verbatim output of Xen's own tools, shown as the tool prints it (xentop's header and columns).
+TOOL_OUTPUT = ("xentop - ",)
+
+
 def english_sentence(text: str) -> bool:
     """True when ``text`` reads as English prose (two different English function words)."""
+    if text.lstrip().startswith(TOOL_OUTPUT):
+        return False
     for name in ALLOWED_ENGLISH:
         text = text.replace(name, " ")
     words = {w.lower() for w in _WORD.findall(text)}

@@ -134,3 +134,7 @@ def table_html(heads, rows, align_right=()) -> str:
     body = "".join("<tr>" + "".join(td(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
     return (f"<div style='max-width:{MAX_WIDTH_PX}px;font-size:{FONT_PX}px'>"
             f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table></div>")
+
+
+# Domain states as xentop's STATE column letters (r running, b blocked, p paused).
+STATE_COLOURS = {"r": OK, "b": DOMU_COLOURS[0], "p": DOM0}
