@@ -256,6 +256,11 @@ def _act(page, index: int, kind: str, k: int) -> None:
         current = loc.evaluate("s => s.value")
         i = values.index(current) if current in values else 0
         loc.select_option(values[(i + 1) % len(values)])
+    elif kind == "text" and loc.get_attribute("type") == "number":
+        loc.focus()                             # a number box: one step up, then Enter
+        loc.press("ArrowUp")
+        loc.press("Enter")
+        loc.evaluate("e => e.blur()")
     elif kind == "text":
         loc.fill("zzz")                         # not valid anywhere: the view must say so
         loc.press("Enter")

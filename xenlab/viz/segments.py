@@ -191,7 +191,7 @@ class SegmentInspector(View):
         top = 4096 - self.ZOOM_MIB
         hvs = HYPERVISOR_VIRT_START[self.mode] >> 20
         for lo, hi, ticks, title in ((0, 4096, [0, 1024, 2048, 3072, hvs], label("title")),
-                                     (top, 4096, [top, hvs, MACH2PHYS_VIRT_END[self.mode] >> 20, 4096],
+                                     (top, 4096, sorted({top, hvs, MACH2PHYS_VIRT_END[self.mode] >> 20, 4096}),
                                       t("viz.views.segments.zoom", mib=self.ZOOM_MIB))):
             xs, ys = bq.LinearScale(min=lo, max=hi), bq.LinearScale(min=0, max=2)
             marks = [bq.Lines(x=[max(r["start"] >> 20, lo), max(r["end"] >> 20, lo)], y=[1.2, 1.2], stroke_width=28,
@@ -253,6 +253,14 @@ class SegmentInspector(View):
 
     def descriptor_from_form(self):
         kind, dpl = self.kind.value, self.dpl.value
+        bad = []                                   # every field that is not a number, not only the first
+        for box in ((self.base,) if kind == -1 else (self.base, self.limit)):
+            try:
+                self._number(box.value, box.description)
+            except ValueError as exc:
+                bad.append(str(exc))
+        if bad:
+            raise ValueError(" ".join(bad))
         if kind == -1:
             return GateDescriptor(selector=self._number(self.base.value, self.base.description) & 0xFFFF,
                                   offset=0xC0100000, dpl=dpl)
@@ -266,14 +274,19 @@ class SegmentInspector(View):
         """What Xen would say about the form's descriptor, before it is installed."""
         from xenlab.viz.theme import FONT_PX, REFUSED
         self._relabel()
+        kind = next(lbl for lbl, v in self.kind.options if v == self.kind.value)
+        form = t("viz.views.segments.form_now", index=self.index.value, dpl=self.dpl.value, kind=kind,
+                 base=self.base.value, limit="–" if self.kind.value == -1 else self.limit.value,
+                 g="–" if self.kind.value == -1 else int(self.g.value))
         try:
             raw = self.descriptor_from_form().encode()
         except ValueError as exc:
-            self.preview_box.value = f"<div style='color:{REFUSED};font-size:{FONT_PX}px'>{exc}</div>"
+            self.preview_box.value = (f"<div style='font-size:{FONT_PX}px'>{form}<br>"
+                                      f"<span style='color:{REFUSED}'>{exc}</span></div>")
             return
         v = check_descriptor(raw, self.mode)
         verdict = label("accepted") if v.ok else label("refused")
-        self.preview_box.value = (f"<div style='font-size:{FONT_PX}px'>"
+        self.preview_box.value = (f"<div style='font-size:{FONT_PX}px'>{form}<br>"
                                   + t("viz.views.segments.preview", index=self.index.value, raw=f"{raw:#018x}",
                                       kind=kind_text(type_name(*self._kind_bits())), verdict=verdict,
                                       rule=rule_text(v.rule)) + "</div>")

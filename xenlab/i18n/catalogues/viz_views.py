@@ -49,6 +49,7 @@ PL: dict[str, object] = {
                                "few": "Od początku: {n} zarejestrowane hiperwywołania czekają na „Krok”.",
                                "many": "Od początku: {n} zarejestrowanych hiperwywołań czeka na „Krok”."},
     # segments (chapter 3)
+    "viz.views.segments.form_now": "Formularz: wpis {index}, DPL {dpl}, typ: {kind}, {base} / limit {limit}, G={g}.",
     "viz.views.segments.zoom": "Powiększenie: najwyższe {mib} MiB (okno M2P i obszar Xena)",
     "viz.views.segments.mib_axis": "adres liniowy [MiB]",
     "viz.views.segments.segment": "zainstalowany segment (po sprawdzeniu przez Xena)",
@@ -223,6 +224,7 @@ EN: dict[str, object] = {
     "viz.views.layers.reset": {"one": "From the start: 1 recorded hypercall waits for “Step”.",
                                "many": "From the start: {n} recorded hypercalls wait for “Step”."},
     # segments (chapter 3)
+    "viz.views.segments.form_now": "Form: entry {index}, DPL {dpl}, type: {kind}, {base} / limit {limit}, G={g}.",
     "viz.views.segments.zoom": "Magnified: the top {mib} MiB (the M2P window and Xen's area)",
     "viz.views.segments.mib_axis": "linear address [MiB]",
     "viz.views.segments.segment": "installed segment (after Xen's check)",
