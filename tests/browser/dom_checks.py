@@ -141,7 +141,7 @@ ENGLISH_WORDS = {"the", "and", "is", "are", "was", "were", "has", "have", "had",
 ALLOWED_ENGLISH = ("Borrowed Virtual Time", "Round Robin", "xm ", "Xen", "Credit", "Atropos", "SEDF", "BVT",
                    "RTDS", "Credit2", "Linux", "XenoLinux", "VMware", "User-Mode Linux", "blkfront", "blkback",
                    "netfront", "netback", "xentop", "xenstore")
-_WORD = re.compile(r"(?<![\w.])[A-Za-z]+(?![\w.(])")
+_WORD = re.compile(r"(?<![\w.-])[A-Za-z]+(?![\w.(-])")
 
 
 # Verbatim output of Xen's own tools, shown as the tool prints it (xentop's header and columns).

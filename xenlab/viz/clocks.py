@@ -212,7 +212,8 @@ class ClocksView(View):
         paused = {i for i, d in self.machine.domains.items() if d.pause_count}
         self.domain_legend.value = theme.legend_html(
             [(f"{n} ({i})" + (" – " + t("viz.views.clocks.paused") if i in paused else "")
-              + (" ◀" if i == chosen else ""), c) for i, n, c in zip(p["domids"], p["names"], colours)])
+              + (" ◀" if i == chosen else ""), c) for i, n, c in zip(p["domids"], p["names"], colours)]) + (
+            f"<div style='font-size:{theme.FONT_PX}px;color:{theme.MUTED}'>{t('viz.views.clocks.overlap')}</div>")
         d = self.machine.domains.get(chosen)
         if d is not None:
             key = "viz.views.clocks.is_paused" if d.pause_count else "viz.views.clocks.is_running"

@@ -142,7 +142,7 @@ class EvtchnView(View):
                                               label=t("viz.views.evtchn.row_axis")),
                                       bq.Axis(scale=col_scale, tick_style=font, label=t("viz.views.evtchn.col_axis"),
                                               tick_values=list(range(0, COLS, 4)))],
-                                layout=W.Layout(**theme.fitted_figure_layout(90 + 30 * rows)))
+                                layout=W.Layout(**theme.fitted_figure_layout(130 + 36 * rows)))
         self.legend = W.HTML(theme.legend_html([(t(f"viz.views.evtchn.cell.{k}"), c)
                                                 for k, c in zip(CELL_KEYS, self.cell_colours)]))
         self.table = W.HTML()

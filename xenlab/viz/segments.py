@@ -17,7 +17,7 @@ from xenlab.xen.public.errno import errno_name
 
 FOUR_GB = 1 << 32
 PAGE_OFFSET = 0xC0000000
-COLOURS = {"user": "#9ecae1", "kernel": "#3182bd", "m2p": "#fdae6b", "xen": "#d62728", "segment": "#2ca02c"}
+COLOURS = {"user": "#9ecae1", "kernel": "#3182bd", "m2p": "#fdae6b", "xen": "#3c3c3c", "segment": "#009e73"}  # xen, segment: theme.XEN, theme.OK
 
 
 def label(key: str, **kw) -> str:

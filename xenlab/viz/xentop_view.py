@@ -40,7 +40,10 @@ class XentopView(View):
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=100.0)
         font = theme.axis_font()
         self.bars = bq.Bars(x=[], y=[], scales={"x": sx, "y": sy}, colors=[theme.OK])
-        self.figure = bq.Figure(marks=[self.bars], title=t("viz.xentop.title"), animation_duration=0,
+        # each bar's value written above it: a domain at 0.0 % (blocked the whole interval) still shows
+        self.values = bq.Label(x=[], y=[], text=[], scales={"x": sx, "y": sy}, align="middle", default_size=12,
+                               colors=[theme.TEXT], y_offset=-6)
+        self.figure = bq.Figure(marks=[self.bars, self.values], title=t("viz.xentop.title"), animation_duration=0,
                                 axes=[bq.Axis(scale=sx, tick_style=font, label=t("viz.views.xentop.domain_axis")),
                                       bq.Axis(scale=sy, side="left", label="CPU(%)", tick_style=font, tick_format="d")],
                                 fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 20},
@@ -69,6 +72,9 @@ class XentopView(View):
         a = xentop_arrays(self.result.rows)
         with self.bars.hold_sync():
             self.bars.x, self.bars.y, self.bars.colors = a["names"], a["cpu_pct"], a["colors"]
-            self.bars.scales["y"].max = a["cpu_max"]
+            self.bars.scales["y"].max = a["cpu_max"] * 1.1
+        with self.values.hold_sync():
+            self.values.x, self.values.y = a["names"], a["cpu_pct"]
+            self.values.text = [f"{v:.1f}%" for v in a["cpu_pct"]]
         self.text.value = "<pre style='font-size:12px'>" + html.escape(self.result.text) + "</pre>"
         self.sample.value = t("viz.views.xentop.sampled", now=self.machine.now / 1e9, s=self.delay_ns / 1e9)

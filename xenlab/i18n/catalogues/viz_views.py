@@ -84,8 +84,8 @@ PL: dict[str, object] = {
     "viz.views.segments.rule.below_xen": "segment kończy się poniżej obszaru Xena",
     "viz.views.segments.rule.byte_granular": "segment o granulacji bajtowej sięgający obszaru Xena – odrzucony",
     # event channels (chapter 6)
-    "viz.views.evtchn.row_axis": "słowo evtchn_pending",
-    "viz.views.evtchn.col_axis": "bit w słowie (port = 32 · słowo + bit)",
+    "viz.views.evtchn.row_axis": "słowo",
+    "viz.views.evtchn.col_axis": "bit słowa evtchn_pending (port = 32 · słowo + bit)",
     "viz.views.evtchn.cell.free": "wolny (ECS_FREE)",
     "viz.views.evtchn.cell.idle": "w użyciu",
     "viz.views.evtchn.cell.pending": "oczekujący (P)",
@@ -126,6 +126,7 @@ PL: dict[str, object] = {
     "viz.views.tracer.step.iret": "powrót iret",
     # four kinds of time (chapter 8)
     "viz.views.clocks.domain": "domena",
+    "viz.views.clocks.overlap": "TSC, czas systemowy i zegarowy są takie same dla domen na jednym pCPU, więc ich linie się pokrywają; różni je czas wirtualny.",
     "viz.views.clocks.pause_run": "Wstrzymaj / wznów i uruchom 50 ms",
     "viz.views.clocks.pause_tip": "Wstrzymaj wybraną domenę (albo ją wznów) i uruchom maszynę na 50 ms",
     "viz.views.clocks.paused": "wstrzymana",
@@ -259,8 +260,8 @@ EN: dict[str, object] = {
     "viz.views.segments.rule.below_xen": "segment stays below Xen's area",
     "viz.views.segments.rule.byte_granular": "byte-granular segment reaching Xen's area refused",
     # event channels (chapter 6)
-    "viz.views.evtchn.row_axis": "evtchn_pending word",
-    "viz.views.evtchn.col_axis": "bit in the word (port = 32 · word + bit)",
+    "viz.views.evtchn.row_axis": "word",
+    "viz.views.evtchn.col_axis": "bit of the evtchn_pending word (port = 32 · word + bit)",
     "viz.views.evtchn.cell.free": "free (ECS_FREE)",
     "viz.views.evtchn.cell.idle": "in use",
     "viz.views.evtchn.cell.pending": "pending (P)",
@@ -301,6 +302,7 @@ EN: dict[str, object] = {
     "viz.views.tracer.step.iret": "iret return",
     # four kinds of time (chapter 8)
     "viz.views.clocks.domain": "domain",
+    "viz.views.clocks.overlap": "TSC, system time and wall-clock time are the same for domains on one pCPU, so their lines coincide; virtual time tells them apart.",
     "viz.views.clocks.pause_run": "Pause / unpause and run 50 ms",
     "viz.views.clocks.pause_tip": "Pause the chosen domain (or unpause it) and run the machine for 50 ms",
     "viz.views.clocks.paused": "paused",
