@@ -293,7 +293,7 @@ class SchedLab(View):
         # Shares: achieved and promised per domain.
         bx, by = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
         self.bars = bq.Bars(x=[], y=[], scales={"x": bx, "y": by}, type="grouped",
-                            colors=[theme.OK, theme.HARDWARE])
+                            colors=[theme.XEN, theme.HARDWARE])
         self.share_fig = bq.Figure(marks=[self.bars], title=t("viz.schedlab.shares"), animation_duration=0,
                                    fig_margin=margins,
                                    axes=[bq.Axis(scale=bx, label=t("viz.views.sched.domain_axis")),
@@ -409,7 +409,7 @@ class SchedLab(View):
         with self.bars.hold_sync():
             self.bars.x = sh["names"]
             self.bars.y = np.vstack([sh["achieved"], sh["promised"]]).astype(float)
-        self.share_legend.value = theme.legend_html([(t("viz.schedlab.achieved"), theme.OK),
+        self.share_legend.value = theme.legend_html([(t("viz.schedlab.achieved"), theme.XEN),
                                                      (t(promised), theme.HARDWARE)])
         h = latency_hist(r)
         edges = h["edges_ms"]

@@ -3,7 +3,7 @@ tracer, event channels, migration, xentop, block I/O): labels, legends and the t
 
 PL: dict[str, object] = {
     # SOSP'03 figure 3, migration, xentop (chapters 12-14)
-    "viz.views.perf.y_axis": "wynik względem natywnego Linuksa (L = 1,0)",
+    "viz.views.perf.y_axis": "względem Linuksa (L = 1,0)",
     "viz.views.perf.L": "L – Linux natywnie",
     "viz.views.perf.X": "X – XenoLinux na Xenie",
     "viz.views.perf.V": "V – VMware Workstation",
@@ -182,7 +182,7 @@ PL: dict[str, object] = {
 
 EN: dict[str, object] = {
     # SOSP'03 figure 3, migration, xentop (chapters 12-14)
-    "viz.views.perf.y_axis": "score relative to native Linux (L = 1.0)",
+    "viz.views.perf.y_axis": "relative to Linux (L = 1.0)",
     "viz.views.perf.L": "L – native Linux",
     "viz.views.perf.X": "X – XenoLinux on Xen",
     "viz.views.perf.V": "V – VMware Workstation",
