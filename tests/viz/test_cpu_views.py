@@ -262,3 +262,23 @@ def test_evtchn_view_free_port_does_not_deliver_and_replay_text_follows_the_bits
     last = view.frames[view.frame]
     # the text under the grid shows the replay's upcall_pending, not the machine's
     assert f"evtchn_upcall_pending={last['upcall']}" in view.table.value
+
+
+def test_clocks_view_drawn_on_first_display_from_the_data_start():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.clocks import ClocksView
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="c", memory=8, workload="cpu-bound"))
+    m.run_for(30_000_000)
+    start = m.now / 1e6
+    c = ClocksView(m, run_ns=10_000_000, every_ns=2_000_000)
+    # a line per domain with more than one point, and the x axis from the first sample, not from 0
+    assert np.asarray(c.lines["tsc"].x).shape[1] > 1 and c.sx.min == pytest.approx(start)
+    for panel in PANELS:                                    # explicit y ranges around the data
+        y = np.asarray(c.lines[panel].y, dtype=float)
+        assert c.y_scales[panel].min <= np.nanmin(y) and c.y_scales[panel].max >= np.nanmax(y)
+    c.which.value = d.domain_id
+    c.toggle_pause()                                        # pause and run: virtual time stands still
+    v = clock_series(c.recorder.samples)[d.domain_id]["virtual_ms"]
+    assert d.pause_count == 1 and v[-1] == v[-5]
+    assert "wstrzymana" in c.status.value or "paused" in c.status.value
