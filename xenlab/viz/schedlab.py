@@ -285,8 +285,8 @@ class SchedLab(View):
         margins = theme.figure_margins()
         self.gantt_fig = bq.Figure(marks=self.gantt, title=t("viz.schedlab.gantt", ms=window_ns // MS),
                                    animation_duration=0, fig_margin=margins,
-                                   axes=[bq.Axis(scale=self.gx, label=t("viz.schedlab.time_ms")),
-                                         bq.Axis(scale=gy, side="left", label="pCPU",
+                                   axes=[bq.Axis(scale=self.gx, tick_style=theme.axis_font(), label=t("viz.schedlab.time_ms")),
+                                         bq.Axis(scale=gy, tick_style=theme.axis_font(), side="left", label="pCPU",
                                                  tick_values=list(range(cpus)), tick_format="d")],
                                    layout=W.Layout(**theme.fitted_figure_layout(110 + 40 * cpus)))
         self.legend = W.HTML(theme.legend_html([(s.name, c) for s, c in zip(self.specs, self.colours)]))
@@ -296,8 +296,8 @@ class SchedLab(View):
                             colors=[theme.XEN, theme.HARDWARE])
         self.share_fig = bq.Figure(marks=[self.bars], title=t("viz.schedlab.shares"), animation_duration=0,
                                    fig_margin=margins,
-                                   axes=[bq.Axis(scale=bx, label=t("viz.views.sched.domain_axis")),
-                                         bq.Axis(scale=by, side="left", tick_format=".1f",
+                                   axes=[bq.Axis(scale=bx, tick_style=theme.axis_font(), label=t("viz.views.sched.domain_axis")),
+                                         bq.Axis(scale=by, tick_style=theme.axis_font(), side="left", tick_format=".1f",
                                                  label=t("viz.views.sched.share_axis"))],
                                    layout=W.Layout(width="470px", height="260px"))
         self.share_legend = W.HTML()
@@ -308,8 +308,8 @@ class SchedLab(View):
         self.hist = bq.Bars(x=[], y=[], scales={"x": hx, "y": hy}, type="grouped", colors=self.colours)
         self.hist_fig = bq.Figure(marks=[self.hist], title=t("viz.schedlab.latency"), animation_duration=0,
                                   fig_margin=margins,
-                                  axes=[bq.Axis(scale=hx, label=t("viz.views.sched.latency_axis")),
-                                        bq.Axis(scale=hy, side="left", tick_format="d",
+                                  axes=[bq.Axis(scale=hx, tick_style=theme.axis_font(), label=t("viz.views.sched.latency_axis")),
+                                        bq.Axis(scale=hy, tick_style=theme.axis_font(), side="left", tick_format="d",
                                                 label=t("viz.views.sched.wakeups_axis"))],
                                   layout=W.Layout(width="470px", height="260px"))
         self.hist_note = W.HTML()
