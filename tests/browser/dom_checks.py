@@ -268,6 +268,17 @@ def _act(page, index: int, kind: str, k: int) -> None:
         loc.click()
 
 
+_IDLE = """() => { const w = window.__xen_nb; const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !k || k.status === 'idle'; }"""
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    """Until the notebook's kernel is idle (it is busy while a widget callback runs)."""
+    import time
+    time.sleep(0.05)
+    page.wait_for_function(_IDLE, timeout=timeout_ms, polling=25)
+
+
 def exercise_controls(page, index: int, quiet_ms: int = 350, limit: int = 40,
                       skip=lambda control: False) -> tuple[list[dict], list[dict]]:
     """Use every visible control of widget output ``index`` once; returns (used, unchanged).
@@ -282,7 +293,12 @@ def exercise_controls(page, index: int, quiet_ms: int = 350, limit: int = 40,
 
     def one(kind, k, label):
         before = page.evaluate(_SNAP, [WIDGET_OUTPUT, index, kind, k])
-        _act(page, index, kind, k)
+        try:
+            _act(page, index, kind, k)
+        except Exception:                       # the control was redrawn under the cursor: once more
+            wait_idle(page)
+            _act(page, index, kind, k)
+        wait_idle(page)                         # the kernel has answered (a re-simulation can take 1 s)
         wait_quiet(page, root, quiet_ms=quiet_ms, max_ms=15_000)
         after = page.evaluate(_SNAP, [WIDGET_OUTPUT, index, kind, k])
         return before != after

@@ -84,7 +84,8 @@ def test_widget_notebook(lab_page, name, lang):
             findings += [f"widget {i}: {c['kind']} {c['label'][:40]!r} changes nothing" for c in unchanged]
         findings += [f"after use: {f}" for f in dom_checks.check_report(dom_checks.inspect_widgets(page), lang,
                                                                          page.xen_keys)]
-        assert time.monotonic() - t0 < 120, "using the controls took too long"
+        if time.monotonic() - t0 > 120:
+            findings.append(f"using the controls took {time.monotonic() - t0:.0f} s")
     errors = list(page.xen_errors)
     theirs = set(range(len(report))) if name in I11A_NOTEBOOKS else _i11a_widgets(page)
     mine, other = _split(findings, theirs)
