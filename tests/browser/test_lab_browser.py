@@ -138,13 +138,13 @@ def test_layers_widget_renders_and_steps(lab_server):
             step.click()
             page.wait_for_function(
                 "() => document.querySelectorAll('div.bqplot.figure svg path.dot').length === 1")
-            caption = page.locator(".widget-label", has_text="krok 1:").first
+            caption = page.locator(":is(.widget-label, .widget-html-content)", has_text="krok 1:").first
             caption.wait_for(state="attached")
             drawn_before = page.evaluate("() => document.querySelector('div.bqplot.figure').innerHTML")
             step.click()
             page.wait_for_function(
                 "() => document.querySelectorAll('div.bqplot.figure svg path.dot').length === 2")
-            page.locator(".widget-label", has_text="krok 2:").first.wait_for(state="attached")
+            page.locator(":is(.widget-label, .widget-html-content)", has_text="krok 2:").first.wait_for(state="attached")
             drawn_after = page.evaluate("() => document.querySelector('div.bqplot.figure').innerHTML")
             assert drawn_before != drawn_after, "a step must change the drawing"
             fills = page.evaluate(

@@ -63,7 +63,7 @@ def test_ring_walk_pv_vs_hvm(traced):
 def test_decode_nested_dataclasses():
     from xenlab.xen.trace import plain
     text = decode(plain((ev.evtchn_op(4, ev.evtchn_send(3)),)))
-    assert text == "evtchn_op(cmd=4, u=evtchn_send(port=3))"
+    assert text == "evtchn_op(cmd=EVTCHNOP_send, u=evtchn_send(port=3))"     # event_channel.h: 4
     assert decode(0xC0100000) == "0xc0100000"
 
 
@@ -176,11 +176,21 @@ def test_tracer_widget_runs_and_replays():
     view = HypercallTracer(m)
     buttons = view.widget.children[0].children[2], view.widget.children[4].children[0], view.widget.children[4].children[1]
     buttons[0].click()                                          # run 10 ms
-    assert view.errors == [] and view.cursor > 0
-    assert "<table" in view.table.value and len(view.bars.x) > 0
-    n = view.cursor
+    assert view.errors == [] and view.cursor is None            # at the last step: the walk is drawn
+    assert "<table" in view.table.value and len(view.bars.x) > 0 and len(view.rings.x) > 0
+    n = len(ring_steps(view.events))
     buttons[1].click()
     assert view.cursor == n - 1 and len(view.rings.x) > 0
+    for _ in range(n - 4):                                      # back to the third step: the table follows
+        buttons[1].click()
+    from xenlab.viz.hypercalls import ring_step_seqs
+    assert view.cursor == 3
+    seq = ring_step_seqs(view.events)[2]                        # the third step's trace event
+    shown = [r for r in tracer_rows(view.events) if r["seq"] <= seq + 1]
+    assert view.table.value.count("<tr") == len(shown) + 1
+    for _ in range(30):                                         # the programs end; a run still answers
+        buttons[0].click()
+    assert view.errors == [] and f"{m.now / 1e6:.1f} ms" in view.status.value
     view.filter.value = "set_timer_op"
     assert all(x == "set_timer_op" for x in view.bars.x)
     view.close()
@@ -221,3 +231,54 @@ def test_evtchn_and_clocks_widgets():
         assert np.asarray(c.lines[panel].y).shape[0] == len(m.domains)
     assert all(f.marks[0].scales["x"] is c.sx for f in c.figures)   # one shared system-time axis
     assert c.sx.max == pytest.approx(m.now / 1e6) and "ms" in c.y_axes["wall"].label and "2005-12-05 00:00:00 UTC" in c.legend.value
+
+
+def test_decode_names_commands_null_and_domid_self():
+    # numbers from Xen 3.0's public headers: xen.h MMUEXT_TLB_FLUSH_LOCAL 6, SCHEDOP_shutdown 2,
+    # SHUTDOWN_poweroff 0, DOMID_SELF 0x7FF0; FLAT_RING1_CS 0xe019
+    args = ((("mmuext_op_t", ("cmd", 6), ("mfn", 0)),), 1, None, 0x7FF0)
+    assert decode(args, op="mmuext_op") == "[mmuext_op_t(cmd=MMUEXT_TLB_FLUSH_LOCAL, mfn=0)], 1, NULL, DOMID_SELF"
+    assert decode((2, ("sched_shutdown", ("reason", 0))), op="sched_op") == \
+        "SCHEDOP_shutdown, sched_shutdown(reason=SHUTDOWN_poweroff)"
+    assert decode((0xE019, 0xC0101000, 0xE019, 0xC0101010), op="set_callbacks").startswith("0xe019, 0xc0101000")
+    long = tuple(("trap_info", ("vector", v)) for v in range(18))
+    assert decode((long,), op="set_trap_table").endswith("… (18)]")
+
+
+def test_evtchn_view_free_port_does_not_deliver_and_replay_text_follows_the_bits():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.evtchn import EvtchnView
+    from xenlab.xen.evtchn import ECS_FREE
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="c", memory=8, workload="cpu-bound"))
+    view = EvtchnView(m, d.domain_id)
+    free = next(p for p in range(1, 64) if d.evtchn[p].state == ECS_FREE)
+    view.start_delivery(free)
+    assert view.frames == [] and "ECS_FREE" in view.caption.value and "-EINVAL" in view.caption.value
+    used = next(p for p in range(1, 64) if d.evtchn[p].state != ECS_FREE and not view.domain().evtchn[p].state == 1)
+    view.start_delivery(used)
+    while view.frame + 1 < len(view.frames):
+        view.next_frame()
+    last = view.frames[view.frame]
+    # the text under the grid shows the replay's upcall_pending, not the machine's
+    assert f"evtchn_upcall_pending={last['upcall']}" in view.table.value
+
+
+def test_clocks_view_drawn_on_first_display_from_the_data_start():
+    pytest.importorskip("bqplot")
+    from xenlab.viz.clocks import ClocksView
+    m = xenlab.Machine(memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="c", memory=8, workload="cpu-bound"))
+    m.run_for(30_000_000)
+    start = m.now / 1e6
+    c = ClocksView(m, run_ns=10_000_000, every_ns=2_000_000)
+    # a line per domain with more than one point, and the x axis from the first sample, not from 0
+    assert np.asarray(c.lines["tsc"].x).shape[1] > 1 and c.sx.min == pytest.approx(start)
+    for panel in PANELS:                                    # explicit y ranges around the data
+        y = np.asarray(c.lines[panel].y, dtype=float)
+        assert c.y_scales[panel].min <= np.nanmin(y) and c.y_scales[panel].max >= np.nanmax(y)
+    c.which.value = d.domain_id
+    c.toggle_pause()                                        # pause and run: virtual time stands still
+    v = clock_series(c.recorder.samples)[d.domain_id]["virtual_ms"]
+    assert d.pause_count == 1 and v[-1] == v[-5]
+    assert "wstrzymana" in c.status.value or "paused" in c.status.value

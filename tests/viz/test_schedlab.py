@@ -73,7 +73,7 @@ def test_widget_slider_resimulates_and_steps():
     assert lab.report.sched == "sedf" and ("video", "period_ms") in lab.sliders
     lab.step()
     assert "cpu0" in lab.steps.value and lab.cursor > 0
-    assert lab.bars.y.shape == (2, 3)
+    assert lab.bars.y.shape == (2, 4)
 
 
 def test_bvt_warpu_slider_reaches_the_scheduler():
@@ -106,11 +106,53 @@ def test_widget_workload_menu_and_warpu_slider():
     pytest.importorskip("ipywidgets")
     pytest.importorskip("bqplot")
     lab = L.SchedLab(duration_ns=200 * MS)
-    assert set(lab.workloads) == {"cpu", "web", "video"}
+    assert set(lab.workloads) == {"cpu", "batch", "web", "video"}
     lab.workloads["web"].value = "io"                        # the menu moved as in the browser
-    assert lab.specs[1].workload == "io" and lab.error_box.value == ""
+    assert lab.specs[2].workload == "io" and lab.error_box.value == ""
     assert lab.report.demand[lab.report.domids["web"]] < 0.3
     lab.sched.value = "bvt"
     assert ("web", "warpu") in lab.sliders and lab.workloads["web"].value == "io"
     lab.set_param("web", "warpu", 200)
     assert lab.error_box.value == "" and lab.report.sched == "bvt"
+
+
+def test_credit_weight_moves_the_default_lab_shares():
+    # two CPU-bound domains compete in the lab's default scenario: weight 512 against 256 must give
+    # "cpu" about twice "batch"'s share (Credit divides by weight among domains that want more)
+    specs = L.lab_domains()
+    even = L.simulate("credit", specs, 1000 * MS)
+    specs[0].params["credit"] = {"weight": 512}
+    uneven = L.simulate("credit", specs, 1000 * MS)
+    cpu, batch = even.domids["cpu"], even.domids["batch"]
+    assert abs(even.achieved[cpu] - even.achieved[batch]) < 0.05
+    assert uneven.achieved[cpu] > 1.6 * uneven.achieved[batch]
+
+
+def test_reasons_are_translated_and_unknown_reasons_kept(monkeypatch):
+    import xenlab.i18n as i18n
+    from xenlab.i18n import set_language
+    monkeypatch.setattr(i18n, "_explicit", i18n._explicit)      # restored after the test
+    if True:
+        set_language("pl")
+        assert L.reason_text("UNDER, head of cpu0's run queue") == "UNDER, pierwsza w kolejce cpu0"
+        assert L.reason_text("extra time (penalty queue)") == "czas dodatkowy (kolejka kar)"
+        assert L.reason_text("lowest evt (500 < d1v0's 1000)") == "najmniejszy evt (500 < 1000 u d1v0)"
+        assert L.reason_text("most credit on the run queue; credit <= 0: reset").endswith("odnowienie")
+        assert L.reason_text("a student's reason") == "a student's reason"
+        set_language("en")
+        assert L.reason_text("head of run queue (2 waiting)") == "head of run queue (2 waiting)"
+
+
+def test_every_model_reason_has_a_translation():
+    # every reason the built-in schedulers gave in the lab's scenario matches a pattern
+    import re
+    for sched in ("credit", "bvt", "atropos", "sedf", "rrobin", "credit2", "rtds"):
+        r = L.simulate(sched, L.lab_domains(), 200 * MS)
+        for d in r.decisions:
+            assert any(re.match(p, d[4]) for p, _ in L.REASONS), (sched, d[4])
+
+
+def test_histogram_counts_are_floats_for_bqplot():
+    pytest.importorskip("bqplot")
+    lab = L.SchedLab(duration_ns=300 * MS)
+    assert lab.hist.y.dtype.kind == "f" and lab.hist.y.sum() > 0 and lab.hy.max >= lab.hist.y.max()

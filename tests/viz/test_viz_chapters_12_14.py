@@ -32,7 +32,8 @@ def test_xentop_arrays_from_rows():
     res = xentop(m, delay_ns=200 * MS)
     a = xentop_arrays(res.rows)
     assert a["names"] == ["Domain-0", "web"]
-    assert a["cpu_pct"][1] == pytest.approx(100.0, abs=0.5) and a["colors"][1] == "#2ca02c"
+    from xenlab.viz.theme import STATE_COLOURS
+    assert a["cpu_pct"][1] == pytest.approx(100.0, abs=0.5) and a["colors"][1] == STATE_COLOURS["r"]
 
 
 def test_migration_arrays_and_outlines():

@@ -37,30 +37,55 @@ def rows_html(rows: list[dict]) -> str:
     """``vbd_rows`` as an HTML table, its column heads in the current language."""
     if not rows:
         return f"<i>{t('viz.blkio.empty')}</i>"
+    from xenlab.viz.theme import FONT_PX, MAX_WIDTH_PX
     keys = list(rows[0])
+
+    def cell(v):                      # a flag reads as yes/no in the student's language, never "False"
+        return t("viz.views.yes") if v is True else t("viz.views.no") if v is False else v
     head = "".join(f"<th>{t(f'viz.blkio.column.{k}')}</th>" for k in keys)
-    body = "".join("<tr>" + "".join(f"<td>{r[k]}</td>" for k in keys) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    body = "".join("<tr>" + "".join(f"<td>{cell(r[k])}</td>" for k in keys) + "</tr>" for r in rows)
+    return (f"<div style='max-width:{MAX_WIDTH_PX}px;font-size:{FONT_PX}px'>"
+            f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table></div>")
 
 
 class BlkView(View):
+    """The virtual disks' counters and each finished I/O as a point (time, sector): green if it
+    succeeded (BLKIF_RSP_OKAY), orange-red if it failed (BLKIF_RSP_ERROR), with a legend."""
+
     def __init__(self, machine, events=()):
         import bqplot as bq
         import ipywidgets as W
+        from xenlab.viz import theme
         self.machine = machine
         self.table = W.HTML()
-        sx, sy = bq.LinearScale(), bq.LinearScale()
-        self.bars = bq.FlexLine(x=[], y=[], scales={"x": sx, "y": sy})
-        self.points = bq.Scatter(x=[], y=[], scales={"x": sx, "y": sy}, colors=["#2ca02c"])
-        ax = [bq.Axis(scale=sx, label=t("viz.blkio.time_axis")),
-              bq.Axis(scale=sy, orientation="vertical", label=t("viz.blkio.sector_axis"))]
+        self.sx, self.sy = bq.LinearScale(min=0, max=1), bq.LinearScale(min=0, max=1)
+        self.points = bq.Scatter(x=[], y=[], scales={"x": self.sx, "y": self.sy}, colors=[theme.OK],
+                                 default_size=40)
+        font = theme.axis_font()
+        ax = [bq.Axis(scale=self.sx, label=t("viz.blkio.time_axis"), tick_style=font),
+              bq.Axis(scale=self.sy, side="left", label=t("viz.blkio.sector_axis"), tick_style=font,
+                      label_offset="55px", tick_format="d")]
         self.figure = bq.Figure(marks=[self.points], axes=ax, animation_duration=0,
-                                layout=W.Layout(width="100%", height="260px"))
-        self.widget = W.VBox([self.table, self.figure])
+                                fig_margin={"top": 20, "bottom": 45, "left": 80, "right": 20},
+                                layout=W.Layout(**theme.fitted_figure_layout(260)))
+        self.legend = W.HTML()
+        self.widget = W.VBox([self.table, self.figure, self.legend],
+                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
         self.update(events)
 
     def update(self, events=()) -> None:
+        from xenlab.viz import theme
         self.table.value = rows_html(vbd_rows(self.machine))
         tl = io_timeline(events)
+        ok = tl["status"] >= 0
+        colours = [theme.OK if good else theme.REFUSED for good in ok]
+        x, y = tl["end_ms"], tl["sector"].astype(float)
         with self.points.hold_sync():
-            self.points.x, self.points.y = tl["end_ms"], tl["sector"]
+            if x.size:
+                pad_x, pad_y = max(np.ptp(x) * 0.05, 0.05), max(np.ptp(y) * 0.05, 1.0)
+                self.sx.min, self.sx.max = float(x.min() - pad_x), float(x.max() + pad_x)
+                self.sy.min, self.sy.max = float(y.min() - pad_y), float(y.max() + pad_y)
+            self.points.x, self.points.y = x, y
+            self.points.colors = colours or [theme.OK]
+        self.legend.value = theme.legend_html([(t("viz.views.blk.ok", n=int(ok.sum())), theme.OK),
+                                               (t("viz.views.blk.failed", n=int((~ok).sum())), theme.REFUSED)])

@@ -109,43 +109,65 @@ def legend_lines(series) -> list[str]:
     return lines
 
 
+def _span(a: np.ndarray) -> tuple[float, float]:
+    """An explicit (min, max) for a bqplot scale (bqplot 0.13 draws nothing with an automatic domain)."""
+    finite = a[np.isfinite(a)] if a.size else a
+    if not finite.size:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = (hi - lo) * 0.05 or max(abs(hi) * 0.05, 1e-3)
+    return lo - pad, hi + pad
+
+
 class ClocksView(View):
     """Four small panels, one per clock, stacked over one shared system-time axis; a line per domain."""
 
     ERROR_KEY = "viz.cpu.error"
-    COLORS = ["#e08a2c", "#3c78c8", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    MARGIN = {"top": 8, "bottom": 8, "left": 80, "right": 20}
+    MARGIN = {"top": 8, "bottom": 8, "left": 90, "right": 20}
+    TICK_FORMAT = {"tsc": ".1f", "system": ".0f", "virtual": ".0f", "wall": ".0f"}
 
     def __init__(self, machine, run_ns: int = 50_000_000, every_ns: int = 1_000_000):
         import bqplot as bq
         import ipywidgets as W
+        from xenlab.viz import theme
         self.machine, self.run_ns, self.every_ns = machine, int(run_ns), int(every_ns)
         self.recorder = ClockRecorder(machine)
         self.recorder.sample()
+        # correct on first display: one sample draws no line, so the view starts with one run of run_ns
+        self.recorder.run(self.run_ns, self.every_ns)
         self.errors: list[str] = []
         self.sx = bq.LinearScale(min=0, max=1)          # one x scale: the panels stay aligned
-        self.lines, self.y_axes, self.figures = {}, {}, []
+        self.lines, self.y_axes, self.y_scales, self.figures = {}, {}, {}, []
+        font = theme.axis_font()
         for k, panel in enumerate(PANELS):
-            sy = bq.LinearScale()
+            sy = self.y_scales[panel] = bq.LinearScale(min=0, max=1)
             last = k == len(PANELS) - 1
-            self.lines[panel] = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": sy}, display_legend=k == 0)
-            self.y_axes[panel] = bq.Axis(scale=sy, side="left", num_ticks=3,
-                                         label_offset="60px")
-            x_axis = bq.Axis(scale=self.sx, label=t("viz.cpu.clocks.system") if last else "",
-                             tick_style={} if last else {"display": "none"})
+            self.lines[panel] = bq.Lines(x=[], y=[], scales={"x": self.sx, "y": sy}, stroke_width=2)
+            self.y_axes[panel] = bq.Axis(scale=sy, side="left", num_ticks=3, tick_format=self.TICK_FORMAT[panel],
+                                         label_offset="70px", tick_style=font,
+                                         label=t(f"viz.cpu.clocks.{panel}_axis"))
+            x_axis = bq.Axis(scale=self.sx, label=t("viz.cpu.clocks.system") if last else "", tick_format=".1f",
+                             tick_style=font if last else {"display": "none"})
             margin = dict(self.MARGIN, top=40 if k == 0 else 8, bottom=45 if last else 8)
             self.figures.append(bq.Figure(marks=[self.lines[panel]], axes=[x_axis, self.y_axes[panel]],
                                           title=t("viz.cpu.clocks.title") if k == 0 else "",
-                                          animation_duration=0, fig_margin=margin, legend_location="top-left",
-                                          layout=W.Layout(width="100%", height=f"{120 + margin['top'] + margin['bottom']}px")))
+                                          animation_duration=0, fig_margin=margin,
+                                          layout=W.Layout(**theme.fitted_figure_layout(130 + margin["top"] + margin["bottom"]))))
+        self.domain_legend = W.HTML()
         self.legend = W.HTML()
+        self.status = W.HTML()
         self.error_box = W.HTML()
-        run = W.Button(description=t("viz.cpu.clocks.run"), icon="play")
-        self.which = W.Dropdown(options=self._options())
-        pause = W.Button(description=t("viz.cpu.clocks.pause"))
+        run = W.Button(description=t("viz.cpu.clocks.run"), icon="play", layout=theme.button_layout())
+        self.which = W.Dropdown(options=self._options(), description=t("viz.views.clocks.domain"),
+                                layout=W.Layout(width="260px"))
+        pause = W.Button(description=t("viz.views.clocks.pause_run"), layout=theme.button_layout(),
+                         tooltip=t("viz.views.clocks.pause_tip"))
         run.on_click(self._guarded(self.run))
         pause.on_click(self._guarded(self.toggle_pause))
-        self.widget = W.VBox([*self.figures, W.HBox([run, self.which, pause]), self.legend, self.error_box])
+        self.which.observe(self._guarded(lambda *_: self.redraw()), names="value")
+        self.widget = W.VBox([*self.figures, self.domain_legend, theme.controls_row([run, self.which, pause]),
+                              self.status, self.legend, self.error_box],
+                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
         self.redraw()
 
     def _options(self):
@@ -156,25 +178,46 @@ class ClocksView(View):
         self.redraw()
 
     def toggle_pause(self, *_):
+        """Pause (or unpause) the chosen domain and run ``run_ns``, so the change shows at once: a paused
+        domain's virtual time stays flat while the other clocks go on."""
         d = self.machine.domains.get(self.which.value)
         if d is None:
             return
         d.unpause() if d.pause_count else d.pause()
+        self.recorder.run(self.run_ns, self.every_ns)
         self.redraw()
 
     def redraw(self):
+        from xenlab.viz import theme
         series = clock_series(self.recorder.samples)
         p = clock_panels(series)
-        colors = self.COLORS[:max(1, len(p["names"]))]
-        with self.sx.hold_sync():
-            self.sx.max = max(p["x_max"], 1e-3)
+        colours = theme.domain_colours(p["domids"]) or [theme.TEXT]
+        x = p["x"]
+        lo = float(np.nanmin(x)) if x.size else 0.0
+        with self.sx.hold_sync():                     # the x axis starts where the data starts
+            self.sx.min, self.sx.max = lo, max(p["x_max"], lo + 1e-3)
+        chosen = self.which.value
         for panel in PANELS:
+            ymin, ymax = _span(p["y"][panel])
+            with self.y_scales[panel].hold_sync():
+                self.y_scales[panel].min, self.y_scales[panel].max = ymin, ymax
+            # three ticks away from the panel's edges: the lowest never meets the x axis' labels
+            self.y_axes[panel].tick_values = [ymin + (ymax - ymin) * f for f in (0.2, 0.5, 0.8)]
             with self.lines[panel].hold_sync():
-                self.lines[panel].x = p["x"]
+                self.lines[panel].x = x
                 self.lines[panel].y = p["y"][panel]
                 self.lines[panel].labels = p["names"]
-                self.lines[panel].colors = colors
-        for panel in PANELS:
-            self.y_axes[panel].label = t(f"viz.cpu.clocks.{panel}_axis")
+                self.lines[panel].colors = colours
+                self.lines[panel].stroke_width = 2
+        paused = {i for i, d in self.machine.domains.items() if d.pause_count}
+        self.domain_legend.value = theme.legend_html(
+            [(f"{n} ({i})" + (" – " + t("viz.views.clocks.paused") if i in paused else "")
+              + (" ◀" if i == chosen else ""), c) for i, n, c in zip(p["domids"], p["names"], colours)]) + (
+            f"<div style='font-size:{theme.FONT_PX}px;color:{theme.MUTED}'>{t('viz.views.clocks.overlap')}</div>")
+        d = self.machine.domains.get(chosen)
+        if d is not None:
+            key = "viz.views.clocks.is_paused" if d.pause_count else "viz.views.clocks.is_running"
+            self.status.value = (f"<div style='font-size:{theme.FONT_PX}px'>"
+                                 + t(key, name=f"{d.name} ({chosen})", now=self.machine.now / 1e6) + "</div>")
         lines = legend_lines(series) + [t("viz.cpu.clocks.wall_base", base=p["wall_base"][:19])]
-        self.legend.value = "<pre>" + "\n".join(lines) + "</pre>"
+        self.legend.value = theme.pre_html("\n".join(lines))

@@ -29,7 +29,7 @@ XEN_Y = (1.9, 3.1)
 DOM_Y = (5.0, 6.8)
 GAP = 0.25
 TRAIL = 8                      # hypercalls remembered per domain (dots between the domain and Xen)
-COLORS = {"hardware": "#b0b0b0", "xen": "#3c3c3c", "dom0": "#e08a2c", "domU": "#3c78c8",
+COLORS = {"hardware": "#b0b0b0", "xen": "#3c3c3c", "dom0": "#e69f00", "domU": "#0072b2",
           "ok": "#2ca02c", "refused": "#d62728", "arrow": "#222222"}
 
 
@@ -119,7 +119,8 @@ def layers_arrays(state: LayersState) -> dict:
         "dot_x": np.array(dot_x, dtype=float), "dot_y": np.array(dot_y, dtype=float), "dot_color": dot_c,
         "arrow_x": arrow_x, "arrow_y": arrow_y,
         "arrow_color": COLORS["ok" if current is None or current["rc"] >= 0 else "refused"],
-        "caption": caption or t("viz.layers.no_events"),
+        "caption": caption or (t("viz.views.layers.recorded", n=len(state.events)) if state.events
+                               else t("viz.layers.no_events")),
     }
 
 
@@ -135,6 +136,7 @@ class LayersView(View):
     def __init__(self, machine=None, *, events=None, advance_ns: int = 10_000_000):
         import bqplot as bq
         import ipywidgets as W
+        from xenlab.viz import theme
 
         self.machine = machine
         self.advance_ns = int(advance_ns)
@@ -156,15 +158,16 @@ class LayersView(View):
         self.figure = bq.Figure(marks=[self.boxes, self.trail, self.arrow, self.labels],
                                 title=t("viz.layers.title"), animation_duration=0,
                                 fig_margin={"top": 40, "bottom": 10, "left": 10, "right": 10},
-                                layout=W.Layout(width="100%", height="380px"))
-        self.step_button = W.Button(description=t("viz.layers.step"), icon="step-forward")
-        self.reset_button = W.Button(description=t("viz.layers.reset"))
-        self.caption = W.Label(value="")
+                                layout=W.Layout(**theme.fitted_figure_layout(380)))
+        self.step_button = W.Button(description=t("viz.layers.step"), icon="step-forward",
+                                    layout=theme.button_layout())
+        self.reset_button = W.Button(description=t("viz.layers.reset"), icon="undo", layout=theme.button_layout())
+        self.caption = W.HTML(value="")
         self.error_box = W.HTML(value="")
         self.step_button.on_click(self._guarded(self.step))
         self.reset_button.on_click(self._guarded(self.reset))
-        self.widget = W.VBox([self.figure, W.HBox([self.step_button, self.reset_button, self.caption]),
-                              self.error_box])
+        self.widget = W.VBox([self.figure, theme.controls_row([self.step_button, self.reset_button]),
+                              self.caption, self.error_box], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
         self.redraw()
 
     # -- model side ------------------------------------------------------------------------------
@@ -190,11 +193,17 @@ class LayersView(View):
     def reset(self, *_):
         self.cursor = 0
         self.redraw()
+        self.caption.value = t("viz.views.layers.reset", n=len(self.events))
 
     def close(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
+
+    def _ipython_display_(self):
+        # correct on first display: domains and hypercalls made since the view was created are drawn
+        self.redraw()
+        super()._ipython_display_()
 
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:

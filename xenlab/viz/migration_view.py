@@ -36,21 +36,40 @@ def bar_outlines(a: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MigrationView(View):
+    """One bar per pre-copy iteration (width its duration, height its rate), the stop-and-copy in the
+    colour of a refusal-free "last" step; a bar's MB are written above it when the bar is wide enough
+    for the text (a legend and the table-like caption say the rest)."""
+
+    PLOT_PX = 860            # the plot area's width at the output area's width, for the label test
+
     def __init__(self, report):
         import bqplot as bq
         import ipywidgets as W
+        from xenlab.viz import theme
         a = migration_arrays(report)
         xs, ys = bar_outlines(a)
-        sx, sy = bq.LinearScale(min=0.0), bq.LinearScale(min=0.0)
-        colors = ["#d62728" if last else "#1f77b4" for last in a["last"]]
+        total = max(float(a["end_s"].max()) if a["end_s"].size else 1.0, 1e-6)
+        top = max(float(a["rate_mbit"].max()) if a["rate_mbit"].size else 1.0, 1e-6)
+        sx, sy = bq.LinearScale(min=0.0, max=total * 1.02), bq.LinearScale(min=0.0, max=top * 1.2)
+        colors = [theme.REFUSED if last else theme.DOMU_COLOURS[0] for last in a["last"]]
         self.bars = bq.Lines(x=xs, y=ys, scales={"x": sx, "y": sy}, fill="inside", colors=colors,
                              fill_colors=colors, fill_opacities=[0.6] * len(colors))
-        labels_x = (a["start_s"] + a["end_s"]) / 2
-        self.labels = bq.Label(x=labels_x, y=a["rate_mbit"] + 10, scales={"x": sx, "y": sy},
-                               text=[f"{mb:.1f} MB" for mb in a["sent_mb"]], align="middle", default_size=10)
-        self.figure = bq.Figure(marks=[self.bars, self.labels], title=t("viz.migration.title") + " - " +
+        wide = (a["end_s"] - a["start_s"]) / total * self.PLOT_PX > 60
+        labels_x = ((a["start_s"] + a["end_s"]) / 2)[wide]
+        self.labels = bq.Label(x=labels_x, y=(a["rate_mbit"] + top * 0.05)[wide], scales={"x": sx, "y": sy},
+                               text=[f"{mb:.1f} MB" for mb in a["sent_mb"][wide]], align="middle",
+                               default_size=12, colors=[theme.TEXT])
+        font = theme.axis_font()
+        marks = [self.bars] + ([self.labels] if wide.any() else [])
+        self.figure = bq.Figure(marks=marks, title=t("viz.migration.title") + " – " +
                                 t("viz.migration.downtime", ms=a["downtime_ms"]), animation_duration=0,
-                                axes=[bq.Axis(scale=sx, label=t("viz.migration.x")),
-                                      bq.Axis(scale=sy, orientation="vertical", label=t("viz.migration.y"))],
-                                layout=W.Layout(width="100%", height="340px"))
-        self.widget = self.figure
+                                axes=[bq.Axis(scale=sx, label=t("viz.migration.x"), tick_style=font),
+                                      bq.Axis(scale=sy, side="left", label=t("viz.migration.y"), tick_style=font,
+                                              tick_format="d")],
+                                fig_margin={"top": 40, "bottom": 45, "left": 80, "right": 30},
+                                layout=W.Layout(**theme.fitted_figure_layout(340)))
+        n = len(a["last"])
+        self.legend = W.HTML(theme.legend_html([
+            (t("viz.views.migration.precopy", n=max(n - 1, 0)), theme.DOMU_COLOURS[0]),
+            (t("viz.views.migration.stop_copy", mb=float(a["sent_mb"][-1]) if n else 0.0), theme.REFUSED)]))
+        self.widget = W.VBox([self.figure, self.legend], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))

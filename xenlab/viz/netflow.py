@@ -66,19 +66,47 @@ def hops_text(h: list[dict]) -> str:
     return "\n".join(f"{x['time_us']:10.1f} us  {x['stage']:<12} {x['where']:<28} {x['what']}" for x in h)
 
 
+NET_COLUMNS = ("domain", "vif", "mode", "tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "rx_dropped", "tx_errors")
+
+
+def vif_html(rows) -> str:
+    """The interfaces' counters as a table that fits the output area (heads in the student's language)."""
+    from xenlab.i18n import t
+    from xenlab.viz.theme import table_html
+    heads = [t(f"viz.views.net.col.{c}") for c in NET_COLUMNS]
+    body = [[t(f"viz.views.net.mode.{r[c]}") if c == "mode" else r[c] for c in NET_COLUMNS] for r in rows]
+    return table_html(heads, body, align_right=range(3, len(NET_COLUMNS)))
+
+
+def hops_html(h: list[dict]) -> str:
+    """The packet log as a table: one hop a row, no cell broken inside a word."""
+    from xenlab.i18n import t
+    from xenlab.viz.theme import table_html
+    heads = [t(f"viz.views.net.hop.{c}") for c in ("time", "stage", "where", "what")]
+    body = []
+    for x in h:
+        where = x["where"].replace("(nowhere)", t("viz.views.net.nowhere"))
+        what = x["what"]
+        if what.startswith("slot "):
+            what = t("viz.views.net.slot", slot=what[5:])
+        body.append([f"{x['time_us']:.1f}", x["stage"], where, what])
+    return table_html(heads, body, align_right=(0,))
+
+
 class NetView(View):
+    """The interfaces' counters and the hops of the recorded frames (no controls: it shows a run)."""
+
     def __init__(self, machine, events=()):
         import ipywidgets as W
-        from xenlab.viz.blkio import rows_html
+        from xenlab.viz import theme
         self.machine = machine
-        self._rows_html = rows_html
         self.table = W.HTML()
         self.flow = W.HTML()
-        self.widget = W.VBox([self.table, self.flow])
+        self.widget = W.VBox([self.table, self.flow], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
         self.update(events)
 
     def update(self, events=()) -> None:
         h = hops(events)
         with self.table.hold_sync():
-            self.table.value = self._rows_html(vif_rows(self.machine))
-            self.flow.value = "<pre>" + hops_text(h) + "</pre>"
+            self.table.value = vif_html(vif_rows(self.machine))
+            self.flow.value = hops_html(h)

@@ -28,14 +28,22 @@ def perf_arrays(use_bar_heights: bool = False) -> dict:
 
 
 class PerfChart(View):
+    """The grouped bars, an axis saying what 1.0 means, and a legend that spells out L, X, V and U."""
+
     def __init__(self):
         import bqplot as bq
         import ipywidgets as W
+        from xenlab.viz import theme
         a = perf_arrays()
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=1.1)
+        font = theme.axis_font()
         self.bars = bq.Bars(x=a["x"], y=a["y"], scales={"x": sx, "y": sy}, type="grouped",
-                            colors=a["colors"], labels=a["configs"], display_legend=True)
+                            colors=[theme.PLATFORM[c] for c in a["configs"]])
         self.figure = bq.Figure(marks=[self.bars], title=t("viz.perf.title"),
-                                axes=[bq.Axis(scale=sx), bq.Axis(scale=sy, orientation="vertical")],
-                                animation_duration=0, layout=W.Layout(width="100%", height="360px"))
-        self.widget = self.figure
+                                axes=[bq.Axis(scale=sx, tick_style=font),
+                                      bq.Axis(scale=sy, side="left", tick_format=".1f", tick_style=font,
+                                              label=t("viz.views.perf.y_axis"))],
+                                fig_margin={"top": 40, "bottom": 45, "left": 70, "right": 20},
+                                animation_duration=0, layout=W.Layout(**theme.fitted_figure_layout(360)))
+        self.legend = W.HTML(theme.legend_html([(t(f"viz.views.perf.{c}"), theme.PLATFORM[c]) for c in a["configs"]]))
+        self.widget = W.VBox([self.figure, self.legend], layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))

@@ -173,6 +173,53 @@ def decision_rows(report, start: int = 0, count: int = 10) -> list[dict]:
     return rows
 
 
+# The model's schedulers say why they picked a vCPU in English free text (the trace's "reason", as
+# Xen's own trace would); the lab shows it in the student's language. A reason no pattern knows (a
+# student's scheduler) is shown as it is.
+REASONS = [
+    (r"^(?P<pri>BOOST|UNDER|OVER|IDLE), head of cpu(?P<cpu>\d+)'s run queue$", "credit_head"),
+    (r"^(?P<pri>BOOST|UNDER|OVER|IDLE), stolen from cpu(?P<cpu>\d+)$", "credit_stolen"),
+    (r"^nothing runnable here or to steal$", "credit_nothing"),
+    (r"^lowest evt \((?P<evt>-?\d+) < (?P<other>\S+)'s (?P<other_evt>-?\d+)\)$", "bvt_lowest"),
+    (r"^only runnable domain$", "bvt_only"),
+    (r"^run queue empty$", "queue_empty"),
+    (r"^earliest deadline on RUNQ$", "atropos_runq"),
+    (r"^recently unblocked \(WAITQ\)$", "atropos_waitq"),
+    (r"^slack time, round robin over xtratime domains$", "atropos_slack"),
+    (r"^nothing with guaranteed time$", "atropos_none"),
+    (r"^nothing (runnable|to run)$", "nothing"),
+    (r"^earliest deadline \(EDF\)$", "sedf_edf"),
+    (r"^extra time \((?P<queue>penalty|utilisation) queue\)$", "sedf_extra"),
+    (r"^idle until the next period starts$", "sedf_idle"),
+    (r"^head of run queue \((?P<n>\d+) waiting\)$", "rr_head"),
+    (r"^most credit on the run queue(?P<reset>; credit <= 0: reset)?$", "credit2_most"),
+    (r"^current still has the most credit(?P<reset>; credit <= 0: reset)?$", "credit2_current"),
+    (r"^ratelimit: ran < (?P<us>\d+)us$", "credit2_ratelimit"),
+    (r"^nothing with credit and budget to run$", "credit2_none"),
+    (r"^earliest deadline \(global EDF\)$", "rtds_edf"),
+    (r"^current still has the earliest deadline$", "rtds_current"),
+    (r"^extratime \(priority level (?P<level>\d+)\)$", "rtds_extra"),
+    (r"^no vcpu with budget to run$", "rtds_none"),
+    (r"^running when recording began$", "recording"),
+    (r"^your (?P<fn>\w+)$", "yours"),
+]
+
+
+def reason_text(reason: str) -> str:
+    """A scheduler's reason in the student's language (viz.views.sched.reason.*)."""
+    import re
+    for pattern, key in REASONS:
+        m = re.match(pattern, reason or "")
+        if m:
+            kw = {k: v for k, v in m.groupdict().items() if v is not None}
+            if key == "sedf_extra":
+                kw["queue"] = t(f"viz.views.sched.queue.{kw['queue']}")
+            if "reset" in m.groupdict():
+                kw["reset"] = t("viz.views.sched.reason.reset") if m.group("reset") else ""
+            return t(f"viz.views.sched.reason.{key}", **kw)
+    return reason
+
+
 def decision_text(rows) -> str:
     lines = []
     for r in rows:
@@ -180,83 +227,133 @@ def decision_text(rows) -> str:
                         else f"{k}={v}" for k, v in r["values"].items())
         arrow = "->" if r["switch"] else "=="
         lines.append(f"#{r['n']:<4} {r['time_ms']:9.3f} ms cpu{r['pcpu']} {arrow} {r['domain']:<8} "
-                     f"{vals:<40} {r['reason']}")
+                     f"{vals:<40} {reason_text(r['reason'])}")
     return "\n".join(lines)
 
 
+def report_html(report) -> str:
+    """The report's table (demand, promised, achieved, switches, latencies, misses) with translated heads."""
+    from xenlab.viz.theme import FONT_PX, MAX_WIDTH_PX
+    heads = [t(f"viz.views.sched.col.{k}") for k in
+             ("domain", "demand", "promised", "achieved", "switches", "p50", "max", "misses")]
+    rows = []
+    for name, domid in report.domids.items():
+        lat = sorted(report.latencies.get(domid, []))
+        jobs, miss = report.misses.get(domid, (0, 0))
+        want = report.demand.get(domid)
+        rows.append([name, f"{want:.3f}" if want is not None else "–", f"{report.promised.get(domid, 0):.3f}",
+                     f"{report.achieved.get(domid, 0):.3f}", str(report.switches.get(domid, 0)),
+                     f"{lat[len(lat) // 2] / MS:.2f}" if lat else "–", f"{lat[-1] / MS:.2f}" if lat else "–",
+                     f"{miss}/{jobs}" if jobs else "–"])
+    cell = "padding:2px 10px;text-align:right;white-space:nowrap"
+    head = "".join(f"<th style='{cell}'>{h}</th>" for h in heads)
+    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{v}</td>" for v in r) + "</tr>" for r in rows)
+    note = f"<div>{t('viz.views.sched.cpu_bound_note')}</div>" if report.promised_kind == "cpu-bound" else ""
+    return (f"<div style='max-width:{MAX_WIDTH_PX}px;font-size:{FONT_PX}px'><table style='border-collapse:collapse'>"
+            f"<tr>{head}</tr>{body}</table>{note}</div>")
+
+
 # -- the widget ----------------------------------------------------------------------------------------------
+def lab_domains() -> list[LabDomain]:
+    """The lab's default scenario: two CPU-bound domains that compete for the whole CPU (so a Credit
+    weight or a BVT mcu_adv visibly moves their shares), an interactive one and a periodic one."""
+    return [LabDomain("cpu", "cpu"), LabDomain("batch", "cpu")] + default_domains()[1:]
+
+
 class SchedLab(View):
     ERROR_KEY = "viz.schedlab.error"
-    COLORS = ["#3c78c8", "#e08a2c", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
     def __init__(self, scheds=("credit", "bvt", "atropos", "sedf", "rrobin", "credit2", "rtds"), specs=None,
                  cpus: int = 1, duration_ns: int = 1000 * MS, window_ns: int = 200 * MS, seed: int = 0):
         import bqplot as bq
         import ipywidgets as W
-        self.specs = specs or default_domains()
+        from xenlab.viz import theme
+        self.specs = specs or lab_domains()
         self.cpus, self.duration_ns, self.window_ns, self.seed = cpus, duration_ns, window_ns, seed
         self.errors: list[str] = []
         self.report = None
         self.cursor = 0
-        self.sched = W.Dropdown(options=list(scheds), value=scheds[0], description=t("viz.schedlab.sched"))
+        self.colours = theme.domain_colours(range(1, len(self.specs) + 1))
+        self.sched = W.Dropdown(options=list(scheds), value=scheds[0], description=t("viz.schedlab.sched"),
+                                style=theme.slider_style(), layout=W.Layout(width="320px"))
         self.sliders_box = W.VBox()
-        # Gantt chart.
-        gx, gy = bq.LinearScale(min=0), bq.LinearScale(min=-0.5, max=cpus - 0.5)
-        self.gantt = [bq.Lines(x=[], y=[], scales={"x": gx, "y": gy}, stroke_width=14, colors=[c],
-                               display_legend=True, labels=[s.name])
-                      for s, c in zip(self.specs, self.COLORS)]
-        self.gantt_fig = bq.Figure(marks=self.gantt, title=t("viz.schedlab.gantt", ms=window_ns // MS), animation_duration=0,
-                                   axes=[bq.Axis(scale=gx, label=t("viz.schedlab.time_ms")),
-                                         bq.Axis(scale=gy, side="left", label="pCPU", tick_format="d")],
-                                   layout=W.Layout(width="100%", height="220px"))
-        # Shares.
+        # Gantt chart: one thick line per domain and pCPU stretch; the x axis is the window shown.
+        self.gx = bq.LinearScale(min=0, max=window_ns / MS)
+        gy = bq.LinearScale(min=-0.5, max=cpus - 0.5)
+        self.gantt = [bq.Lines(x=[], y=[], scales={"x": self.gx, "y": gy}, stroke_width=18, colors=[c])
+                      for c in self.colours]
+        margins = theme.figure_margins()
+        self.gantt_fig = bq.Figure(marks=self.gantt, title=t("viz.schedlab.gantt", ms=window_ns // MS),
+                                   animation_duration=0, fig_margin=margins,
+                                   axes=[bq.Axis(scale=self.gx, tick_style=theme.axis_font(), label=t("viz.schedlab.time_ms")),
+                                         bq.Axis(scale=gy, tick_style=theme.axis_font(), side="left", label="pCPU",
+                                                 tick_values=list(range(cpus)), tick_format="d")],
+                                   layout=W.Layout(**theme.fitted_figure_layout(110 + 40 * cpus)))
+        self.legend = W.HTML(theme.legend_html([(s.name, c) for s, c in zip(self.specs, self.colours)]))
+        # Shares: achieved and promised per domain.
         bx, by = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
-        self.bars = bq.Bars(x=[], y=[], scales={"x": bx, "y": by}, type="grouped", colors=["#3c78c8", "#bbbbbb"],
-                            labels=[t("viz.schedlab.achieved"), t("viz.schedlab.promised")], display_legend=True)
+        self.bars = bq.Bars(x=[], y=[], scales={"x": bx, "y": by}, type="grouped",
+                            colors=[theme.XEN, theme.HARDWARE])
         self.share_fig = bq.Figure(marks=[self.bars], title=t("viz.schedlab.shares"), animation_duration=0,
-                                   axes=[bq.Axis(scale=bx), bq.Axis(scale=by, side="left")],
-                                   layout=W.Layout(width="50%", height="260px"))
-        # Latency histogram.
-        hx, hy = bq.OrdinalScale(), bq.LinearScale(min=0)
-        self.hist = bq.Bars(x=[], y=[], scales={"x": hx, "y": hy}, type="grouped", colors=self.COLORS,
-                            display_legend=True)
+                                   fig_margin=margins,
+                                   axes=[bq.Axis(scale=bx, tick_style=theme.axis_font(), label=t("viz.views.sched.domain_axis")),
+                                         bq.Axis(scale=by, tick_style=theme.axis_font(), side="left", tick_format=".1f",
+                                                 label=t("viz.views.sched.share_axis"))],
+                                   layout=W.Layout(width="470px", height="260px"))
+        self.share_legend = W.HTML()
+        # Wake-up latency histogram: bars per latency bin, one colour per domain.
+        # bqplot 0.13 draws Bars of height 0 when a LinearScale has no explicit max: redraw sets it
+        hx, self.hy = bq.OrdinalScale(), bq.LinearScale(min=0, max=1)
+        hy = self.hy
+        self.hist = bq.Bars(x=[], y=[], scales={"x": hx, "y": hy}, type="grouped", colors=self.colours)
         self.hist_fig = bq.Figure(marks=[self.hist], title=t("viz.schedlab.latency"), animation_duration=0,
-                                  axes=[bq.Axis(scale=hx, label="ms"), bq.Axis(scale=hy, side="left")],
-                                  layout=W.Layout(width="50%", height="260px"))
+                                  fig_margin=margins,
+                                  axes=[bq.Axis(scale=hx, tick_style=theme.axis_font(), label=t("viz.views.sched.latency_axis")),
+                                        bq.Axis(scale=hy, tick_style=theme.axis_font(), side="left", tick_format="d",
+                                                label=t("viz.views.sched.wakeups_axis"))],
+                                  layout=W.Layout(width="470px", height="260px"))
+        self.hist_note = W.HTML()
         self.table = W.HTML()
         self.steps = W.HTML()
         self.error_box = W.HTML()
-        step = W.Button(description=t("viz.schedlab.step"), icon="step-forward")
+        step = W.Button(description=t("viz.schedlab.step"), icon="step-forward", layout=theme.button_layout(),
+                        tooltip=t("viz.views.sched.step_tip"))
         step.on_click(self._guarded(self.step))
         self.sched.observe(self._guarded(lambda *_: self._rebuild_sliders()), names="value")
-        self.widget = W.VBox([self.sched, self.sliders_box, self.gantt_fig,
-                              W.HBox([self.share_fig, self.hist_fig]), self.table,
-                              W.HBox([step]), self.steps, self.error_box])
+        self.widget = W.VBox([self.sched, self.sliders_box, self.gantt_fig, self.legend,
+                              theme.controls_row([W.VBox([self.share_fig, self.share_legend]),
+                                                  W.VBox([self.hist_fig, self.hist_note])]),
+                              self.table, theme.controls_row([step]), self.steps, self.error_box],
+                             layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
         self._rebuild_sliders()
 
     # -- controls ----------------------------------------------------------------------------------------------
     def _rebuild_sliders(self) -> None:
         import ipywidgets as W
+        from xenlab.viz import theme
         sched = self.sched.value
         self.sliders = {}
         self.workloads = {}
         rows = []
-        for spec in self.specs:
-            row = [W.Label(spec.name, layout=W.Layout(width="70px"))]
+        for spec, colour in zip(self.specs, self.colours):
+            row = [W.HTML(f"<b style='color:{colour};font-size:{theme.TITLE_FONT_PX}px'>{spec.name}</b>",
+                          layout=W.Layout(width="70px"))]
             work = W.Dropdown(options=[(t(f"viz.schedlab.workload.{w}"), w) for w in WORKLOADS], value=spec.workload,
-                              layout=W.Layout(width="150px"))
+                              layout=W.Layout(width="260px"))
             work.observe(self._guarded(lambda change, name=spec.name: self.set_workload(name, change["new"])),
                          names="value")
             self.workloads[spec.name] = work
             row.append(work)
             for name, lo, hi, default, unit in PARAM_SPECS.get(lab_key(sched), []):
                 value = spec.values(sched)[name]
-                s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=name,
-                                continuous_update=False, layout=W.Layout(width="260px"))
+                label = f"{name} ({unit})" if unit and not name.endswith("_" + unit) else name
+                s = W.IntSlider(value=int(min(max(value, lo), hi)), min=lo, max=hi, description=label,
+                                continuous_update=False, style={"description_width": "100px"},
+                                layout=W.Layout(width="320px", min_width="320px"))
                 s.observe(self._guarded(self._on_slider), names="value")
                 self.sliders[(spec.name, name)] = s
                 row.append(s)
-            rows.append(W.HBox(row))
+            rows.append(theme.controls_row(row))
         self.sliders_box.children = rows
         self.resimulate()
 
@@ -296,31 +393,44 @@ class SchedLab(View):
         self.redraw()
 
     def redraw(self) -> None:
+        from xenlab.viz import theme
         r = self.report
-        g = gantt_arrays(r, r.intervals[0].start if r.intervals else 0,
-                         (r.intervals[0].start if r.intervals else 0) + self.window_ns)
+        t0 = r.intervals[0].start if r.intervals else 0
+        g = gantt_arrays(r, t0, t0 + self.window_ns)
+        with self.gx.hold_sync():
+            self.gx.min, self.gx.max = t0 / MS, (t0 + self.window_ns) / MS
         for mark, (domid, arr) in zip(self.gantt, g.items()):
+            # no trailing NaN: bqplot places the (hidden) curve label at the last point
+            x, y = arr["x"][:-1], arr["y"][:-1]
             with mark.hold_sync():
-                mark.x, mark.y = arr["x"], arr["y"]
+                mark.x, mark.y = (x, y) if len(x) else (np.zeros(0), np.zeros(0))
         sh = share_arrays(r)
         promised = "viz.schedlab.promised" if r.promised_kind == "demand" else "viz.schedlab.promised_cpu_bound"
         with self.bars.hold_sync():
-            self.bars.labels = [t("viz.schedlab.achieved"), t(promised)]
             self.bars.x = sh["names"]
-            self.bars.y = np.vstack([sh["achieved"], sh["promised"]])
+            self.bars.y = np.vstack([sh["achieved"], sh["promised"]]).astype(float)
+        self.share_legend.value = theme.legend_html([(t("viz.schedlab.achieved"), theme.XEN),
+                                                     (t(promised), theme.HARDWARE)])
         h = latency_hist(r)
         edges = h["edges_ms"]
         labels = [f"<{e:g}" if np.isfinite(e) else f">{edges[-2]:g}" for e in edges[1:]]
         counts = [h[d]["counts"] for d in r.domids.values()]
+        # bqplot needs float data: int64 counts arrive as nothing at all (the histogram stayed empty)
+        top = max([1.0] + [float(c.max()) for c in counts])
+        self.hy.max = float(np.ceil(top * 1.1))
         with self.hist.hold_sync():
             self.hist.x = labels
-            self.hist.y = np.vstack(counts) if counts else []
-            self.hist.labels = list(r.domids)
-        self.table.value = "<pre>" + r.table() + "</pre>"
+            self.hist.y = np.vstack(counts).astype(float) if counts else np.zeros((1, len(labels)))
+        total = int(sum(c.sum() for c in counts))
+        self.hist_note.value = theme.legend_html([(s.name, c) for s, c in zip(self.specs, self.colours)]) + (
+            f"<div style='font-size:{theme.FONT_PX}px'>{t('viz.views.sched.wakeups', n=total)}</div>")
+        self.table.value = report_html(r)
         self.steps.value = ""
 
     def step(self, *_) -> None:
         """Step mode: show the next few decisions with the values that made them."""
         rows = decision_rows(self.report, self.cursor, 8)
         self.cursor += len(rows)
-        self.steps.value = "<pre>" + (decision_text(rows) or t("viz.schedlab.no_more")) + "</pre>"
+        from xenlab.viz.theme import FONT_PX, MAX_WIDTH_PX
+        self.steps.value = (f"<pre style='font-size:{FONT_PX}px;max-width:{MAX_WIDTH_PX}px;white-space:pre-wrap'>"
+                            + (decision_text(rows) or t("viz.schedlab.no_more")) + "</pre>")

@@ -104,3 +104,37 @@ def legend_html(items) -> str:
         f"border:1px solid #999;vertical-align:middle;margin-right:4px'></span>{label}</span>"
         for label, colour in items)
     return f"<div style='max-width:{MAX_WIDTH_PX}px;line-height:18px'>{cells}</div>"
+
+
+def fitted_figure_layout(height_px: int) -> dict:
+    """``figure_layout`` without the 2 px margin ipywidgets gives every widget: a 100 %-wide figure
+    with that margin is 4 px wider than its box, and the box scrolls."""
+    return {**figure_layout(height_px), "margin": "0px"}
+
+
+def axis_font(px: int = FONT_PX) -> dict:
+    """tick_style for a bqplot Axis: tick labels at least FONT_PX (bqplot's default is 10 px)."""
+    return {"font-size": f"{px}px"}
+
+
+def pre_html(text: str) -> str:
+    """Monospaced text that wraps at spaces (never mid-word) and never leaves the output area."""
+    import html
+    return (f"<pre style='font-size:{FONT_PX}px;max-width:{MAX_WIDTH_PX}px;white-space:pre-wrap;"
+            f"overflow-wrap:normal;word-break:normal;margin:0'>{html.escape(text)}</pre>")
+
+
+def table_html(heads, rows, align_right=()) -> str:
+    """A compact HTML table that fits the output area: cells do not break inside words."""
+    cell = "padding:2px 8px;white-space:nowrap;border-bottom:1px solid #ddd"
+    def td(i, v, tag="td"):
+        side = "right" if i in align_right else "left"
+        return f"<{tag} style='{cell};text-align:{side}'>{v}</{tag}>"
+    head = "".join(td(i, h, "th") for i, h in enumerate(heads))
+    body = "".join("<tr>" + "".join(td(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return (f"<div style='max-width:{MAX_WIDTH_PX}px;font-size:{FONT_PX}px'>"
+            f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table></div>")
+
+
+# Domain states as xentop's STATE column letters (r running, b blocked, p paused).
+STATE_COLOURS = {"r": OK, "b": DOMU_COLOURS[0], "p": DOM0}

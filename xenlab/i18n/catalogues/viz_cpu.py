@@ -31,7 +31,7 @@ PL: dict[str, object] = {
     "viz.cpu.clocks.title": "Cztery rodzaje czasu",
     "viz.cpu.clocks.system": "czas systemowy [ms]",
     "viz.cpu.clocks.tsc_axis": "TSC [mln cykli]",
-    "viz.cpu.clocks.system_axis": "systemowy (gość) [ms]",
+    "viz.cpu.clocks.system_axis": "systemowy [ms]",
     "viz.cpu.clocks.virtual_axis": "wirtualny [ms]",
     "viz.cpu.clocks.wall_axis": "zegarowy [ms]",
     "viz.cpu.clocks.wall_base": "czas zegarowy na wykresie: ms od {base} UTC",
