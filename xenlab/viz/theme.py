@@ -66,8 +66,9 @@ def domain_colours(domids) -> list[str]:
 
 # --- widget layouts (ipywidgets is imported only when a view asks for one) -----------------------------
 def figure_layout(height_px: int) -> dict:
-    """Layout for a bqplot Figure: the output area's width at most, a fixed height."""
-    return {"width": "100%", "max_width": f"{MAX_WIDTH_PX}px", "height": f"{height_px}px"}
+    """Layout for a bqplot Figure: the output area's width at most, a fixed height, and no margin (with
+    ipywidgets' default 2 px margin a 100 %-wide figure is 4 px wider than its box, and the box scrolls)."""
+    return {"width": "100%", "max_width": f"{MAX_WIDTH_PX}px", "height": f"{height_px}px", "margin": "0px"}
 
 
 def figure_margins(legend: bool = False) -> dict:
@@ -107,9 +108,8 @@ def legend_html(items) -> str:
 
 
 def fitted_figure_layout(height_px: int) -> dict:
-    """``figure_layout`` without the 2 px margin ipywidgets gives every widget: a 100 %-wide figure
-    with that margin is 4 px wider than its box, and the box scrolls."""
-    return {**figure_layout(height_px), "margin": "0px"}
+    """The same as ``figure_layout`` (kept for the views that name it)."""
+    return figure_layout(height_px)
 
 
 def axis_font(px: int = FONT_PX) -> dict:
