@@ -31,7 +31,8 @@ def _input(p):
     if p.choices is not None:
         options = [(t("learn.ui.choose"), None)] + [(p.label(c), c) for c in p.choices]
         return W.Dropdown(options=options, value=None, layout=W.Layout(width="auto"))
-    return W.Text(placeholder=t("learn.ui.number"), layout=W.Layout(width="12em"))
+    # continuous_update=False: the value changes on Enter (or on leaving the box), which checks the answer
+    return W.Text(placeholder=t("learn.ui.number"), layout=W.Layout(width="12em"), continuous_update=False)
 
 
 class PredictionView(View):
@@ -47,6 +48,9 @@ class PredictionView(View):
         self.result = W.HTML("")
         self.output = W.Output()
         self.button.on_click(self._guarded(lambda _b: self.submit(self.input.value)))
+        if isinstance(self.input, W.Text):           # Enter in the box is the same as Check
+            self.input.observe(self._guarded(lambda ch: self.submit(ch["new"]) if not self.input.disabled
+                                             and ch["new"] not in (None, "") else None), names="value")
         self.widget = W.VBox([self.title, W.HBox([self.input, self.button]), self.result, self.output,
                               self.error_box])
 

@@ -81,21 +81,20 @@ class PredictionChart(View):
         a = prediction_arrays(self.overrides)
         sx, sy = bq.OrdinalScale(), bq.LinearScale(min=0.0, max=1.15)
         self.bars = bq.Bars(x=a["x"], y=a["y"], scales={"x": sx, "y": sy}, type="grouped", colors=a["colors"],
-                            labels=a["labels"], display_legend=True, padding=0.15)
+                            labels=a["labels"], display_legend=False, padding=0.15)
         marks = [self.bars]
         self.student = None
         if student_score is not None:
             bench, _, value = student_score
             self.student = bq.Scatter(x=[bench], y=[value], scales={"x": sx, "y": sy}, marker="diamond",
-                                      colors=[theme.HIGHLIGHT], default_size=120, display_legend=True,
+                                      colors=[theme.HIGHLIGHT], default_size=120, display_legend=False,
                                       labels=[t("perf.model.student", p=student_score[1])])
             marks.append(self.student)
         ax = bq.Axis(scale=sx, tick_style={"font-size": f"{theme.FONT_PX}px"})
         ay = bq.Axis(scale=sy, orientation="vertical", label=t("perf.model.y"), tick_format=".1f",
                      tick_style={"font-size": f"{theme.FONT_PX}px"})
         self.figure = bq.Figure(marks=marks, axes=[ax, ay], title=t("perf.model.title"), animation_duration=0,
-                                legend_location=theme.LEGEND_LOCATION, fig_margin=theme.figure_margins(legend=True),
-                                legend_text={"font-size": f"{theme.FONT_PX}px"},
+                                fig_margin=theme.figure_margins(),
                                 title_style={"font-size": f"{theme.TITLE_FONT_PX}px"},
                                 layout=W.Layout(**theme.figure_layout(380)))
         self.sliders = {}
@@ -104,7 +103,8 @@ class PredictionChart(View):
             s = W.FloatLogSlider(value=max(v, 1e-3), base=10, min=np.log10(max(v, 1e-3)) - 1.5,
                                  max=np.log10(max(v, 1e-3)) + 1.5, step=0.01, readout_format=".3g",
                                  description=t("perf.model.slider", name=t("perf.mech." + name)),
-                                 style=theme.slider_style(), continuous_update=True)
+                                 style={"description_width": "330px"}, layout=W.Layout(width="640px"),
+                                 continuous_update=True)
             s.observe(self._guarded(self._moved), names="value")
             self.sliders[name] = s
         self.reset = W.Button(description=t("perf.model.reset"), layout=theme.button_layout())
@@ -113,7 +113,12 @@ class PredictionChart(View):
         self.table = W.HTML("")
         self.last_ms = 0.0
         self._draw(a, 0.0)
-        self.widget = W.VBox([self.figure, theme.controls_row(list(self.sliders.values()) + [self.reset]),
+        # The legend below the plot (inside it, it would cover the bars), one slider a line (their names are long).
+        items = list(zip(a["labels"], a["colors"]))
+        if self.student is not None:
+            items.append((self.student.labels[0], theme.HIGHLIGHT))
+        self.legend = W.HTML(theme.legend_html(items))
+        self.widget = W.VBox([self.figure, self.legend, W.VBox(list(self.sliders.values())), self.reset,
                               self.summary, self.error_box, self.table],
                              layout=W.Layout(max_width=f"{theme.MAX_WIDTH_PX}px"))
 

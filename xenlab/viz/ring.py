@@ -579,6 +579,8 @@ class RingView(View):
         self.free_guess = W.BoundedIntText(value=0, min=0, max=1 << 16, layout=W.Layout(width="90px"))
         check = W.Button(description=label("check"), layout=theme.button_layout(80))
         check.on_click(self._guarded(lambda _b: self.answer(self.free_guess.value)))
+        self.free_guess.observe(self._guarded(lambda ch: self.answer(ch["new"]) if self.pending and
+                                              self.pending[0] == "free" else None), names="value")   # Enter checks
         self.yes_no = theme.controls_row([yes, no])
         self.free_row = theme.controls_row([self.free_guess, check])
         self.ask_box = W.VBox([self.question, self.yes_no, self.free_row],
