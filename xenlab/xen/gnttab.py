@@ -21,8 +21,12 @@ Rules (xen-facts section 4):
   target, one at max_pages, or an entry that is not exactly GTF_accept_transfer for the caller ->
   GNTST_general_error. In both of those the page is freed, not returned. On success the owner
   changes, tot_pages moves, Xen writes the MFN into the entry and sets GTF_transfer_completed.
-- copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; a range crossing the
-  page -> GNTST_bad_copy_arg; a frame side naming another domain -> GNTST_permission_denied. A grant
+- copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; an offset or length
+  outside one page, read as the C uint16_t fields (so a negative value is a huge one) ->
+  GNTST_bad_copy_arg before anything is touched; a frame side naming another domain ->
+  GNTST_permission_denied. The destination takes a writable type reference
+  (get_page_and_type(.., PGT_writable_page)), so a page-table, GDT or LDT frame is refused
+  (GNTST_general_error) exactly as a writable mapping of it would be. A grant
   side is pinned only for the copy (__acquire_grant_for_copy / __release_grant_for_copy): the same
   entry checks and GTF_reading/GTF_writing as a host map, but no maptrack entry, so a full maptrack
   does not stop a copy.
@@ -402,9 +406,19 @@ def _transfer(ld, op) -> int:
 
 
 # -- GNTTABOP_copy (3.1) --------------------------------------------------------------------------------------
+def _u(value, bits: int) -> int | None:
+    """A guest's value read as the C field's unsigned type: None when it has no such value (not an
+    int, or outside 0..2**bits-1: a negative offset is a huge unsigned one, as in C)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << bits:
+        return None
+    return value
+
+
 def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
-    """(status, domain, frame, release) for one side of a copy; release() drops a transient pin."""
+    """(status, domain, frame, release) for one side of a copy; release() drops what was taken."""
     machine = ld.machine
+    if _u(ptr.domid, 16) is None or _u(ptr.u, 32) is None:
+        return G.GNTST_general_error, None, 0, None
     if ptr.domid != DOMID_SELF and ptr.domid != ld.domain_id and not is_gref:
         return G.GNTST_permission_denied, None, 0, None
     d = ld if ptr.domid in (DOMID_SELF, ld.domain_id) else _find_domain(machine, ptr.domid)
@@ -413,10 +427,18 @@ def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
     if not is_gref:
         if not _get_page(machine, ptr.u, d):
             return G.GNTST_bad_page, None, 0, None
+        if writing and not _get_writable(machine, ptr.u):
+            # get_page_and_type(d_frame, dd, PGT_writable_page): a page table, GDT or LDT frame is
+            # never a copy destination, exactly as it can never be mapped writable.
+            _put_page(machine, ptr.u)
+            return G.GNTST_general_error, None, 0, None
+        if writing:
+            return G.GNTST_okay, d, ptr.u, lambda: (_put_writable(machine, ptr.u), _put_page(machine, ptr.u))
         return G.GNTST_okay, d, ptr.u, lambda: _put_page(machine, ptr.u)
     if not 0 <= ptr.u < NR_GRANT_ENTRIES:
         return G.GNTST_bad_gntref, None, 0, None
-    # __acquire_grant_for_copy: a host pin for the length of the copy, no maptrack entry.
+    # __acquire_grant_for_copy: a host pin for the length of the copy, no maptrack entry. A writing
+    # pin takes the writable type reference itself (_pin), so the granted frame is checked the same way.
     flags = G.GNTMAP_host_map | (0 if writing else G.GNTMAP_readonly)
     status, act = _pin(ld, d, ptr.u, flags)
     if status != G.GNTST_okay:
@@ -434,19 +456,27 @@ def gnttab_copy(current, op: G.GnttabCopy) -> None:
 
 def _copy(ld, op: G.GnttabCopy) -> int:
     machine = ld.machine
-    if op.source.offset + op.len > PAGE_SIZE or op.dest.offset + op.len > PAGE_SIZE or op.len < 0:
+    # __gnttab_copy: "if ( (op->source.offset + op->len) > PAGE_SIZE || (op->dest.offset + op->len) >
+    # PAGE_SIZE ) PIN_FAIL(GNTST_bad_copy_arg)" on uint16_t fields: unsigned, so a "negative" offset
+    # or length is a huge one and fails here, before anything is looked up or touched.
+    if not isinstance(op.source, G.GnttabCopyPtr) or not isinstance(op.dest, G.GnttabCopyPtr):
         return G.GNTST_bad_copy_arg
-    st, sd, sframe, srel = _copy_side(ld, op.source, bool(op.flags & G.GNTCOPY_source_gref), False)
+    soff, doff, n = _u(op.source.offset, 16), _u(op.dest.offset, 16), _u(op.len, 16)
+    flags = _u(op.flags, 16)
+    if soff is None or doff is None or n is None or flags is None \
+            or soff + n > PAGE_SIZE or doff + n > PAGE_SIZE:
+        return G.GNTST_bad_copy_arg
+    st, sd, sframe, srel = _copy_side(ld, op.source, bool(flags & G.GNTCOPY_source_gref), False)
     if st != G.GNTST_okay:
         return st
-    st, dd, dframe, drel = _copy_side(ld, op.dest, bool(op.flags & G.GNTCOPY_dest_gref), True)
+    st, dd, dframe, drel = _copy_side(ld, op.dest, bool(flags & G.GNTCOPY_dest_gref), True)
     if st != G.GNTST_okay:
         srel()
         return st
     mem = machine.memory
-    src = (sframe << PAGE_SHIFT) + op.source.offset
-    dst = (dframe << PAGE_SHIFT) + op.dest.offset
-    mem.data[dst:dst + op.len] = mem.data[src:src + op.len]
+    src = (sframe << PAGE_SHIFT) + soff
+    dst = (dframe << PAGE_SHIFT) + doff
+    mem.data[dst:dst + n] = mem.data[src:src + n]
     drel()
     srel()
     _count(grant_table(ld), "copies")
