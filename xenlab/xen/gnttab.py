@@ -308,7 +308,10 @@ def _unpin(rd, ref: int, flags: int) -> None:
     if act.pin == 0:
         _set_flags(rd, ref, clear=G.GTF_reading)
         del rgt.active[ref]
-        _put_page(machine, act.frame)
+        _put_page(machine, act.frame)                  # the last reference of a dead granter's page
+        if rd.is_dying:
+            from xenlab.xen.domain import maybe_destruct
+            maybe_destruct(rd)
 
 
 # -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------
