@@ -39,7 +39,10 @@ Simplifications:
   into the mapper's page tables; ``ForeignPage`` is the mapping the backend reads and writes through.
 - PV guests put machine frame numbers in their entries (as XenLinux does with virt_to_mfn), so no
   P2M translation happens in Xen, as for non-translated guests in 3.0.
-- The shared table is allocated at the domain's first grant-table use, not in domain_create.
+- The shared table is allocated at the domain's first own grant-table use (setup_table, a map it
+  makes, ...), not in domain_create. Another domain naming it (a map, copy or transfer against it, a
+  privileged query_size) allocates nothing: a domain without a table has granted nothing. A field of
+  an op that is not a whole number gives that op GNTST_general_error with nothing looked up.
 - Maptrack is a fixed 1024 entries (3.0 grows it page by page); handles are reused last-freed first.
 - No TLB flushes: there is no guest TLB for foreign mappings in the model.
 """
@@ -129,6 +132,14 @@ def read_entry(d, ref: int) -> G.GrantEntryV1:
     mem = d.machine.memory
     a = grant_table(d).entry_maddr(ref)
     return G.GrantEntryV1(mem.read_u16(a), mem.read_u16(a + 2), mem.read_u32(a + 4))
+
+
+def _peek_entry(d, ref: int) -> G.GrantEntryV1:
+    """The entry as read_entry gives it, without creating d's table: a domain that never set its
+    table up has granted nothing (all-zero entries). Another domain naming it allocates nothing."""
+    if getattr(d, "grant_table", None) is None:
+        return G.GrantEntryV1(0, 0, 0)
+    return read_entry(d, ref)
 
 
 def _flags_addr(d, ref: int) -> int:
@@ -236,9 +247,11 @@ def _pin(ld, rd, ref: int, flags: int) -> tuple[int, ActiveGrantEntry | None]:
     what a copy does for the length of the copy (__acquire_grant_for_copy). No maptrack entry."""
     machine = ld.machine
     readonly = bool(flags & G.GNTMAP_readonly)
+    sha = _peek_entry(rd, ref)
+    if sha.flags & G.GTF_type_mask != G.GTF_permit_access:
+        return G.GNTST_general_error, None    # no table yet, or nothing granted there: no allocation
     rgt = grant_table(rd)
     act = rgt.active.get(ref)
-    sha = read_entry(rd, ref)
     if act is None or act.pin == 0:
         # First pin: the guest's entry must permit access to us.
         if sha.flags & G.GTF_type_mask != G.GTF_permit_access or sha.domid != ld.domain_id:
@@ -318,7 +331,7 @@ def _unpin(rd, ref: int, flags: int) -> None:
 def gnttab_setup_table(current, op: G.GnttabSetupTable) -> None:
     ld = current.domain
     op.frame_list = []
-    if op.nr_frames > NR_GRANT_FRAMES:
+    if not 0 <= op.nr_frames <= NR_GRANT_FRAMES:         # uint32_t: a negative count is a huge one
         op.status = G.GNTST_general_error
     elif op.dom != DOMID_SELF and not ld.is_privileged:
         op.status = G.GNTST_permission_denied
@@ -344,7 +357,8 @@ def gnttab_query_size(current, op: G.GnttabQuerySize) -> None:
     if d is None:
         op.status = G.GNTST_bad_domain
         return
-    op.nr_frames = grant_table(d).nr_frames
+    gt = getattr(d, "grant_table", None) if d is not ld else grant_table(d)
+    op.nr_frames = gt.nr_frames if gt is not None else NR_GRANT_FRAMES     # asking allocates nothing
     op.max_nr_frames = NR_GRANT_FRAMES
     op.status = G.GNTST_okay
 
@@ -391,12 +405,12 @@ def _transfer(ld, op) -> int:
         _free_stolen(machine, mfn)
         return G.GNTST_bad_domain
     ok_ref = 0 <= op.ref < NR_GRANT_ENTRIES
-    sha = read_entry(e, op.ref) if ok_ref else None
+    sha = _peek_entry(e, op.ref) if ok_ref else None
     if (e.is_shutdown or e.tot_pages >= e.max_pages or sha is None
             or sha.flags != G.GTF_accept_transfer or sha.domid != ld.domain_id):
         _free_stolen(machine, mfn)
         return G.GNTST_general_error
-    _set_flags(e, op.ref, G.GTF_transfer_committed)
+    _set_flags(e, op.ref, G.GTF_transfer_committed)      # e's table exists: its entry accepted us
     ft = machine.frame_table
     ft.owner[mfn] = e.domain_id
     ft.count_info[mfn] = PGC_allocated | 1
@@ -453,8 +467,8 @@ def gnttab_copy(current, op: G.GnttabCopy) -> None:
     ld = current.domain
     machine = ld.machine
     op.status = _copy(ld, op)
-    _emit(machine, "copy", ld, src=(op.source.domid, op.source.u), dst=(op.dest.domid, op.dest.u),
-          len=op.len, status=op.status)
+    side = lambda p: (p.domid, p.u) if isinstance(p, G.GnttabCopyPtr) else None   # noqa: E731
+    _emit(machine, "copy", ld, src=side(op.source), dst=side(op.dest), len=op.len, status=op.status)
 
 
 def _copy(ld, op: G.GnttabCopy) -> int:
@@ -511,8 +525,24 @@ def do_grant_table_op(current, cmd: int, uop_list, count: int) -> int:
     for op in uop_list[:count]:
         if not isinstance(op, struct):
             return -E.EFAULT                      # copy_from_guest of a bad pointer
+        if cmd != G.GNTTABOP_copy and not _fields_fit(op):
+            op.status = G.GNTST_general_error     # a field its C type cannot hold: nothing looked up
+            if cmd == G.GNTTABOP_setup_table:
+                op.frame_list = []
+            continue
         fn(current, op)
     return 0
+
+
+def _fields_fit(op) -> bool:
+    """Every scalar field (but status) is a whole number, as a C field always is. Its *value* is the
+    handlers' to judge, with the field's unsigned meaning (a negative ref or handle is a huge one:
+    GNTST_bad_gntref / GNTST_bad_handle as in Xen)."""
+    from xenlab.xen.hypercall import is_int
+    for name, ctype, _ in op.LAYOUT.members:
+        if name != "status" and isinstance(ctype, str) and ctype != "handle" and not is_int(getattr(op, name)):
+            return False
+    return True
 
 
 # -- what backends use: a checked view of a mapped grant -----------------------------------------------------

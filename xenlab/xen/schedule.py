@@ -159,7 +159,7 @@ def do_sched_op(current, cmd: int, arg=None) -> int:
     if cmd == SCHEDOP_shutdown:
         if not isinstance(arg, sched_shutdown):
             return -E.EFAULT
-        if arg.reason not in SHUTDOWN_NAMES:
+        if not isinstance(arg.reason, int) or arg.reason not in SHUTDOWN_NAMES:
             return -E.EINVAL
         machine.domain_shutdown(current.domain, arg.reason)
         return 0
@@ -204,7 +204,7 @@ def do_poll(current, arg) -> int:
     return 0
 
 
-@hypercall("set_timer_op")
+@hypercall("set_timer_op", wide=("timeout",))
 def do_set_timer_op(current, timeout: int) -> int:
     """Arm (absolute system time in ns) or, with 0, cancel the vcpu's one-shot timer."""
     machine = current.domain.machine
