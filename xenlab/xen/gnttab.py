@@ -483,10 +483,10 @@ def _copy(ld, op: G.GnttabCopy) -> int:
     if soff is None or doff is None or n is None or flags is None \
             or soff + n > PAGE_SIZE or doff + n > PAGE_SIZE:
         return G.GNTST_bad_copy_arg
-    st, sd, sframe, srel = _copy_side(ld, op.source, bool(flags & G.GNTCOPY_source_gref), False)
+    st, _sd, sframe, srel = _copy_side(ld, op.source, bool(flags & G.GNTCOPY_source_gref), False)
     if st != G.GNTST_okay:
         return st
-    st, dd, dframe, drel = _copy_side(ld, op.dest, bool(flags & G.GNTCOPY_dest_gref), True)
+    st, _dd, dframe, drel = _copy_side(ld, op.dest, bool(flags & G.GNTCOPY_dest_gref), True)
     if st != G.GNTST_okay:
         srel()
         return st
