@@ -2,7 +2,8 @@
 
 mallory (a domU with a network interface) issues bursts of random hostile mmu_update, mmuext_op,
 update_va_mapping, set_gdt/update_descriptor, grant map/unmap/copy/transfer/setup/query, event-channel,
-memory_op (balloon), sched_op/set_timer_op/vm_assist calls, scribbles garbage into its network ring
+memory_op (balloon), sched_op/set_timer_op/vm_assist, vcpu_op and unimplemented calls (the model has no
+vcpu_op handler: -ENOSYS), calls with the wrong number of arguments, scribbles garbage into its network ring
 and kicks the backend; peer (another domU) grants it pages and revokes them; meanwhile other domains
 shut down, are destroyed, re-created, saved and restored through the toolstack, and the machine runs.
 After every step the independent checker (isolation_checker.check: raw page-table bytes and the frame
@@ -238,9 +239,13 @@ class Fuzz(RuleBasedStateMachine):
                 self.call("set_timer_op", self.scalar(r, self.m.now + r.randrange(10 ** 7)))
             elif k == 4:
                 self.call("vm_assist", r.choice([0, 1, 5]), self.scalar(r, r.randrange(5)))
-            else:                                          # the wrong number of arguments
+            elif r.random() < 0.5:                         # the wrong number of arguments
                 name = r.choice(["mmu_update", "memory_op", "grant_table_op", "event_channel_op", "set_gdt"])
                 self.call(name, *[r.choice(HOSTILE + [0, 1]) for _ in range(r.choice([0, 5, 6]))])
+            else:                                          # vcpu_op and the calls 3.0's model lacks
+                name = r.choice(["vcpu_op", "multicall", "update_va_mapping_otherdomain", "set_segment_base",
+                                 r.randrange(-8, 1 << 16)])
+                self.call(name, *[r.choice(HOSTILE + [0, 1, 2]) for _ in range(r.randrange(4))])
 
     @rule(seed=st.integers(0, 2 ** 32 - 1))
     def peer_grants(self, seed):
