@@ -17,7 +17,8 @@ import numpy as np
 from xenlab.hw.cpu import PhysicalCPU
 from xenlab.hw.memory import PAGE_SHIFT, MachineMemory
 from xenlab.xen import schedule as S
-from xenlab.xen.domain import (Domain, DomainConfig, DomainCreateError, RUNSTATE_offline, Vcpu)
+from xenlab.xen.domain import (Domain, DomainConfig, DomainCreateError, RUNSTATE_offline, Vcpu,
+                               domain_relinquish_resources, maybe_destruct)
 from xenlab.xen.domain_build import M2P_INVALID, build_domain, populate_physmap, share_xen_page_with_guest
 from xenlab.xen.event import send_guest_global_virq
 from xenlab.xen.evtchn import evtchn_destroy, evtchn_init
@@ -315,9 +316,12 @@ class Machine:
             hook(d)
 
     def domain_destroy(self, d: Domain) -> None:
+        """domain_kill: stop the vcpus, release every reference the domain holds (xen/domain.py,
+        domain_relinquish_resources); its frames are freed as their last reference goes, and the
+        domain leaves the list (domain_destruct) once its last page is gone."""
         if d.domain_id == 0:
             raise ValueError("Domain-0 cannot be destroyed")
-        if d.domain_id not in self.domains:
+        if self.domains.get(d.domain_id) is not d or d.is_dying:
             return
         d.is_dying = True
         for v in d.vcpus:
@@ -329,14 +333,10 @@ class Machine:
         evtchn_destroy(d)
         for hook in self.on_domain_destroy:
             hook(d)
-        owned = self.frame_table.frames_of(d.domain_id)
-        for mfn in owned:
-            self.m2p[mfn] = M2P_INVALID
-        self.xen_heap_frames.difference_update(int(m) for m in owned)
-        self.frame_table.free(owned, self.memory)
-        d.tot_pages = 0
-        del self.domains[d.domain_id]
-        self.trace.emit("DOM", "destroy", domid=d.domain_id, frames_freed=len(owned))
+        d.frames_at_kill = len(self.frame_table.frames_of(d.domain_id))
+        domain_relinquish_resources(d)
+        d.relinquished = True
+        maybe_destruct(d)
 
     # -- text ----------------------------------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from xenlab.hw.memory import PAGE_SHIFT, PAGE_SIZE
 from xenlab.hw.segments import DescriptorTable, decode
-from xenlab.xen.hypercall import hypercall
+from xenlab.xen.hypercall import hypercall, is_int
 from xenlab.xen.public import errno as E
 
 FIRST_RESERVED_GDT_PAGE = 14
@@ -122,9 +122,14 @@ def do_set_gdt(current, frame_list, entries: int) -> int:
     if not 0 <= entries <= FIRST_RESERVED_GDT_ENTRY:
         return -E.EINVAL
     nr_pages = -(-entries // 512)
-    frames = [int(f) for f in list(frame_list)[:nr_pages]]
+    if not isinstance(frame_list, (list, tuple)):
+        return -E.EFAULT                      # copy_from_guest of a bad pointer
+    frames = list(frame_list)[:nr_pages]
     if len(frames) < nr_pages:
         return -E.EFAULT
+    if not all(is_int(f) for f in frames):
+        return -E.EINVAL
+    frames = [int(f) for f in frames]
     for i, mfn in enumerate(frames):
         if not get_page_and_type(machine, mfn, d, PGT_gdt_page):
             for done in frames[:i]:
@@ -138,7 +143,7 @@ def do_set_gdt(current, frame_list, entries: int) -> int:
     return 0
 
 
-@hypercall("update_descriptor")
+@hypercall("update_descriptor", wide=("ma", "desc"))
 def do_update_descriptor(current, ma: int, desc: int) -> int:
     """Write one descriptor at machine address ``ma`` after check_descriptor."""
     from xenlab.xen.mm_types import (PGT_gdt_page, PGT_ldt_page, PGT_type_mask, PGT_writable_page,

@@ -6,8 +6,10 @@ its argument is even looked at (the table entry is marked privileged).
 """
 from __future__ import annotations
 
+import dataclasses
+
 from xenlab.xen import schedule as S
-from xenlab.xen.hypercall import hypercall
+from xenlab.xen.hypercall import hypercall, is_int
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
 from xenlab.xen.public.arch_x86_32 import FLAT_KERNEL_CS, FLAT_KERNEL_DS, FLAT_KERNEL_SS
@@ -61,6 +63,16 @@ def _fill_domaininfo(d, u, current) -> None:
     u.max_vcpu_id = len(d.vcpus) - 1
 
 
+_NEEDS = {
+    D.DOM0_CREATEDOMAIN: ("domain",), D.DOM0_GETDOMAININFO: ("domain",),
+    D.DOM0_SCHEDCTL: ("sched_id", "direction", "params"), D.DOM0_READCONSOLE: ("clear",),
+    D.DOM0_DESTROYDOMAIN: ("domain",), D.DOM0_PAUSEDOMAIN: ("domain",), D.DOM0_UNPAUSEDOMAIN: ("domain",),
+    D.DOM0_SETDOMAINMAXMEM: ("domain", "max_memkb"), D.DOM0_MAX_VCPUS: ("domain", "max"),
+    D.DOM0_ADJUSTDOM: ("domain", "sched_id", "direction", "params"),
+    D.DOM0_SHADOW_CONTROL: ("domain", "op"),
+}
+
+
 @hypercall("dom0_op", privileged=True)
 def do_dom0_op(current, op: D.dom0_op) -> int:
     machine = current.domain.machine
@@ -70,6 +82,14 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
         return -E.EACCES
     u = op.u
     cmd = op.cmd
+    # The union member must be the one this command reads (the model's stand-in for C reading the
+    # union's bytes as its own struct): missing fields -EFAULT; an int field that is no whole
+    # number -EINVAL (see xen/hypercall.py).
+    if not all(hasattr(u, f) for f in _NEEDS.get(cmd, ())):
+        return -E.EFAULT
+    if dataclasses.is_dataclass(u) and not all(is_int(getattr(u, f.name)) for f in dataclasses.fields(u)
+                                               if f.type in ("int", int)):
+        return -E.EINVAL
     if cmd == D.DOM0_CREATEDOMAIN:
         # A wanted id in 1..DOMID_FIRST_RESERVED-1 must be free (-EINVAL); 0 or a reserved id means
         # "pick one" (the rover in 3.0's dom0_ops.c).
@@ -134,6 +154,8 @@ def do_dom0_op(current, op: D.dom0_op) -> int:
         machine.domain_unpause_by_systemcontroller(d)
         return 0
     if cmd == D.DOM0_SETDOMAINMAXMEM:
+        if not 0 <= u.max_memkb < 1 << 32:             # an unsigned long
+            return -E.EINVAL
         d.max_pages = u.max_memkb // 4
         return 0
     if cmd == D.DOM0_MAX_VCPUS:

@@ -4,9 +4,24 @@ A domain owns machine frames, a shared_info page and one or more vcpus. Its life
 created paused, unpaused by the toolstack, running/blocked while it works, shut down with a reason
 (poweroff, reboot, suspend, crash), then destroyed (dying) by the toolstack, which frees every frame.
 
+Destroying a domain follows domain_kill / domain_relinquish_resources / relinquish_memory /
+domain_destruct of X@RELEASE-3.0.0 (xen/common/domain.c, xen/arch/x86/domain.c): the domain's own
+grant mappings of other domains' pages are released (gnttab_release_mappings: the granters' pins
+drop and their GTF_reading/GTF_writing clear), each vcpu's page-table base and GDT references go,
+then every frame loses its pin and its allocation reference. A frame is freed when its *last*
+reference goes: one that another domain still maps through a grant stays owned by the dying domain
+(which stays in the domain list, ``xm list`` shows it dying) until that mapping is unmapped; only
+when its last page is freed is the domain destructed (removed from the list, its Xen-heap pages,
+shared_info and grant-table frames, released).
+
 Simplifications:
 - No domain pools, no NUMA affinity, no vcpu hot-plug beyond ``vcpus`` at creation.
-- "dying" lasts only while destroy() runs: the model releases all references at once.
+- relinquish_memory drops the type of every validated page-table frame (Xen forces only the base
+  table type, to break linear page-table cycles; the model refuses linear page tables, so the result
+  is the same) and walks the frames in mfn order.
+- At destruction a Xen-heap page (shared_info, grant-table frames) that another domain still holds a
+  reference to stays allocated until that reference goes (3.0 frees it at once with
+  free_xenheap_page); its owner column keeps the dead domain's id.
 """
 from __future__ import annotations
 
@@ -245,6 +260,160 @@ class Domain:
         lines.append(f"  p2m: {len(self.p2m)} pfns in {len(runs)} contiguous machine runs")
         lines.append(f"  shared_info mfn {self.shared_info_mfn:#x}, start_info mfn {self.start_info_mfn:#x}")
         return "\n".join(lines)
+
+
+def domain_relinquish_resources(d) -> None:
+    """Drop every reference the dying domain ``d`` holds, on its own frames and on others'."""
+    from xenlab.xen.gnttab import gnttab_release_mappings
+    from xenlab.xen.mm_types import put_page_and_type
+    machine = d.machine
+    gnttab_release_mappings(d)
+    for v in d.vcpus:
+        mm = getattr(v, "mm", None)
+        if mm is None:
+            continue
+        if mm.guest_table:                           # the in-use reference to the page-table base
+            old, mm.guest_table = mm.guest_table, 0
+            v.cr3 = 0
+            put_page_and_type(machine, old)
+        frames, mm.gdt_frames, mm.gdt_ents = mm.gdt_frames, [], 0
+        for f in frames:                              # destroy_gdt
+            put_page_and_type(machine, f)
+    try:
+        relinquish_memory(d)
+    except AssertionError as exc:             # counts that were never taken (a hand-edited frame table)
+        from xenlab.xen.mm_types import mm_log
+        mm_log(machine, f"d{d.domain_id} dying: {exc}")
+    _settle(d)
+
+
+def relinquish_memory(d) -> None:
+    """Every frame of ``d`` loses its pin and its allocation reference; a page table's type is
+    dropped (its entries release what they referenced). What nobody else references is freed."""
+    import numpy as np
+
+    from xenlab.xen.mm_types import (PGT_TYPE_KEY, PT_TYPES, free_domheap_pages, free_page_type,
+                                     put_page_and_type)
+    from xenlab.xen.page_alloc import (PGC_allocated, PGC_count_mask, PGT_pinned, PGT_type_mask,
+                                       PGT_validated)
+    machine = d.machine
+    ft = machine.frame_table
+
+    def mine():
+        f = ft.frames_of(d.domain_id)
+        if machine.xen_heap_frames:                   # Xen-heap pages go in domain_destruct
+            f = f[~np.isin(f, np.fromiter(machine.xen_heap_frames, np.int64))]
+        return f
+    for mfn in mine()[(ft.type_info[mine()] & PGT_pinned) != 0].tolist():
+        if int(ft.owner[mfn]) == d.domain_id and int(ft.type_info[mfn]) & PGT_pinned:
+            ft.type_info[mfn] = int(ft.type_info[mfn]) & ~PGT_pinned
+            put_page_and_type(machine, mfn)
+    f = mine()
+    ti = ft.type_info[f]
+    tables = f[np.isin(ti & PGT_type_mask, PT_TYPES) & ((ti & PGT_validated) != 0)]
+    for mfn in tables.tolist():                       # "forcibly invalidate" what is still typed
+        x = int(ft.type_info[mfn])
+        if int(ft.owner[mfn]) == d.domain_id and x & PGT_validated and x & PGT_type_mask in PT_TYPES:
+            ft.type_info[mfn] = x & ~PGT_validated
+            free_page_type(machine, mfn, x & PGT_TYPE_KEY)
+    # The allocation reference of every page, in bulk: the frames it was the last reference of go.
+    f = mine()
+    alloc = f[(ft.count_info[f] & np.uint32(PGC_allocated)) != 0]
+    ft.count_info[alloc] = (ft.count_info[alloc] & np.uint32(~PGC_allocated & 0xFFFFFFFF)) - np.uint32(1)
+    free_domheap_pages(machine, alloc[(ft.count_info[alloc] & np.uint32(PGC_count_mask)) == 0])
+
+
+def foreign_holds(d):
+    """{mfn: (references, writable type references)} that *other* domains hold on ``d``'s frames:
+    grants of d pinned by a mapper (one reference each, plus a writable type reference while
+    write-pinned), and entries of other domains' L1 tables (a privileged foreign mapping) mapping them."""
+    import numpy as np
+
+    from xenlab.xen.mm_types import _PADDR_MASK
+    from xenlab.xen.page_alloc import PGT_count_mask, PGT_l1_page_table, PGT_type_mask, PGT_validated
+    machine, ft = d.machine, d.machine.frame_table
+    held: dict[int, list[int]] = {}
+    gt = getattr(d, "grant_table", None)
+    for act in (gt.active.values() if gt is not None else ()):
+        if act.pin and act.domid != d.domain_id:
+            h = held.setdefault(act.frame, [0, 0])
+            h[0] += 1
+            h[1] += 1 if act.pin & 0x00FF00FF else 0        # GNTPIN_hstw_mask | GNTPIN_devw_mask
+    ti = ft.type_info
+    l1s = np.flatnonzero(((ti & PGT_type_mask) == PGT_l1_page_table) & ((ti & PGT_validated) != 0)
+                         & ((ti & PGT_count_mask) != 0) & (ft.owner != d.domain_id))
+    if l1s.size:
+        mode = machine.paging
+        per = 1024 if mode == "2level" else 512
+        rows = machine.memory.data.view("<u4" if mode == "2level" else "<u8").reshape(ft.nr_frames, per)
+        e = rows[l1s].astype(np.uint64).ravel()
+        e = e[(e & np.uint64(1)) != 0]
+        tgt = ((e & np.uint64(_PADDR_MASK[mode])) >> np.uint64(12)).astype(np.int64)
+        ok = tgt < ft.nr_frames
+        e, tgt = e[ok], tgt[ok]
+        mine = ft.owner[tgt] == d.domain_id
+        for t, rw in zip(tgt[mine].tolist(), ((e[mine] & np.uint64(2)) != 0).tolist()):
+            h = held.setdefault(t, [0, 0])
+            h[0] += 1
+            h[1] += int(rw)
+    return held
+
+
+def _settle(d) -> None:
+    """After relinquish_memory every frame of d left must be held by another domain, with exactly
+    the references that domain holds. A frame table edited by hand (a notebook or a test may do it)
+    can leave more; those are logged and dropped, so a destroyed domain never keeps memory nobody
+    uses."""
+    import numpy as np
+
+    from xenlab.xen.mm_types import free_domheap_pages, mm_log
+    from xenlab.xen.page_alloc import PGC_count_mask, PGT_validated, PGT_writable_page
+    machine, ft = d.machine, d.machine.frame_table
+    f = ft.frames_of(d.domain_id)
+    f = [int(m) for m in f if int(m) not in machine.xen_heap_frames]
+    if not f:
+        return
+    held = foreign_holds(d)
+    gone = []
+    for mfn in f:
+        refs, wrefs = held.get(mfn, (0, 0))
+        want_t = (PGT_writable_page | PGT_validated | wrefs) if wrefs else int(ft.type_info[mfn]) & ~0xFFFF
+        if int(ft.count_info[mfn]) & PGC_count_mask != refs or (wrefs and int(ft.type_info[mfn]) != want_t):
+            mm_log(machine, f"d{d.domain_id} dying: mfn {mfn:#x} count {int(ft.count_info[mfn]) & PGC_count_mask}"
+                            f" but other domains hold {refs}; settled")
+            ft.count_info[mfn] = refs
+            ft.type_info[mfn] = want_t if wrefs else 0
+        if refs == 0:
+            gone.append(mfn)
+    free_domheap_pages(machine, np.asarray(gone, dtype=np.int64))
+
+
+def domain_destruct(d) -> None:
+    """The last page of a dying domain is gone: leave the domain list, release the Xen-heap pages."""
+    from xenlab.xen.mm_types import put_page
+    from xenlab.xen.page_alloc import PGC_allocated
+    machine = d.machine
+    if machine.domains.get(d.domain_id) is not d:
+        return
+    del machine.domains[d.domain_id]
+    ft = machine.frame_table
+    for mfn in sorted(m for m in machine.xen_heap_frames if int(ft.owner[m]) == d.domain_id):
+        ci = int(ft.count_info[mfn])
+        if ci & PGC_allocated:                        # the guest's share of the page
+            ft.count_info[mfn] = ci & ~PGC_allocated
+            put_page(machine, mfn)
+        put_page(machine, mfn)                        # Xen's own reference: free_xenheap_page
+    machine.trace.emit("DOM", "destroy", domid=d.domain_id, frames_freed=d.frames_at_kill)
+
+
+def maybe_destruct(d) -> None:
+    """put_domain: a dying domain with no page left and no grant still pinned by another is destructed."""
+    if not (d.is_dying and getattr(d, "relinquished", False)) or d.tot_pages:
+        return
+    gt = getattr(d, "grant_table", None)
+    if gt is not None and any(a.pin for a in gt.active.values()):
+        return
+    domain_destruct(d)
 
 
 def contiguous_runs(mfns) -> list[tuple[int, int]]:

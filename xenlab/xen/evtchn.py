@@ -299,15 +299,23 @@ _OPS = {
 @hypercall("event_channel_op")
 def do_event_channel_op(current, op, arg=None) -> int:
     """3.0.0 form ``event_channel_op(evtchn_op(cmd, u))`` or 3.0.3+ form ``event_channel_op(cmd, arg)``."""
+    from dataclasses import fields
+
+    from xenlab.xen.hypercall import is_int
     if isinstance(op, ev.evtchn_op):
         cmd, arg = op.cmd, op.u
     else:
         cmd = op
-    if cmd not in _OPS:
+    if not is_int(cmd) or cmd not in _OPS:
         return -E.ENOSYS
     struct, fn = _OPS[cmd]
     if not isinstance(arg, struct):
         return -E.EFAULT
+    # Every field of an evtchn_* struct is a C integer (domid_t, evtchn_port_t, uint32_t): a value
+    # that is no whole number cannot be in it (see xen/hypercall.py). Out-of-range whole numbers are
+    # the operations' to refuse, with their unsigned meaning.
+    if not all(is_int(getattr(arg, f.name)) for f in fields(arg) if f.type in ("int", int)):
+        return -E.EINVAL
     rc = fn(current, arg)
     trace = current.domain.machine.trace
     if trace.active:

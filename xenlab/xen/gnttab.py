@@ -21,8 +21,12 @@ Rules (xen-facts section 4):
   target, one at max_pages, or an entry that is not exactly GTF_accept_transfer for the caller ->
   GNTST_general_error. In both of those the page is freed, not returned. On success the owner
   changes, tot_pages moves, Xen writes the MFN into the entry and sets GTF_transfer_completed.
-- copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; a range crossing the
-  page -> GNTST_bad_copy_arg; a frame side naming another domain -> GNTST_permission_denied. A grant
+- copy: each side is a grant ref (GNTCOPY_*_gref) or the caller's own frame; an offset or length
+  outside one page, read as the C uint16_t fields (so a negative value is a huge one) ->
+  GNTST_bad_copy_arg before anything is touched; a frame side naming another domain ->
+  GNTST_permission_denied. The destination takes a writable type reference
+  (get_page_and_type(.., PGT_writable_page)), so a page-table, GDT or LDT frame is refused
+  (GNTST_general_error) exactly as a writable mapping of it would be. A grant
   side is pinned only for the copy (__acquire_grant_for_copy / __release_grant_for_copy): the same
   entry checks and GTF_reading/GTF_writing as a host map, but no maptrack entry, so a full maptrack
   does not stop a copy.
@@ -35,7 +39,10 @@ Simplifications:
   into the mapper's page tables; ``ForeignPage`` is the mapping the backend reads and writes through.
 - PV guests put machine frame numbers in their entries (as XenLinux does with virt_to_mfn), so no
   P2M translation happens in Xen, as for non-translated guests in 3.0.
-- The shared table is allocated at the domain's first grant-table use, not in domain_create.
+- The shared table is allocated at the domain's first own grant-table use (setup_table, a map it
+  makes, ...), not in domain_create. Another domain naming it (a map, copy or transfer against it, a
+  privileged query_size) allocates nothing: a domain without a table has granted nothing. A field of
+  an op that is not a whole number gives that op GNTST_general_error with nothing looked up.
 - Maptrack is a fixed 1024 entries (3.0 grows it page by page); handles are reused last-freed first.
 - No TLB flushes: there is no guest TLB for foreign mappings in the model.
 """
@@ -125,6 +132,14 @@ def read_entry(d, ref: int) -> G.GrantEntryV1:
     mem = d.machine.memory
     a = grant_table(d).entry_maddr(ref)
     return G.GrantEntryV1(mem.read_u16(a), mem.read_u16(a + 2), mem.read_u32(a + 4))
+
+
+def _peek_entry(d, ref: int) -> G.GrantEntryV1:
+    """The entry as read_entry gives it, without creating d's table: a domain that never set its
+    table up has granted nothing (all-zero entries). Another domain naming it allocates nothing."""
+    if getattr(d, "grant_table", None) is None:
+        return G.GrantEntryV1(0, 0, 0)
+    return read_entry(d, ref)
 
 
 def _flags_addr(d, ref: int) -> int:
@@ -232,9 +247,11 @@ def _pin(ld, rd, ref: int, flags: int) -> tuple[int, ActiveGrantEntry | None]:
     what a copy does for the length of the copy (__acquire_grant_for_copy). No maptrack entry."""
     machine = ld.machine
     readonly = bool(flags & G.GNTMAP_readonly)
+    sha = _peek_entry(rd, ref)
+    if sha.flags & G.GTF_type_mask != G.GTF_permit_access:
+        return G.GNTST_general_error, None    # no table yet, or nothing granted there: no allocation
     rgt = grant_table(rd)
     act = rgt.active.get(ref)
-    sha = read_entry(rd, ref)
     if act is None or act.pin == 0:
         # First pin: the guest's entry must permit access to us.
         if sha.flags & G.GTF_type_mask != G.GTF_permit_access or sha.domid != ld.domain_id:
@@ -304,14 +321,17 @@ def _unpin(rd, ref: int, flags: int) -> None:
     if act.pin == 0:
         _set_flags(rd, ref, clear=G.GTF_reading)
         del rgt.active[ref]
-        _put_page(machine, act.frame)
+        _put_page(machine, act.frame)                  # the last reference of a dead granter's page
+        if rd.is_dying:
+            from xenlab.xen.domain import maybe_destruct
+            maybe_destruct(rd)
 
 
 # -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------
 def gnttab_setup_table(current, op: G.GnttabSetupTable) -> None:
     ld = current.domain
     op.frame_list = []
-    if op.nr_frames > NR_GRANT_FRAMES:
+    if not 0 <= op.nr_frames <= NR_GRANT_FRAMES:         # uint32_t: a negative count is a huge one
         op.status = G.GNTST_general_error
     elif op.dom != DOMID_SELF and not ld.is_privileged:
         op.status = G.GNTST_permission_denied
@@ -337,7 +357,8 @@ def gnttab_query_size(current, op: G.GnttabQuerySize) -> None:
     if d is None:
         op.status = G.GNTST_bad_domain
         return
-    op.nr_frames = grant_table(d).nr_frames
+    gt = getattr(d, "grant_table", None) if d is not ld else grant_table(d)
+    op.nr_frames = gt.nr_frames if gt is not None else NR_GRANT_FRAMES     # asking allocates nothing
     op.max_nr_frames = NR_GRANT_FRAMES
     op.status = G.GNTST_okay
 
@@ -384,12 +405,12 @@ def _transfer(ld, op) -> int:
         _free_stolen(machine, mfn)
         return G.GNTST_bad_domain
     ok_ref = 0 <= op.ref < NR_GRANT_ENTRIES
-    sha = read_entry(e, op.ref) if ok_ref else None
+    sha = _peek_entry(e, op.ref) if ok_ref else None
     if (e.is_shutdown or e.tot_pages >= e.max_pages or sha is None
             or sha.flags != G.GTF_accept_transfer or sha.domid != ld.domain_id):
         _free_stolen(machine, mfn)
         return G.GNTST_general_error
-    _set_flags(e, op.ref, G.GTF_transfer_committed)
+    _set_flags(e, op.ref, G.GTF_transfer_committed)      # e's table exists: its entry accepted us
     ft = machine.frame_table
     ft.owner[mfn] = e.domain_id
     ft.count_info[mfn] = PGC_allocated | 1
@@ -402,9 +423,19 @@ def _transfer(ld, op) -> int:
 
 
 # -- GNTTABOP_copy (3.1) --------------------------------------------------------------------------------------
+def _u(value, bits: int) -> int | None:
+    """A guest's value read as the C field's unsigned type: None when it has no such value (not an
+    int, or outside 0..2**bits-1: a negative offset is a huge unsigned one, as in C)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << bits:
+        return None
+    return value
+
+
 def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
-    """(status, domain, frame, release) for one side of a copy; release() drops a transient pin."""
+    """(status, domain, frame, release) for one side of a copy; release() drops what was taken."""
     machine = ld.machine
+    if _u(ptr.domid, 16) is None or _u(ptr.u, 32) is None:
+        return G.GNTST_general_error, None, 0, None
     if ptr.domid != DOMID_SELF and ptr.domid != ld.domain_id and not is_gref:
         return G.GNTST_permission_denied, None, 0, None
     d = ld if ptr.domid in (DOMID_SELF, ld.domain_id) else _find_domain(machine, ptr.domid)
@@ -413,10 +444,18 @@ def _copy_side(ld, ptr: G.GnttabCopyPtr, is_gref: bool, writing: bool):
     if not is_gref:
         if not _get_page(machine, ptr.u, d):
             return G.GNTST_bad_page, None, 0, None
+        if writing and not _get_writable(machine, ptr.u):
+            # get_page_and_type(d_frame, dd, PGT_writable_page): a page table, GDT or LDT frame is
+            # never a copy destination, exactly as it can never be mapped writable.
+            _put_page(machine, ptr.u)
+            return G.GNTST_general_error, None, 0, None
+        if writing:
+            return G.GNTST_okay, d, ptr.u, lambda: (_put_writable(machine, ptr.u), _put_page(machine, ptr.u))
         return G.GNTST_okay, d, ptr.u, lambda: _put_page(machine, ptr.u)
     if not 0 <= ptr.u < NR_GRANT_ENTRIES:
         return G.GNTST_bad_gntref, None, 0, None
-    # __acquire_grant_for_copy: a host pin for the length of the copy, no maptrack entry.
+    # __acquire_grant_for_copy: a host pin for the length of the copy, no maptrack entry. A writing
+    # pin takes the writable type reference itself (_pin), so the granted frame is checked the same way.
     flags = G.GNTMAP_host_map | (0 if writing else G.GNTMAP_readonly)
     status, act = _pin(ld, d, ptr.u, flags)
     if status != G.GNTST_okay:
@@ -428,25 +467,33 @@ def gnttab_copy(current, op: G.GnttabCopy) -> None:
     ld = current.domain
     machine = ld.machine
     op.status = _copy(ld, op)
-    _emit(machine, "copy", ld, src=(op.source.domid, op.source.u), dst=(op.dest.domid, op.dest.u),
-          len=op.len, status=op.status)
+    side = lambda p: (p.domid, p.u) if isinstance(p, G.GnttabCopyPtr) else None   # noqa: E731
+    _emit(machine, "copy", ld, src=side(op.source), dst=side(op.dest), len=op.len, status=op.status)
 
 
 def _copy(ld, op: G.GnttabCopy) -> int:
     machine = ld.machine
-    if op.source.offset + op.len > PAGE_SIZE or op.dest.offset + op.len > PAGE_SIZE or op.len < 0:
+    # __gnttab_copy: "if ( (op->source.offset + op->len) > PAGE_SIZE || (op->dest.offset + op->len) >
+    # PAGE_SIZE ) PIN_FAIL(GNTST_bad_copy_arg)" on uint16_t fields: unsigned, so a "negative" offset
+    # or length is a huge one and fails here, before anything is looked up or touched.
+    if not isinstance(op.source, G.GnttabCopyPtr) or not isinstance(op.dest, G.GnttabCopyPtr):
         return G.GNTST_bad_copy_arg
-    st, sd, sframe, srel = _copy_side(ld, op.source, bool(op.flags & G.GNTCOPY_source_gref), False)
+    soff, doff, n = _u(op.source.offset, 16), _u(op.dest.offset, 16), _u(op.len, 16)
+    flags = _u(op.flags, 16)
+    if soff is None or doff is None or n is None or flags is None \
+            or soff + n > PAGE_SIZE or doff + n > PAGE_SIZE:
+        return G.GNTST_bad_copy_arg
+    st, _sd, sframe, srel = _copy_side(ld, op.source, bool(flags & G.GNTCOPY_source_gref), False)
     if st != G.GNTST_okay:
         return st
-    st, dd, dframe, drel = _copy_side(ld, op.dest, bool(op.flags & G.GNTCOPY_dest_gref), True)
+    st, _dd, dframe, drel = _copy_side(ld, op.dest, bool(flags & G.GNTCOPY_dest_gref), True)
     if st != G.GNTST_okay:
         srel()
         return st
     mem = machine.memory
-    src = (sframe << PAGE_SHIFT) + op.source.offset
-    dst = (dframe << PAGE_SHIFT) + op.dest.offset
-    mem.data[dst:dst + op.len] = mem.data[src:src + op.len]
+    src = (sframe << PAGE_SHIFT) + soff
+    dst = (dframe << PAGE_SHIFT) + doff
+    mem.data[dst:dst + n] = mem.data[src:src + n]
     drel()
     srel()
     _count(grant_table(ld), "copies")
@@ -478,8 +525,24 @@ def do_grant_table_op(current, cmd: int, uop_list, count: int) -> int:
     for op in uop_list[:count]:
         if not isinstance(op, struct):
             return -E.EFAULT                      # copy_from_guest of a bad pointer
+        if cmd != G.GNTTABOP_copy and not _fields_fit(op):
+            op.status = G.GNTST_general_error     # a field its C type cannot hold: nothing looked up
+            if cmd == G.GNTTABOP_setup_table:
+                op.frame_list = []
+            continue
         fn(current, op)
     return 0
+
+
+def _fields_fit(op) -> bool:
+    """Every scalar field (but status) is a whole number, as a C field always is. Its *value* is the
+    handlers' to judge, with the field's unsigned meaning (a negative ref or handle is a huge one:
+    GNTST_bad_gntref / GNTST_bad_handle as in Xen)."""
+    from xenlab.xen.hypercall import is_int
+    for name, ctype, _ in op.LAYOUT.members:
+        if name != "status" and isinstance(ctype, str) and ctype != "handle" and not is_int(getattr(op, name)):
+            return False
+    return True
 
 
 # -- what backends use: a checked view of a mapped grant -----------------------------------------------------

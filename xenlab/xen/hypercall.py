@@ -9,15 +9,35 @@ In the model a handler is registered with ``@hypercall("name")`` and called as
 ``do_name(current, *args)`` where ``current`` is the calling Vcpu. Pointers to structs are dataclass
 instances named after Xen's structs; the handler fills their OUT fields in place.
 
+Hostile arguments (the dispatch layer, before the handler runs): whatever a guest passes, Xen returns
+an error code and its state is unchanged; only a bug in the model itself may raise.
+- Too few arguments: -EFAULT. On hardware the missing argument is whatever the guest left in the
+  register; for the pointer arguments most hypercalls take, that garbage fails copy_from_guest with
+  -EFAULT, so the model answers that rather than guess a value.
+- Too many arguments: -EINVAL. Xen never reads the extra registers, so on hardware the call would go
+  on; the model refuses it so the guest's mistake is visible (a simplification).
+- A parameter the handler declares ``int`` (a register) that is not a Python int, or that no 32-bit
+  register can hold (outside -2**31 .. 2**32-1; 64 bits for the register pairs named in ``wide``):
+  -EINVAL, no such call can be made on x86_32.
+  Each handler then reads the value with its C type's signedness (e.g. ``vm_assist(0, -1)`` is type
+  0xFFFFFFFF, above MAX_VMASST_TYPE: -EINVAL).
+
 Simplifications:
 - Arguments are Python objects rather than guest virtual addresses, so -EFAULT (a bad pointer) only
-  arises where the model checks an address explicitly.
+  arises where the model checks an address explicitly, or where an argument is not the struct the
+  call takes (what a bad pointer would make copy_from_guest fail on).
+- A field of a struct argument whose C type cannot hold the value (a negative ``unsigned int``, a
+  ``uint16_t`` above 65535) is refused as a whole (-EINVAL, or the call's per-op error status) instead
+  of being wrapped the way C would store it.
 - No continuations: long batches run to completion in one call.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Callable
+
+import numpy as np
 
 from xenlab.xen.public import errno as E
 from xenlab.xen.public.xen import HYPERCALL_NAMES, HYPERCALL_NUMBERS, NR_hypercalls
@@ -31,6 +51,50 @@ class HypercallEntry:
     name: str
     handler: Handler | None       # None: not implemented (do_ni_hypercall)
     privileged: bool = False      # refused with -EPERM for unprivileged callers before any argument check
+    min_args: int = 0             # positional arguments after ``current``
+    max_args: int = 0
+    int_args: dict = field(default_factory=dict)   # position -> None allowed (``int | None``)
+
+
+
+
+def _shape(fn, wide) -> tuple[int, int, dict]:
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    lo = sum(1 for p in params if p.default is inspect.Parameter.empty)
+    ints = {}
+    for i, p in enumerate(params):
+        ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+        ann = ann.replace(" ", "")
+        if ann in ("int", "int|None"):
+            ints[i] = (ann != "int", 64 if p.name in wide else 32)
+    return lo, len(params), ints
+
+
+def is_int(value) -> bool:
+    """A whole number as a register or a C field holds it (Python or numpy ints; not bool, None, float)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_uint(value, bits: int) -> bool:
+    """Can a C unsigned field of ``bits`` bits hold ``value``?"""
+    return is_int(value) and 0 <= value < 1 << bits
+
+
+def bad_args(entry: HypercallEntry, args: tuple) -> int:
+    """0, or the -errno the dispatcher answers for these arguments (see the module docstring)."""
+    if len(args) < entry.min_args:
+        return -E.EFAULT
+    if len(args) > entry.max_args:
+        return -E.EINVAL
+    for i, (none_ok, bits) in entry.int_args.items():
+        if i >= len(args):
+            break
+        a = args[i]
+        if a is None and none_ok:
+            continue
+        if not is_int(a) or not -(1 << (bits - 1)) <= a < 1 << bits:
+            return -E.EINVAL
+    return 0
 
 
 # One slot per hypercall number, as hypercall_table in entry.S.
@@ -39,14 +103,15 @@ hypercall_table: dict[int, HypercallEntry] = {
 }
 
 
-def hypercall(name: str, privileged: bool = False) -> Callable[[Handler], Handler]:
-    """Register ``do_<name>`` in the hypercall table (decorator)."""
+def hypercall(name: str, privileged: bool = False, wide: tuple = ()) -> Callable[[Handler], Handler]:
+    """Register ``do_<name>`` in the hypercall table (decorator). ``wide`` names the int parameters
+    that are 64-bit in Xen's prototype (a register pair on x86_32: a PTE, a descriptor, a time)."""
     if name not in HYPERCALL_NUMBERS:
         raise ValueError(f"{name!r} is not a Xen 3.0 hypercall name")
 
     def register(fn: Handler) -> Handler:
         nr = HYPERCALL_NUMBERS[name]
-        hypercall_table[nr] = HypercallEntry(nr, name, fn, privileged)
+        hypercall_table[nr] = HypercallEntry(nr, name, fn, privileged, *_shape(fn, wide))
         return fn
     return register
 
@@ -83,6 +148,8 @@ def hypercall_from_guest(current, name_or_number, *args) -> int:
             rc = -E.ENOSYS                         # do_ni_hypercall
         elif entry.privileged and not d.is_privileged:
             rc = -E.EPERM                          # IS_PRIV check comes before anything else
+        elif (rc := bad_args(entry, args)) != 0:
+            pass
         else:
             rc = entry.handler(current, *args)
             if not isinstance(rc, int):

@@ -40,7 +40,8 @@ def do_xen_version(current, cmd: int, arg=None) -> int:
 
 @hypercall("vm_assist")
 def do_vm_assist(current, cmd: int, type_: int) -> int:
-    if type_ > X.MAX_VMASST_TYPE:
+    # unsigned int type: a "negative" type is a huge one, above MAX_VMASST_TYPE.
+    if not 0 <= type_ <= X.MAX_VMASST_TYPE:
         return -E.EINVAL
     d = current.domain
     assists = getattr(d, "vm_assist", 0)

@@ -6,13 +6,23 @@ Xen about M2P changes with MMU_MACHPHYS_UPDATE; ``increase_reservation`` only ha
 ``populate_physmap`` also records the M2P entries for the gpfns the guest names. A frame given back
 stays owned until its last reference (a mapping the guest forgot) goes; then it is freed.
 
+Hostile arguments: the reservation's fields are C ``unsigned int`` (nr_extents, extent_order,
+address_bits), ``domid_t`` and ``xen_pfn_t`` entries; a value they cannot hold (negative, too wide,
+not an int) is refused with -EINVAL before anything happens (see xen/hypercall.py). An extent order
+above Xen's MAX_ORDER (20) cannot be allocated ("Could not allocate order=..": the call returns the
+extents done so far); an unprivileged caller asking for order > 0 gets 0 (3.0: only I/O-capable
+domains may allocate multi-page extents). populate_physmap reads the extent's gpfn *before*
+allocating, so a bad gpfn stops the call with nothing allocated and nothing leaked.
+
 Simplifications:
 - Extents of order > 0 (only for I/O-capable domains, i.e. dom0 here) are not contiguous.
+- decrease_reservation of an order above 31 walks at most to the end of machine memory (C's
+  ``1 << extent_order`` is undefined there; Xen stops at the first frame out of range anyway).
 - No ``address_bits`` DMA zone: any value from 31 up is accepted, below 31 is -ENOMEM as in Xen.
 """
 from __future__ import annotations
 
-from xenlab.xen.hypercall import hypercall
+from xenlab.xen.hypercall import hypercall, is_uint
 from xenlab.xen.mm_types import (PGC_allocated, PGT_pinned, get_page, mm_log, put_page,
                                  put_page_and_type)
 from xenlab.xen.page_alloc import OutOfMemory
@@ -31,11 +41,23 @@ def _target(current, domid: int):
     return (t, 0) if t is not None else (None, -E.ESRCH)
 
 
-def increase_reservation(machine, d, res: M.xen_memory_reservation, populate: bool) -> int:
+MAX_ORDER = 20                  # xen/common/page_alloc.c: the largest buddy order
+
+
+def increase_reservation(machine, d, res: M.xen_memory_reservation, populate: bool, caller=None) -> int:
+    if res.extent_order and not (caller or d).is_privileged:
+        return 0                                     # multipage_allocation_permitted(current->domain)
+    if res.extent_order > MAX_ORDER:                 # alloc_domheap_pages: order > MAX_ORDER -> NULL
+        mm_log(machine, f"Could not allocate order={res.extent_order} extent: id={d.domain_id}")
+        return 0
     n = 1 << res.extent_order
-    if res.extent_order and not d.is_privileged:
-        return 0                                     # multipage_allocation_permitted
     for i in range(res.nr_extents):
+        gpfn = None
+        if populate:                                 # __copy_from_guest_offset(&gpfn, ...) first
+            gpfn = res.extent_start[i] if i < len(res.extent_start) else None
+            if not is_uint(gpfn, 32):
+                mm_log(machine, f"populate_physmap: extent {i} has no valid gpfn ({gpfn!r})")
+                return i
         if d.is_dying or d.tot_pages + n > d.max_pages:
             mm_log(machine, f"Could not allocate order={res.extent_order} extent: id={d.domain_id} "
                             f"({d.tot_pages} of {d.max_pages})")
@@ -48,9 +70,8 @@ def increase_reservation(machine, d, res: M.xen_memory_reservation, populate: bo
             machine.memory.clear_frame(m)
         d.tot_pages += n
         if populate:
-            gpfn = int(res.extent_start[i])
             for j, m in enumerate(mfns):
-                machine.m2p[m] = gpfn + j
+                machine.m2p[m] = (int(gpfn) + j) & 0xFFFFFFFF
         if i < len(res.extent_start):
             res.extent_start[i] = mfns[0]
         else:
@@ -61,10 +82,14 @@ def increase_reservation(machine, d, res: M.xen_memory_reservation, populate: bo
 
 
 def decrease_reservation(machine, d, res: M.xen_memory_reservation) -> int:
-    n = 1 << res.extent_order
+    n = 1 << min(res.extent_order, 32)
     for i in range(res.nr_extents):
-        first = int(res.extent_start[i])
-        for mfn in range(first, first + n):
+        first = res.extent_start[i]
+        if not is_uint(first, 32):                   # __get_user(mpfn, &extent_list[i]) fails
+            mm_log(machine, f"decrease_reservation: extent {i} is not a frame number ({first!r})")
+            return i
+        first = int(first)
+        for mfn in range(first, min(first + n, machine.frame_table.nr_frames + 1)):
             if not 0 <= mfn < machine.frame_table.nr_frames:
                 mm_log(machine, f"Domain {d.domain_id} page number {mfn:#x} out of range")
                 return i
@@ -89,9 +114,12 @@ def decrease_reservation(machine, d, res: M.xen_memory_reservation) -> int:
 def do_memory_op(current, cmd: int, arg=None) -> int:
     machine = current.domain.machine
     if cmd in (M.XENMEM_increase_reservation, M.XENMEM_decrease_reservation, M.XENMEM_populate_physmap):
-        if not isinstance(arg, M.xen_memory_reservation):
+        if not isinstance(arg, M.xen_memory_reservation) or not isinstance(arg.extent_start, list):
             return -E.EFAULT
-        if arg.nr_extents < 0 or (cmd != M.XENMEM_increase_reservation and len(arg.extent_start) < arg.nr_extents):
+        if not (is_uint(arg.nr_extents, 32) and is_uint(arg.extent_order, 32) and is_uint(arg.address_bits, 32)
+                and is_uint(arg.domid, 16)):
+            return -E.EINVAL                         # a field its C type cannot hold
+        if cmd != M.XENMEM_increase_reservation and len(arg.extent_start) < arg.nr_extents:
             return -E.EFAULT
         if arg.address_bits and arg.address_bits < 31:
             return -E.ENOMEM
@@ -100,11 +128,14 @@ def do_memory_op(current, cmd: int, arg=None) -> int:
             return rc
         if cmd == M.XENMEM_decrease_reservation:
             return decrease_reservation(machine, d, arg)
-        return increase_reservation(machine, d, arg, populate=cmd == M.XENMEM_populate_physmap)
+        return increase_reservation(machine, d, arg, populate=cmd == M.XENMEM_populate_physmap,
+                                    caller=current.domain)
     if cmd == M.XENMEM_maximum_ram_page:
         return machine.frame_table.nr_frames
     if cmd in (M.XENMEM_current_reservation, M.XENMEM_maximum_reservation):
-        d, rc = _target(current, DOMID_SELF if arg is None else int(arg))
+        if arg is not None and not is_uint(arg, 16):
+            return -E.EFAULT                         # get_user(domid, (domid_t *)arg)
+        d, rc = _target(current, DOMID_SELF if arg is None else arg)
         if d is None:
             return rc
         return d.tot_pages if cmd == M.XENMEM_current_reservation else d.max_pages

@@ -14,6 +14,9 @@ per-pCPU TLB behaves exactly like one per vcpu that survives across its own runs
 
 Simplifications:
 - ``foreigndom`` other than DOMID_SELF is accepted only from a privileged domain.
+- A request list that is not a list of ``mmu_update_t`` / ``mmuext_op_t`` is -EFAULT (what a bad
+  pointer gives); a ptr/val beyond uint64_t or an mmuext field beyond its unsigned 32-bit type stops
+  the batch there with -EINVAL (see xen/hypercall.py).
 - The *_MULTI / *_ALL flushes flush every vcpu of the caller; the vcpumask is not read.
 - MMUEXT_REASSIGN_PAGE and MMUEXT_FLUSH_CACHE are accepted as no-ops for a privileged domain; from
   any other domain they fail with -EINVAL, like every other mmuext_op failure in 3.0.
@@ -28,7 +31,7 @@ from __future__ import annotations
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW
 from xenlab.xen import descriptor as _descriptor  # noqa: F401  (registers set_gdt, update_descriptor)
-from xenlab.xen.hypercall import hypercall
+from xenlab.xen.hypercall import hypercall, is_uint
 from xenlab.xen.mm_types import (ENTRY_SIZE, HYPERVISOR_VIRT_START, L1_DISALLOW_MASK, L2_DISALLOW_MASK,
                                  L2_PAGETABLE_FIRST_XEN_SLOT, L3_DISALLOW_MASK, PGT_l1_page_table,
                                  PGT_l2_page_table, PGT_l3_page_table, PGT_pae_xen_l2, PGT_pinned,
@@ -162,9 +165,12 @@ def do_mmu_update(current, reqs, count: int | None = None, pdone: list | None = 
     ``pdone`` (a one-element list, the C ``int *pdone``) receives the number done."""
     d = current.domain
     machine = d.machine
-    reqs = list(reqs)
+    if not isinstance(reqs, (list, tuple)) or (pdone is not None and not isinstance(pdone, list)):
+        return -E.EFAULT                          # copy_from_guest / copy_to_guest of a bad pointer
     count = len(reqs) if count is None else count
     if not 0 <= count <= len(reqs):
+        return -E.EFAULT
+    if not all(isinstance(r, mmu_update_t) for r in reqs[:count]):
         return -E.EFAULT
     pg_owner = _pg_owner(current, foreigndom)
     rc, done = 0, 0
@@ -174,7 +180,12 @@ def do_mmu_update(current, reqs, count: int | None = None, pdone: list | None = 
     ft, nr_frames, domid = machine.frame_table, machine.frame_table.nr_frames, d.domain_id
     view = machine.memory.data.view("<u4" if esize == 4 else "<u8")
     for req in reqs[:count] if pg_owner is not None else ():
-        cmd, ptr, val = req.ptr & (esize - 1), int(req.ptr), int(req.val)
+        if not (is_uint(req.ptr, 64) and is_uint(req.val, 64)):
+            mm_log(machine, f"mmu_update: ptr/val {req.ptr!r}/{req.val!r} do not fit uint64_t")
+            rc = -E.EINVAL
+            break
+        ptr, val = int(req.ptr), int(req.val)
+        cmd = ptr & (esize - 1)
         mfn = ptr >> PAGE_SHIFT
         if cmd == X.MMU_NORMAL_PT_UPDATE and 0 <= mfn < nr_frames and ft.owner[mfn] == domid \
                 and ft.type_info[mfn] & PGT_TYPE_KEY == PGT_writable_page and 0 <= val < 1 << (8 * esize):
@@ -229,6 +240,11 @@ _PIN_TYPES = {X.MMUEXT_PIN_L1_TABLE: PGT_l1_page_table, X.MMUEXT_PIN_L2_TABLE: P
 def _mmuext_one(current, op, pg_owner) -> int:
     d, machine = current.domain, current.domain.machine
     ft, mode = machine.frame_table, machine.paging
+    # Every field is an unsigned int / unsigned long (xen_pfn_t) on x86_32: a value the field cannot
+    # hold (a negative SET_LDT base, a 2**40 mfn) is refused like any bad argument (3.0: -EINVAL).
+    if not all(is_uint(x, 32) for x in (op.cmd, op.mfn, op.linear_addr, op.nr_ents, op.vcpumask)):
+        mm_log(machine, f"mmuext_op: a field does not fit its C type: {op!r}")
+        return -E.EINVAL
     cmd = op.cmd
     if cmd in _PIN_TYPES or cmd == X.MMUEXT_PIN_L4_TABLE:
         t = _PIN_TYPES.get(cmd)
@@ -267,7 +283,7 @@ def _mmuext_one(current, op, pg_owner) -> int:
         return 0
     if cmd == X.MMUEXT_SET_LDT:
         base, ents = op.linear_addr, op.nr_ents
-        if base & 0xFFF or not 0 <= ents <= 8192 or base + ents * 8 > HYPERVISOR_VIRT_START[mode]:
+        if base & 0xFFF or ents > 8192 or base + ents * 8 > HYPERVISOR_VIRT_START[mode]:
             mm_log(machine, f"Bad args to SET_LDT: ptr={base:#x}, ents={ents}")
             return -E.EINVAL
         mm = vcpu_mm(current)
@@ -287,9 +303,12 @@ def do_mmuext_op(current, ops, count: int | None = None, pdone: list | None = No
                  foreigndom: int = X.DOMID_SELF) -> int:
     """Apply ``count`` ``mmuext_op_t`` operations in order, stopping at the first failure."""
     d = current.domain
-    ops = list(ops)
+    if not isinstance(ops, (list, tuple)) or (pdone is not None and not isinstance(pdone, list)):
+        return -E.EFAULT
     count = len(ops) if count is None else count
     if not 0 <= count <= len(ops):
+        return -E.EFAULT
+    if not all(isinstance(o, mmuext_op_t) for o in ops[:count]):
         return -E.EFAULT
     pg_owner = _pg_owner(current, foreigndom)
     rc, done = (0, 0) if pg_owner is not None else (-E.EINVAL, 0)
@@ -321,7 +340,7 @@ def guest_l1e_maddr(machine, root_mfn: int, va: int) -> int | None:
     return None if not l2e & _PAGE_PRESENT else (pte_mfn(l2e, mode) << PAGE_SHIFT) + ((va >> 12) & 511) * 8
 
 
-@hypercall("update_va_mapping")
+@hypercall("update_va_mapping", wide=("val",))
 def do_update_va_mapping(current, va: int, val: int, flags: int = X.UVMF_NONE) -> int:
     """Validate and write the L1 entry that maps ``va`` in the current address space, then flush."""
     d, machine = current.domain, current.domain.machine

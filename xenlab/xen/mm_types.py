@@ -131,12 +131,29 @@ def free_domheap_page(machine, mfn: int) -> None:
     """The last reference went: the frame returns to Xen's heap (its owner loses a page)."""
     d = machine.domains.get(int(machine.frame_table.owner[mfn]))
     machine.m2p[mfn] = M2P_INVALID
+    xenheap = mfn in machine.xen_heap_frames
     machine.xen_heap_frames.discard(mfn)
     machine.frame_table.free([mfn], machine.memory)
-    if d is not None:
+    if d is not None and not xenheap:             # tot_pages counts domain-heap pages only
         d.tot_pages -= 1
-    if machine.trace.active:
+    if machine.trace.active and not (d is not None and d.is_dying):
         machine.trace.emit("MEM", "free_page", domid=None if d is None else d.domain_id, mfn=mfn)
+    if d is not None and d.is_dying:
+        from xenlab.xen.domain import maybe_destruct       # its last page: put_domain -> destruct
+        maybe_destruct(d)
+
+
+def free_domheap_pages(machine, mfns) -> None:
+    """free_domheap_page for many frames of one dying domain at once (relinquish_memory)."""
+    mfns = np.asarray(mfns, dtype=np.int64)
+    if mfns.size == 0:
+        return
+    ft = machine.frame_table
+    d = machine.domains.get(int(ft.owner[mfns[0]]))
+    machine.m2p[mfns] = M2P_INVALID
+    ft.free(mfns.tolist(), machine.memory)
+    if d is not None:
+        d.tot_pages -= int(mfns.size)
 
 
 # -- type references ---------------------------------------------------------------------------------

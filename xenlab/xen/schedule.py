@@ -159,7 +159,7 @@ def do_sched_op(current, cmd: int, arg=None) -> int:
     if cmd == SCHEDOP_shutdown:
         if not isinstance(arg, sched_shutdown):
             return -E.EFAULT
-        if arg.reason not in SHUTDOWN_NAMES:
+        if not isinstance(arg.reason, int) or arg.reason not in SHUTDOWN_NAMES:
             return -E.EINVAL
         machine.domain_shutdown(current.domain, arg.reason)
         return 0
@@ -187,12 +187,21 @@ def do_poll(current, arg) -> int:
     if not isinstance(arg, sched_poll):
         return -E.EFAULT
     from xenlab.xen.event import port_is_pending
+    from xenlab.xen.hypercall import is_int, is_uint
     d = current.domain
-    ports = list(arg.ports[: arg.nr_ports])
-    if not d.is_privileged and len(ports) > 128:
+    # nr_ports is an unsigned int, timeout a uint64_t, ports a guest array of evtchn_port_t: values
+    # those types cannot hold are refused (-EINVAL), a list shorter than nr_ports faults (-EFAULT).
+    if not is_uint(arg.nr_ports, 32) or not is_uint(arg.timeout, 64):
         return -E.EINVAL
+    if not isinstance(arg.ports, (list, tuple)):
+        return -E.EFAULT
+    if not d.is_privileged and arg.nr_ports > 128:
+        return -E.EINVAL
+    ports = list(arg.ports[: arg.nr_ports])
+    if len(ports) < arg.nr_ports:
+        return -E.EFAULT
     for p in ports:
-        if p < 0 or p >= machine.nr_event_channels:
+        if not is_int(p) or p < 0 or p >= machine.nr_event_channels:
             return -E.EINVAL
         if port_is_pending(d, p):
             return 0
@@ -204,7 +213,7 @@ def do_poll(current, arg) -> int:
     return 0
 
 
-@hypercall("set_timer_op")
+@hypercall("set_timer_op", wide=("timeout",))
 def do_set_timer_op(current, timeout: int) -> int:
     """Arm (absolute system time in ns) or, with 0, cancel the vcpu's one-shot timer."""
     machine = current.domain.machine
