@@ -358,3 +358,18 @@ def test_trace_and_dump(env):
     text = gnttab.dump_grant_table(a, [ref])
     assert "permit_access|reading|writing" in text and "host_write=1" in text
     unmap(b, op.handle)
+
+
+def test_a_batch_over_512_is_refused_before_anything_else():
+    # X@RELEASE-3.0.0:xen/common/grant_table.c:774-775: `if ( count > 512 ) return -EINVAL;` comes
+    # before the command is even looked at; count is unsigned, so -1 is a huge batch.
+    import xenlab
+    from xenlab.xen.public import errno as E
+    from xenlab.xen.public import grant_table as G
+    m = xenlab.Machine(seed=0, memory_mb=64)
+    d = m.create_domain(xenlab.DomainConfig(name="g", memory=8))
+    ops = [None] * 513                                                     # never read
+    assert d.hypercall("grant_table_op", G.GNTTABOP_map_grant_ref, ops, 513) == -E.EINVAL
+    assert d.hypercall("grant_table_op", 99, [], 513) == -E.EINVAL          # before -ENOSYS
+    assert d.hypercall("grant_table_op", G.GNTTABOP_map_grant_ref, [], -1) == -E.EINVAL
+    assert d.hypercall("grant_table_op", 99, [], 0) == -E.ENOSYS

@@ -102,8 +102,10 @@ def mod_l3_entry(machine, pte_ma: int, new: int, d) -> bool:
         mm_log(machine, f"L3 slot {slot} does not exist (a PAE PDPT has 4 entries)")
         return False
     old = machine.memory.read_u64(pte_ma)
-    if slot == 3 and not new & _PAGE_PRESENT:
-        mm_log(machine, "L3 slot 3 must stay present: Xen's mappings live in its L2")
+    if slot == 3:
+        # X@RELEASE-3.0.0:xen/arch/x86/mm.c:1181-1187: "Disallow updates to final L3 slot. It contains
+        # Xen mappings, and it would be a pain to ensure they remain continuously valid throughout."
+        mm_log(machine, "L3 slot 3 cannot be updated in a validated L3: its L2 holds Xen's mappings")
         return False
     if new & _PAGE_PRESENT:
         if pte_flags(new, "pae") & L3_DISALLOW_MASK:

@@ -346,6 +346,14 @@ def alloc_l3_table(machine, mfn: int) -> bool:
             for j in range(i):
                 put_page_from_l2e(machine, machine.memory.read_u64(base + 8 * j))
             return False
+    # create_pae_xen_mappings (X@RELEASE-3.0.0:xen/arch/x86/mm.c:705-740): the slot-3 L2 holds Xen's
+    # linear mappings of THIS L3, so it may not be shared: the reference just taken must be its only one.
+    l2 = pte_mfn(machine.memory.read_u64(base + 3 * 8), "pae")
+    if int(machine.frame_table.type_info[l2]) & PGT_count_mask != 1:
+        mm_log(machine, "PAE L3 3rd slot is shared")
+        for j in range(4):
+            put_page_from_l2e(machine, machine.memory.read_u64(base + 8 * j))
+        return False
     return True
 
 
