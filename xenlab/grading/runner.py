@@ -66,15 +66,21 @@ def _short_traceback(exc: BaseException) -> str:
     return "".join(lines).rstrip()
 
 
-def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float = 1.0) -> dict:
-    """Run one check; return {name, title, function, points, max_points, hidden, status, message, traceback}."""
+def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float = 1.0,
+              grace: float = 0.0) -> dict:
+    """Run one check; return {name, title, function, points, max_points, hidden, status, message, traceback}.
+
+    Whatever the student's code raises, SystemExit and KeyboardInterrupt included, costs this check
+    only. `grace` is added to the limit here when the limit is also enforced elsewhere (the grader's
+    sandboxed worker stops the student's function itself after `seconds`).
+    """
     ctx = Context(get_exercise(check.exercise), namespace, seed)
     result = {"name": check.name, "title": check.title_text(lang), "function": check.function,
               "points": 0, "max_points": check.points, "hidden": check.hidden,
               "status": "pass", "message": "", "traceback": ""}
     seconds = check.timeout_s * timeout_scale
     try:
-        call_with_timeout(check.fn, seconds, ctx)
+        call_with_timeout(check.fn, seconds + grace, ctx)
         result["points"] = check.points
     except CheckTimeout:
         result["status"] = "timeout"
@@ -83,11 +89,17 @@ def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float
     except CheckFailed as exc:
         result["status"] = "fail"
         result["message"] = exc.text(lang)
-    except Exception as exc:  # the student's code raised: say so first, then show where
+    except BaseException as exc:  # the student's code raised: say so first, then show where
+        if type(exc).__name__ == "SubmissionGone":
+            result["status"] = "error"
+            result["message"] = t("grade.submission_gone", lang, why=str(exc))
+            return result
+        kind = getattr(exc, "kind", None) or type(exc).__name__
+        text = getattr(exc, "message", None) if hasattr(exc, "kind") else str(exc)
         result["status"] = "error"
         result["message"] = t("check.raised", lang, name=check.function or check.name,
-                              error=f"{type(exc).__name__}: {exc}")
-        result["traceback"] = _short_traceback(exc)
+                              error=f"{kind}: {text}")
+        result["traceback"] = getattr(exc, "student_traceback", None) or _short_traceback(exc)
     return result
 
 

@@ -5,6 +5,6 @@ live in one place only (the merge refuses a repeat). Keys are namespaced by area
 ``viz.cpu.*`` ... Add a module here when an area's strings would crowd the core catalogues, and list it
 in AREAS.
 """
-from xenlab.i18n.catalogues import viz_cpu, viz_io, viz_manage, viz_memory
+from xenlab.i18n.catalogues import grading_trust, viz_cpu, viz_io, viz_manage, viz_memory
 
-AREAS = (viz_cpu, viz_io, viz_manage, viz_memory)
+AREAS = (viz_cpu, viz_io, viz_manage, viz_memory, grading_trust)
