@@ -2,6 +2,7 @@
 
     xenlab lab [--lang pl|en] [--no-browser] [--port N] [--ip ADDR] [--token T] [--dir PATH] [-- JUPYTER-ARGS...]
     xenlab grade PATH [--json] [--csv FILE] [--student ID] [--jobs N] [--cell-timeout S] [--notebook-timeout S]
+                 [--config ASSIGNMENT.toml | --exercise exNN ...] [--gradebook FILE] [--feedback DIR] [--no-resume]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
 
@@ -127,8 +128,7 @@ def cmd_lab(args) -> int:
 # --- xenlab grade ---------------------------------------------------------------------------------
 
 def cmd_grade(args) -> int:
-    from xenlab.grading.grader import (format_report, grade_folder, grade_notebook,
-                                       write_gradebook)
+    from xenlab.grading.grader import export, format_report, grade_folder, grade_notebook, write_gradebook
     path = Path(args.path)
     lang = get_language()
     if not path.exists():
@@ -136,22 +136,50 @@ def cmd_grade(args) -> int:
         return 1
     options = {"cell_timeout": args.cell_timeout, "notebook_timeout": args.notebook_timeout}
     if path.is_dir():
-        options["jobs"] = args.jobs
+        from xenlab.grading.assignment import Assignment, load
+        try:
+            if args.config:
+                assignment = load(args.config)
+            elif args.exercise:
+                assignment = Assignment(name=path.name, exercises=args.exercise)
+            else:
+                print(t("grade.need_assignment"), file=sys.stderr)
+                return 2
+        except (OSError, ValueError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        for key in ("cell_timeout", "notebook_timeout"):
+            if getattr(args, key) is not None:
+                setattr(assignment, key, getattr(args, key))
+
         def progress(report):
             if not args.json:
                 print(format_report(report, lang), flush=True)
-        reports = grade_folder(path, lang=lang, on_report=progress, **options)
-        if not reports:
+        if not any(path.iterdir()):
             print(t("grade.nothing", path=path), file=sys.stderr)
             return 1
-    else:
-        reports = [grade_notebook(path, args.student, lang=lang, **options)]
-        if not args.json:
-            print(format_report(reports[0], lang))
+        gradebook = Path(args.gradebook) if args.gradebook else path.resolve().with_name(
+            path.resolve().name + ".gradebook.sqlite")
+        reports = grade_folder(path, assignment=assignment, gradebook=gradebook, lang=lang, on_report=progress,
+                               jobs=args.jobs, resume=not args.no_resume)
+        if args.json:
+            print(json.dumps(reports, ensure_ascii=False, indent=2))
+        out = sys.stderr if args.json else sys.stdout
+        if args.csv:
+            n = export(gradebook, args.csv, exercises=assignment.exercises, lang=lang)
+            print(t("grade.wrote_csv", path=args.csv, n=n), file=out)
+        if args.feedback:
+            export(gradebook, feedback_dir=args.feedback, exercises=assignment.exercises, lang=lang)
+            print(t("grade.wrote_feedback", path=args.feedback), file=out)
+        return 0
+    options = {k: v for k, v in options.items() if v is not None}
+    report = grade_notebook(path, args.student, lang=lang, **options)
     if args.json:
-        print(json.dumps(reports if path.is_dir() else reports[0], ensure_ascii=False, indent=2))
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report, lang))
     if args.csv:
-        n = write_gradebook(reports, args.csv)
+        n = write_gradebook([report], args.csv)
         print(t("grade.wrote_csv", path=args.csv, n=n), file=sys.stderr if args.json else sys.stdout)
     return 0
 
@@ -201,10 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", action="store_true", help=t("cli.opt.json"))
     grade.add_argument("--csv", metavar="FILE", help=t("cli.opt.csv"))
     grade.add_argument("--student", default=None, help=t("cli.opt.student"))
-    grade.add_argument("--cell-timeout", type=float, default=30, metavar="S",
+    grade.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                        help=t("cli.opt.cell_timeout"))
-    grade.add_argument("--notebook-timeout", type=float, default=120, metavar="S",
+    grade.add_argument("--notebook-timeout", type=float, default=None, metavar="S",
                        help=t("cli.opt.notebook_timeout"))
+    grade.add_argument("--config", metavar="FILE", help=t("cli.opt.config"))
+    grade.add_argument("--exercise", action="append", metavar="exNN", help=t("cli.opt.exercise"))
+    grade.add_argument("--gradebook", metavar="FILE", help=t("cli.opt.gradebook"))
+    grade.add_argument("--feedback", metavar="DIR", help=t("cli.opt.feedback"))
+    grade.add_argument("--no-resume", action="store_true", help=t("cli.opt.no_resume"))
     grade.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                        help=t("cli.opt.jobs"))
     grade.set_defaults(func=cmd_grade)

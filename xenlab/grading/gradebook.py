@@ -48,7 +48,8 @@ class Gradebook:
 
     def record(self, report: dict, fingerprint: str | None = None) -> None:
         """Replace the rows of (student, exercise) with `report`, in one transaction."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stamp = time.time()
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(stamp)) + f".{int(stamp * 1000) % 1000:03d}Z"
         s, e = report["student"], report["exercise"]
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -132,14 +131,23 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
     env = {"XENLAB_LANG": lang, "XENLAB_VARIANT_SEED": str(seed)}
     hidden = sb.hidden_paths(hide)
     box = {"session": None, "starts": 0}
+    skip: list[int] = []
 
     def start():
         box["starts"] += 1
-        sandbox = sb.Sandbox(raw, worker_options, hide=hidden, limits=limits, env=env, uid=uid, gid=gid)
-        box["session"] = Session(sandbox, startup_timeout=notebook_timeout + STARTUP_S, watch=watch)
+        sandbox = sb.Sandbox(raw, {**worker_options, "skip": skip}, hide=hidden, limits=limits, env=env,
+                             uid=uid, gid=gid)
+        box["session"] = Session(sandbox, startup_timeout=STARTUP_S, notebook_timeout=notebook_timeout,
+                                 cell_timeout=cell_timeout, watch=watch)
         return box["session"]
 
     session = start()
+    # A cell that hung past its limit (ignoring the interrupt) or killed its own process is skipped
+    # on a fresh start, so it costs what depends on it, not the whole notebook.
+    while session.ready is None and session.stuck_cell is not None and box["starts"] < MAX_STARTS:
+        skip.append(session.stuck_cell)
+        session.close()
+        session = start()
     report["sandbox"] = session.tier
     if session.ready is None:
         why = session.dead or "?"
@@ -158,6 +166,8 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
     for item in ready.get("errors", []) if isinstance(ready.get("errors"), list) else []:
         if isinstance(item, list) and len(item) == 2 and type(item[0]) is int:
             cells.append((item[0], str(item[1])[:500]))
+    for i in skip:
+        cells.append((i, t("grade.cell_skipped", lang, seconds=f"{cell_timeout:g}")))
     cells.sort(key=lambda c: c[0])
     if cells:
         report["problems"].append(t("grade.cell_errors", lang, n=len(cells), first=cells[0][0] + 1,

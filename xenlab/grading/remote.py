@@ -103,7 +103,8 @@ def sync(orig, new) -> None:
 class Session:
     """One started sandbox: its readiness summary, its objects table, calls into it."""
 
-    def __init__(self, sandbox, *, startup_timeout: float, watch: dict | None = None):
+    def __init__(self, sandbox, *, startup_timeout: float, notebook_timeout: float, cell_timeout: float,
+                 watch: dict | None = None):
         self.sandbox = sandbox
         self.reader = wire.FrameReader(sandbox.rsp_r)
         fl = fcntl.fcntl(sandbox.req_w, fcntl.F_GETFL)
@@ -115,16 +116,26 @@ class Session:
         self.watch = watch or {}
         self.current: str | None = None
         self.dead: str | None = None
-        deadline = time.monotonic() + startup_timeout
         self.tier = "?"
         self.ready = None
+        self.stuck_cell: int | None = None       # the cell running when the notebook hung or died
+        start = time.monotonic()
+        deadline = start + startup_timeout + notebook_timeout
+        cell_deadline = start + startup_timeout  # interpreter start and imports until the first cell
         try:
             hello = self.reader.read(deadline)
             self.tier = str(hello.get("tier")) if hello.get("op") == "sandbox" else "?"
-            ready = self.reader.read(deadline)
-            if ready.get("op") != "ready":
-                raise wire.WireError("unexpected first message")
-            self.ready = ready
+            while True:
+                msg = self.reader.read(min(deadline, cell_deadline))
+                if msg.get("op") == "cell" and type(msg.get("index")) is int:
+                    self.stuck_cell = msg["index"]
+                    cell_deadline = time.monotonic() + cell_timeout + 2.0
+                    continue
+                if msg.get("op") != "ready":
+                    raise wire.WireError("unexpected message before the notebook finished")
+                self.ready = msg
+                self.stuck_cell = None
+                break
         except TimeoutError:
             self.kill("timeout")
         except (wire.WireError, OSError) as exc:

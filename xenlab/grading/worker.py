@@ -236,7 +236,7 @@ def serve_call(channel: Channel, msg: dict) -> None:
 SHELL = None
 
 
-def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) -> dict:
+def run_notebook(path: str, cell_timeout: float, notebook_timeout: float, skip=()) -> dict:
     """Execute every code cell; a summary of errors and time-outs (what the grader reports)."""
     global SHELL
     from IPython.core.interactiveshell import InteractiveShell
@@ -251,6 +251,9 @@ def run_notebook(path: str, cell_timeout: float, notebook_timeout: float) -> dic
     errors, stopped = [], []
     deadline = time.monotonic() + notebook_timeout
     for i, cell in enumerate(cells):
+        if i in skip:                     # a cell that hung or killed this process last time
+            continue
+        CHANNEL.send({"op": "cell", "index": i})
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         left = deadline - time.monotonic()
@@ -285,7 +288,7 @@ def main(argv=None) -> None:
     devnull = open(os.devnull, "w")
     sys.stdout = sys.stderr = devnull
     summary = run_notebook(options["notebook"], float(options["cell_timeout"]),
-                           float(options["notebook_timeout"]))
+                           float(options["notebook_timeout"]), set(options.get("skip", ())))
     sys.stdout = sys.stderr = devnull
     defined = {}
     for name in options.get("functions", []):

@@ -1,6 +1,7 @@
 """Strings of the sandboxed grader (`xenlab grade` for marks): sandbox, gradebook, assignment."""
 
 PL: dict[str, object] = {
+    "grade.cell_skipped": "komórka zawiesiła się mimo limitu {seconds} s albo zakończyła proces notatnika; przy ponownym uruchomieniu ją pominięto",
     "grade.submission_gone": "Rozwiązanie przestało odpowiadać i zostało zatrzymane ({why}); to sprawdzenie nie mogło się wykonać.",
     "grade.not_in_assignment": "Notatnik {notebook} (zadanie {exercise}) nie należy do tego zestawu; nie był oceniany.",
     "grade.several": "Kilka notatników z zadaniem {exercise}; oceniono {notebook}.",
@@ -18,6 +19,7 @@ PL: dict[str, object] = {
 }
 
 EN: dict[str, object] = {
+    "grade.cell_skipped": "the cell hung past its limit of {seconds} s or ended the notebook's process; it was skipped on a fresh run",
     "grade.submission_gone": "The submission stopped answering and was stopped ({why}); this check could not run.",
     "grade.not_in_assignment": "Notebook {notebook} (exercise {exercise}) is not part of this assignment; not graded.",
     "grade.several": "Several notebooks for {exercise}; graded {notebook}.",
