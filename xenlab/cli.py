@@ -128,7 +128,7 @@ def cmd_lab(args) -> int:
 # --- xenlab grade ---------------------------------------------------------------------------------
 
 def cmd_grade(args) -> int:
-    from xenlab.grading.grader import export, format_report, grade_folder, grade_notebook, write_gradebook
+    from xenlab.grading.grader import export, format_report, grade_folder, grade_one, write_gradebook
     path = Path(args.path)
     lang = get_language()
     if not path.exists():
@@ -173,7 +173,7 @@ def cmd_grade(args) -> int:
             print(t("grade.wrote_feedback", path=args.feedback), file=out)
         return 0
     options = {k: v for k, v in options.items() if v is not None}
-    report = grade_notebook(path, args.student, lang=lang, **options)
+    report = grade_one(path, args.student, lang=lang, **options)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -275,6 +275,44 @@ def test_calling_the_models_own_implementation_is_flagged_not_penalised(tmp_path
                                "xenlab/xen/public/io/ring.py:push_requests_and_check_notify"]
 
 
+def test_a_submission_cannot_point_the_graders_objects_at_files(tmp_path):
+    nb = nbformat.read(str(ROOT / "solutions" / "en" / "ex10_blkback.ipynb"), 4)
+    body = f"be.image = {str(CHECKS_FILE)!r}\nreturn be.read_sectors(0, 1)"
+    sub = write(with_function_replaced(nb, "handle_request", body), tmp_path / "eve" / "ex10.ipynb")
+    from xenlab.grading.grader import grade_notebook
+    report = grade_notebook(sub, lang="en", timeout_scale=0.5)
+    assert report["points"] == 0
+    assert all("cannot be set from a submission" in c["message"] for c in report["checks"]), report["checks"]
+
+
+def _probe_files(_):
+    out = {}
+    for p in (ROOT / "zzz-judge-probe", Path("/tmp/zzz-judge-probe")):
+        try:
+            p.write_text("x")
+            p.unlink()
+            out[str(p)] = "written"
+        except OSError:
+            out[str(p)] = "refused"
+    out["checks"] = sorted(os.listdir(ROOT / "xenlab" / "grading" / "checks"))
+    out["solutions"] = sorted(os.listdir(ROOT / "solutions"))
+    return out
+
+
+def test_the_judge_that_runs_checks_can_write_only_its_own_tmp():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from xenlab.grading.grader import _judge_init
+    if os.geteuid() != 0 and os.environ.get("XENLAB_REQUIRE_SANDBOX") != "1":
+        pytest.skip("the judge is confined only when grading as root")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"), initializer=_judge_init,
+                             initargs=([],)) as pool:
+        seen = pool.submit(_probe_files, 0).result()
+    assert seen[str(ROOT / "zzz-judge-probe")] == "refused" and seen["/tmp/zzz-judge-probe"] == "written"
+    assert seen["checks"] == [] and seen["solutions"] == []
+    assert (ROOT / "xenlab" / "grading" / "checks" / "ex01_domain_states.py").exists()   # only in the judge
+
+
 @pytest.mark.parametrize("data", [{"r": 1}, {"x": 1}, {"d": [[[1], 2]]}, {"b": "***"}, {"t": 5},
                                   {"d": [[1, 2, 3]]}, {"s": [[1]]}])
 def test_the_wire_refuses_anything_but_plain_data(data):

@@ -79,12 +79,16 @@ def _zero_checks(exercise_id: str, lang: str, message: str) -> list:
              "traceback": ""} for c in ex.checks]
 
 
-def read_notebook(path: Path):
-    """(bytes, parsed notebook) or raises ValueError with the reason."""
+def read_bytes(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise ValueError(f"{size} bytes (the limit is {MAX_NOTEBOOK_BYTES})")
-    raw = path.read_bytes()
+    return path.read_bytes()
+
+
+def read_notebook(path: Path, raw: bytes | None = None):
+    """(bytes, parsed notebook) or raises ValueError with the reason."""
+    raw = read_bytes(path) if raw is None else raw
     try:
         nb = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
@@ -97,8 +101,11 @@ def read_notebook(path: Path):
 def grade_notebook(path, student: str | None = None, *, exercise_id: str | None = None,
                    lang: str | None = None, cell_timeout: float = CELL_TIMEOUT_S,
                    notebook_timeout: float = NOTEBOOK_TIMEOUT_S, timeout_scale: float = 1.0,
-                   limits: dict | None = None, hide=(), uid: int = 65534, gid: int = 65534) -> dict:
-    """Grade one submitted notebook; never raises for anything the submission does."""
+                   limits: dict | None = None, hide=(), uid: int = 65534, gid: int = 65534,
+                   data: bytes | None = None) -> dict:
+    """Grade one submitted notebook; never raises for anything the submission does.
+
+    `data`: the notebook's bytes when the caller read them (a confined judge cannot see the folder)."""
     from xenlab.grading import sandbox as sb
     from xenlab.grading.remote import RemoteFunction, Session
     from xenlab.grading.runner import run_check
@@ -108,7 +115,7 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
     student = student or path.resolve().parent.name
     started = time.monotonic()
     try:
-        raw, nb = read_notebook(path)
+        raw, nb = read_notebook(path, data)
     except (OSError, ValueError) as exc:
         report = _empty_report(path, student, exercise_id or exercise_of(None, path), lang)
         report["problems"].append(t("grade.corrupt", lang, error=str(exc)))
@@ -264,6 +271,27 @@ def _judge(job: dict) -> dict:
     return grade_notebook(**job)
 
 
+def _judge_init(hide) -> None:
+    from xenlab.grading.sandbox import confine_judge
+    confine_judge(hide)
+
+
+def grade_one(path, student: str | None = None, **kwargs) -> dict:
+    """`grade_notebook` in a confined judge process (what `xenlab grade NOTEBOOK` uses)."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+    path = Path(path).resolve()
+    hide = [str(path.parent)] + list(kwargs.get("hide", ()))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"), initializer=_judge_init,
+                             initargs=(hide,)) as pool:
+        try:
+            data = read_bytes(path)
+        except (OSError, ValueError):
+            data = None                       # the judge reports it as unreadable
+        return pool.submit(_judge, {"path": str(path), "student": student or path.parent.name, "data": data,
+                                    **kwargs}).result()
+
+
 def grade_folder(folder, *, assignment=None, exercises=None, gradebook=None, lang: str | None = None,
                  on_report=None, jobs: int = 1, resume: bool = True, **kwargs) -> list[dict]:
     """Grade a class; returns one report per (student, exercise) of the assignment.
@@ -272,7 +300,7 @@ def grade_folder(folder, *, assignment=None, exercises=None, gradebook=None, lan
     notebook is written to `gradebook` (a path; default: <folder>.gradebook.sqlite next to the folder)
     at once; with `resume`, notebooks already graded there (same bytes, same settings) are not graded again.
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
     import multiprocessing
 
@@ -323,23 +351,41 @@ def grade_folder(folder, *, assignment=None, exercises=None, gradebook=None, lan
             on_report(report)
 
     ctx = multiprocessing.get_context("forkserver")
+
+    def with_bytes(job):
+        try:
+            return {**job, "data": read_bytes(Path(job["path"]))}
+        except (OSError, ValueError):
+            return job                        # the judge then reports the file as unreadable
+
     while todo:
-        with ProcessPoolExecutor(max_workers=max(1, int(jobs)), mp_context=ctx) as pool:
-            futures = {pool.submit(_judge, job): job for job in todo}
-            failed = []
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    finished(future.result())
-                except BrokenProcessPool:
-                    failed.append(job)
-                except Exception as exc:  # a bug in the grader itself: say so, keep going
-                    rep = _empty_report(job["path"], job["student"], job["exercise_id"], lang)
-                    rep["problems"].append(t("grade.grader_error", lang, error=f"{type(exc).__name__}: {exc}"))
-                    finished(rep)
+        failed = []
+        with ProcessPoolExecutor(max_workers=max(1, int(jobs)), mp_context=ctx, initializer=_judge_init,
+                                 initargs=(hide,)) as pool:
+            queue = list(todo)
+            running = {}
+            while queue or running:
+                # A few notebooks in flight at a time: memory stays bounded whatever the class size.
+                while queue and len(running) < 2 * max(1, int(jobs)):
+                    job = queue.pop(0)
+                    running[pool.submit(_judge, with_bytes(job))] = job
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        finished(future.result())
+                    except BrokenProcessPool:
+                        failed.append(job)
+                    except Exception as exc:  # a bug in the grader itself: say so, keep going
+                        rep = _empty_report(job["path"], job["student"], job["exercise_id"], lang)
+                        rep["problems"].append(t("grade.grader_error", lang, error=f"{type(exc).__name__}: {exc}"))
+                        finished(rep)
+                if failed and not running:
+                    failed += queue
+                    queue = []
         if len(failed) == len(todo):          # the pool itself cannot run: grade them one by one here
             for job in failed:
-                finished(grade_notebook(**job))
+                finished(grade_notebook(**with_bytes(job)))
             failed = []
         todo = failed
     book.close()

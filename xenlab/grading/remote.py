@@ -67,6 +67,15 @@ def _allowed_object(obj) -> bool:
     return mod.startswith("xenlab.") and not mod.startswith(PRIVATE_MODULES)
 
 
+def _settable(obj, name: str, new) -> bool:
+    """Numbers only on the model's objects (a submission must not point one at a file or an object of
+    its choosing); any plain value on the bare structures a check module builds for students."""
+    if (type(obj).__module__ or "").startswith("xenlab.grading.checks."):
+        return True
+    numbers = (int, float, bool, type(None))
+    return type(new) in numbers and type(getattr(obj, name, None)) in numbers
+
+
 def _public(name) -> str:
     if type(name) is not str or not name or name.startswith("_"):
         raise AttributeError(f"{name!r} is not available to submissions (names starting with '_' are "
@@ -200,7 +209,12 @@ class Session:
             if op == "getattr":
                 value = getattr(obj, _public(msg.get("name")))
             elif op == "setattr":
-                setattr(obj, _public(msg.get("name")), self.decode(msg.get("value")))
+                name = _public(msg.get("name"))
+                new = self.decode(msg.get("value"))
+                if not _settable(obj, name, new):
+                    raise AttributeError(f"{name!r} of a {type(obj).__name__} cannot be set from a submission "
+                                         f"(only numbers, on the model's objects)")
+                setattr(obj, name, new)
                 value = None
             elif op == "call":
                 name = msg.get("name")

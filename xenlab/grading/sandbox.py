@@ -231,6 +231,50 @@ def hidden_paths(extra=()) -> list[str]:
     return sorted(set(out))
 
 
+def confine_judge(hide=()) -> bool:
+    """Confine this grader process (a judge: it runs checks for many submissions) before it grades.
+
+    The judge carries out what a submission asks of the model's objects (remote.py), so it gets a view
+    of the file system in which a steered model method can do no harm: when the grader runs as root, a
+    mount namespace of its own with every mount read-only, a fresh /tmp, /var/tmp and /dev/shm, and
+    the solutions, course sources, git history, submissions, gradebook and (once imported) the check
+    modules covered. Returns whether it worked (not root, or no CAP_SYS_ADMIN: False, nothing changed).
+    """
+    from xenlab.grading.registry import all_exercises
+    all_exercises()                           # every check module loaded before its files go away
+    if os.geteuid() != 0:
+        return False
+    libc, ctypes = _libc()
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    _mount(libc, ctypes, None, "/", None, MS_REC | MS_PRIVATE)
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for mp in points:
+        mp = mp.encode().decode("unicode_escape")
+        if not _mount(libc, ctypes, None, mp, None, MS_REMOUNT | MS_BIND | MS_RDONLY):
+            # Keep the mount's locked flags (nosuid, nodev, noexec) or the kernel refuses.
+            st = os.statvfs(mp) if os.path.exists(mp) else None
+            extra = 0
+            if st is not None:
+                extra = ((MS_NOSUID if st.f_flag & os.ST_NOSUID else 0) |
+                         (MS_NODEV if st.f_flag & os.ST_NODEV else 0) |
+                         (MS_NOEXEC if st.f_flag & os.ST_NOEXEC else 0))
+            _mount(libc, ctypes, None, mp, None, MS_REMOUNT | MS_BIND | MS_RDONLY | extra)
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(d):
+            _mount(libc, ctypes, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777")
+    import xenlab
+    checks = os.path.join(os.path.dirname(os.path.abspath(xenlab.__file__)), "grading", "checks")
+    for p in list(hidden_paths(hide)) + [checks]:
+        if os.path.isdir(p):
+            _mount(libc, ctypes, "tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "size=4k,mode=0555")
+        elif os.path.isfile(p):
+            _mount(libc, ctypes, "/dev/null", p, None, MS_BIND)
+    return True
+
+
 DEFAULT_LIMITS = {"mem_mb": 1024, "cpu_s": 300, "fsize_mb": 64, "nofile": 256, "nproc": 64, "tmp_mb": 64}
 
 
