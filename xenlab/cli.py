@@ -3,6 +3,7 @@
     xenlab lab [--lang pl|en] [--no-browser] [--port N] [--ip ADDR] [--token T] [--dir PATH] [-- JUPYTER-ARGS...]
     xenlab grade PATH [--json] [--csv FILE] [--student ID] [--jobs N] [--cell-timeout S] [--notebook-timeout S]
                  [--config ASSIGNMENT.toml | --exercise exNN ...] [--gradebook FILE] [--feedback DIR] [--no-resume]
+    xenlab present CHAPTER [--lang pl|en] [--port N] [--ip ADDR] [--no-browser] [-- VOILA-ARGS...]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
 
@@ -184,6 +185,63 @@ def cmd_grade(args) -> int:
     return 0
 
 
+# --- xenlab present ---------------------------------------------------------------------------------
+
+def find_chapter(root: Path, lang: str, chapter: str) -> Path | None:
+    """notebooks/<lang>/<chapter>*.ipynb: "09", "9", "09_rings" or "04a" all name a chapter."""
+    chapter = chapter.strip()
+    if chapter.isdigit():
+        chapter = f"{int(chapter):02d}"
+    hits = sorted((root / "notebooks" / lang).glob(f"{chapter}*.ipynb"))
+    exact = [h for h in hits if h.stem == chapter or h.stem.split("_")[0] == chapter]
+    return (exact or hits or [None])[0]
+
+
+def present_command(notebook: Path, *, ip: str, port: int, open_browser: bool, extra: list) -> list:
+    cmd = [sys.executable, "-m", "voila", str(notebook), f"--Voila.ip={ip}", f"--port={port}",
+           "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False", "--theme=light"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    return cmd + list(extra)
+
+
+def cmd_present(args) -> int:
+    lang = args.lang or get_language()
+    root = find_course(lang, args.dir)
+    if root is None:
+        print(t("cli.no_course", language=lang), file=sys.stderr)
+        return 1
+    notebook = find_chapter(root, lang, args.chapter)
+    if notebook is None:
+        print(t("cli.present.no_chapter", chapter=args.chapter, path=root / "notebooks" / lang), file=sys.stderr)
+        return 1
+    import importlib.util
+    if importlib.util.find_spec("voila") is None:
+        print(t("cli.present.no_voila"), file=sys.stderr)
+        return 1
+    port = args.port or free_port(8866, args.ip)
+    if args.port and not port_is_free(args.port, args.ip):
+        print(t("cli.port_busy", port=args.port), file=sys.stderr)
+        return 1
+    open_browser = has_display() and not args.no_browser
+    cmd = present_command(notebook, ip=args.ip, port=port, open_browser=open_browser, extra=args.voila_args)
+    host = "127.0.0.1" if args.ip in ("0.0.0.0", "") else args.ip
+    print(t("cli.present.starting", notebook=notebook.name, url=f"http://{host}:{port}/"))
+    print(t("cli.stop"), flush=True)
+    env = {**os.environ, "XENLAB_LANG": lang}
+    if args.dry_run:
+        print(" ".join(cmd), flush=True)
+        return 0
+    os.chdir(notebook.parent)
+    if os.name == "posix":
+        os.execvpe(cmd[0], cmd, env)
+    import subprocess
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
 # --- xenlab xm ------------------------------------------------------------------------------------
 
 def cmd_xm(args) -> int:
@@ -208,7 +266,7 @@ def cmd_xm(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xenlab", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"xenlab {version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,xm}")
+    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,present,xm}")
     sub.required = True
 
     lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
@@ -241,6 +299,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                        help=t("cli.opt.jobs"))
     grade.set_defaults(func=cmd_grade)
+
+    present = sub.add_parser("present", help=t("cli.present.help"), description=t("cli.present.help"))
+    present.add_argument("chapter", help=t("cli.opt.chapter"))
+    present.add_argument("--lang", choices=LANGUAGES, default=None, help=t("cli.opt.lang"))
+    present.add_argument("--no-browser", action="store_true", help=t("cli.opt.no_browser"))
+    present.add_argument("--port", type=int, default=None, help=t("cli.opt.port"))
+    present.add_argument("--ip", default="127.0.0.1", help=t("cli.opt.ip"))
+    present.add_argument("--dir", default=None, help=t("cli.opt.dir"))
+    present.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    present.add_argument("voila_args", nargs="*", metavar="-- VOILA-ARGS", help=t("cli.opt.voila_args"))
+    present.set_defaults(func=cmd_present)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
     xm.add_argument("xm_args", nargs=argparse.REMAINDER, help=t("cli.opt.xm_args"))
