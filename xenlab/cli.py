@@ -4,6 +4,7 @@
     xenlab grade PATH [--json] [--csv FILE] [--student ID] [--jobs N] [--cell-timeout S] [--notebook-timeout S]
                  [--config ASSIGNMENT.toml | --exercise exNN ...] [--gradebook FILE] [--feedback DIR] [--no-resume]
     xenlab present CHAPTER [--lang pl|en] [--port N] [--ip ADDR] [--no-browser] [-- VOILA-ARGS...]
+    xenlab nbgrader-export DIR [--exercise exNN ...] [--lang pl|en] [--course-id ID]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
 
@@ -242,6 +243,21 @@ def cmd_present(args) -> int:
         return 130
 
 
+# --- xenlab nbgrader-export ---------------------------------------------------------------------------
+
+def cmd_nbgrader_export(args) -> int:
+    from xenlab.grading.nbgrader_export import export
+    from xenlab.grading.registry import all_exercises
+    unknown = [e for e in (args.exercise or []) if e not in all_exercises()]
+    if unknown:
+        print(t("check.unknown_exercise", exercise=", ".join(unknown), known=", ".join(all_exercises())),
+              file=sys.stderr)
+        return 2
+    written = export(args.dir, args.exercise, lang=args.lang or get_language(), course_id=args.course_id)
+    print(t("cli.nbgrader.wrote", n=len(written), path=Path(args.dir) / "source"))
+    return 0
+
+
 # --- xenlab xm ------------------------------------------------------------------------------------
 
 def cmd_xm(args) -> int:
@@ -266,7 +282,7 @@ def cmd_xm(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xenlab", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"xenlab {version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,present,xm}")
+    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,present,nbgrader-export,xm}")
     sub.required = True
 
     lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
@@ -310,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     present.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
     present.add_argument("voila_args", nargs="*", metavar="-- VOILA-ARGS", help=t("cli.opt.voila_args"))
     present.set_defaults(func=cmd_present)
+
+    nbg = sub.add_parser("nbgrader-export", help=t("cli.nbgrader.help"), description=t("cli.nbgrader.help"))
+    nbg.add_argument("dir", help=t("cli.opt.nbgrader_dir"))
+    nbg.add_argument("--exercise", action="append", metavar="exNN", help=t("cli.opt.exercise"))
+    nbg.add_argument("--lang", choices=LANGUAGES, default=None, help=t("cli.opt.lang"))
+    nbg.add_argument("--course-id", default="xenlab", help=t("cli.opt.course_id"))
+    nbg.set_defaults(func=cmd_nbgrader_export)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
     xm.add_argument("xm_args", nargs=argparse.REMAINDER, help=t("cli.opt.xm_args"))
