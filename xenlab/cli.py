@@ -4,6 +4,7 @@
     xenlab grade PATH [--json] [--csv FILE] [--student ID] [--jobs N] [--cell-timeout S] [--notebook-timeout S]
                  [--config ASSIGNMENT.toml | --exercise exNN ...] [--gradebook FILE] [--feedback DIR] [--no-resume]
     xenlab present CHAPTER [--lang pl|en] [--port N] [--ip ADDR] [--no-browser] [-- VOILA-ARGS...]
+    xenlab report GRADEBOOK [--html FILE] [--notebook FILE]
     xenlab nbgrader-export DIR [--exercise exNN ...] [--lang pl|en] [--course-id ID]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
@@ -258,6 +259,19 @@ def cmd_nbgrader_export(args) -> int:
     return 0
 
 
+# --- xenlab report -------------------------------------------------------------------------------------
+
+def cmd_report(args) -> int:
+    from xenlab.grading.class_report import write
+    if not Path(args.gradebook).is_file():
+        print(t("cli.not_found", path=args.gradebook), file=sys.stderr)
+        return 1
+    data = write(args.gradebook, args.html, args.notebook)
+    for ex, d in data.items():
+        print(f"{ex}: {d['students']} / mean {d['mean']} of {d['max']}")
+    return 0
+
+
 # --- xenlab xm ------------------------------------------------------------------------------------
 
 def cmd_xm(args) -> int:
@@ -282,7 +296,7 @@ def cmd_xm(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xenlab", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"xenlab {version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,present,nbgrader-export,xm}")
+    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,report,present,nbgrader-export,xm}")
     sub.required = True
 
     lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
@@ -333,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     nbg.add_argument("--lang", choices=LANGUAGES, default=None, help=t("cli.opt.lang"))
     nbg.add_argument("--course-id", default="xenlab", help=t("cli.opt.course_id"))
     nbg.set_defaults(func=cmd_nbgrader_export)
+
+    rep = sub.add_parser("report", help=t("cli.report.help"), description=t("cli.report.help"))
+    rep.add_argument("gradebook", help=t("cli.opt.gradebook"))
+    rep.add_argument("--html", metavar="FILE", help=t("cli.opt.report_html"))
+    rep.add_argument("--notebook", metavar="FILE", help=t("cli.opt.report_notebook"))
+    rep.set_defaults(func=cmd_report)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
     xm.add_argument("xm_args", nargs=argparse.REMAINDER, help=t("cli.opt.xm_args"))

@@ -227,6 +227,27 @@ def test_the_time_limit_covers_the_checks(batch):
     assert r["seconds"] < 90
 
 
+def test_class_report_shows_the_distribution_and_the_most_failed_checks(batch, tmp_path):
+    from xenlab.grading.class_report import summary, write
+    import nbformat as nbf
+    data = summary(batch["book"])["ex01"]
+    assert data["students"] == 15 and data["max"] == get_exercise("ex01").max_points
+    assert sum(n for _, n in data["histogram"]) == 15
+    full = dict(data["histogram"])[data["max"]]
+    assert full == sum(r["points"] == data["max"] for r in batch["by"].values())
+    # hc_table fails for importer, solexec, patcher, equal, exiter, staller at least
+    worst = {check: n for check, _, n, _ in data["failing"]}
+    assert worst and max(worst.values()) >= 6
+    write(batch["book"], tmp_path / "r.html", tmp_path / "r.ipynb")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<svg" in page and "ex01" in page and "15 students" in page
+    report_nb = nbf.read(str(tmp_path / "r.ipynb"), 4)
+    nbf.validate(report_nb)
+    from nbclient import NotebookClient
+    NotebookClient(report_nb, timeout=120, kernel_name="python3").execute()      # runs, plots
+    assert "15 students" in "".join(o.get("text", "") for c in report_nb.cells for o in c.get("outputs", []))
+
+
 def test_a_grader_killed_mid_batch_resumes_without_regrading(tmp_path):
     subs = tmp_path / "subs"
     sol = _solution()
