@@ -5,6 +5,8 @@
                  [--config ASSIGNMENT.toml | --exercise exNN ...] [--gradebook FILE] [--feedback DIR] [--no-resume]
     xenlab present CHAPTER [--lang pl|en] [--port N] [--ip ADDR] [--no-browser] [-- VOILA-ARGS...]
     xenlab report GRADEBOOK [--html FILE] [--notebook FILE]
+    xenlab hub [--ip ADDR] [--port N] [--state DIR] [--lang pl|en] [--admin USER ...] [--mem 2G]
+    xenlab hub-collect HOMES DEST [--lang pl|en]
     xenlab nbgrader-export DIR [--exercise exNN ...] [--lang pl|en] [--course-id ID]
     xenlab xm COMMAND...           (runs xenlab.toolstack.xm on a fresh Machine, once it exists)
     xenlab --version
@@ -272,6 +274,35 @@ def cmd_report(args) -> int:
     return 0
 
 
+# --- xenlab hub, xenlab hub-collect ----------------------------------------------------------------
+
+def cmd_hub(args) -> int:
+    import importlib.util
+    if importlib.util.find_spec("jupyterhub") is None or shutil.which("configurable-http-proxy") is None:
+        print(t("cli.hub.missing"), file=sys.stderr)
+        return 1
+    env = {**os.environ, "XENLAB_HUB_IP": args.ip, "XENLAB_HUB_PORT": str(args.port),
+           "XENLAB_HUB_STATE": str(Path(args.state).resolve()), "XENLAB_HUB_LANG": args.lang or get_language()}
+    if args.admin:
+        env["XENLAB_HUB_ADMINS"] = ",".join(args.admin)
+    if args.mem:
+        env["XENLAB_HUB_MEM"] = args.mem
+    config = Path(__file__).resolve().parent / "hub_config.py"
+    cmd = [sys.executable, "-m", "jupyterhub", "-f", str(config), *args.jupyterhub_args]
+    print(t("cli.hub.starting", url=f"http://{args.ip}:{args.port}/"), flush=True)
+    if args.dry_run:
+        print(" ".join(cmd), flush=True)
+        return 0
+    os.execvpe(cmd[0], cmd, env)
+
+
+def cmd_hub_collect(args) -> int:
+    from xenlab.hub import collect
+    got = collect(args.homes, args.dest, lang=args.lang)
+    print(t("cli.hub.collected", n=sum(len(v) for v in got.values()), students=len(got), path=args.dest))
+    return 0
+
+
 # --- xenlab xm ------------------------------------------------------------------------------------
 
 def cmd_xm(args) -> int:
@@ -296,7 +327,7 @@ def cmd_xm(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xenlab", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"xenlab {version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,report,present,nbgrader-export,xm}")
+    sub = parser.add_subparsers(dest="command", metavar="{lab,grade,report,present,nbgrader-export,hub,hub-collect,xm}")
     sub.required = True
 
     lab = sub.add_parser("lab", help=t("cli.lab.help"), description=t("cli.lab.help"))
@@ -353,6 +384,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", help=t("cli.opt.report_html"))
     rep.add_argument("--notebook", metavar="FILE", help=t("cli.opt.report_notebook"))
     rep.set_defaults(func=cmd_report)
+
+    hub = sub.add_parser("hub", help=t("cli.hub.help"), description=t("cli.hub.help"))
+    hub.add_argument("--ip", default="127.0.0.1", help=t("cli.opt.ip"))
+    hub.add_argument("--port", type=int, default=8000, help=t("cli.opt.port"))
+    hub.add_argument("--state", default="xenlab-hub", help=t("cli.opt.hub_state"))
+    hub.add_argument("--lang", choices=LANGUAGES, default=None, help=t("cli.opt.lang"))
+    hub.add_argument("--admin", action="append", metavar="USER", help=t("cli.opt.hub_admin"))
+    hub.add_argument("--mem", default=None, metavar="SIZE", help=t("cli.opt.hub_mem"))
+    hub.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
+    hub.add_argument("jupyterhub_args", nargs="*", metavar="-- JUPYTERHUB-ARGS", help=t("cli.opt.jupyter_args"))
+    hub.set_defaults(func=cmd_hub)
+
+    coll = sub.add_parser("hub-collect", help=t("cli.hub_collect.help"), description=t("cli.hub_collect.help"))
+    coll.add_argument("homes", help=t("cli.opt.hub_homes"))
+    coll.add_argument("dest", help=t("cli.opt.hub_dest"))
+    coll.add_argument("--lang", choices=LANGUAGES, default=None, help=t("cli.opt.lang"))
+    coll.set_defaults(func=cmd_hub_collect)
 
     xm = sub.add_parser("xm", help=t("cli.xm.help"), description=t("cli.xm.help"))
     xm.add_argument("xm_args", nargs=argparse.REMAINDER, help=t("cli.opt.xm_args"))
