@@ -350,3 +350,42 @@ def test_the_wire_gives_plain_builtins():
     assert got == [3, ("a", b"\x00"), {1: {2, 3}}] and type(got[0]) is int
     with pytest.raises(wire.WireError):
         wire.encode(object())
+
+
+def test_the_channel_carries_what_checks_pass_in_the_current_style():
+    """Named tuples and namespaces keep their field names, lists are edited in place, model objects are
+    proxies with public methods, and a student object never reaches the grader."""
+    import json as _json
+    from collections import namedtuple
+    from types import SimpleNamespace
+    from xenlab.grading.remote import RemoteFunction, Session
+    from xenlab.grading.sandbox import Sandbox, hidden_paths
+    from xenlab.xen.public.io.ring import FrontRing, SharedRing
+
+    code = ("def f(nt, ns, lst, front):\n"
+            "    lst.append(nt.b + ns.x)\n    lst[0] = 'first'\n    ns.y = 'set by student'\n"
+            "    front.sring.req_prod = front.req_prod_pvt\n"
+            "    return (nt.a, ns.x, front.full(), len(lst))\n"
+            "class Yes:\n    def __eq__(self, o):\n        return True\n"
+            "def g():\n    return Yes()\n")
+    nb = {"cells": [{"cell_type": "code", "source": code, "metadata": {}, "outputs": [], "execution_count": None}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    box = Sandbox(_json.dumps(nb).encode(), {"functions": ["f", "g"], "cell_timeout": 10, "notebook_timeout": 20},
+                  hide=hidden_paths())
+    session = Session(box, startup_timeout=30, notebook_timeout=20, cell_timeout=10)
+    try:
+        assert session.ready is not None and session.ready["defined"] == {"f": "callable", "g": "callable"}
+        Pair = namedtuple("Pair", "a b", module="xenlab.grading.checks.ex99_example")   # as if a check defined it
+        ns, lst = SimpleNamespace(x=5), ["zero"]
+        s = SharedRing(8, entry_size=8)
+        front = FrontRing(s)
+        front.req_prod_pvt = 3
+        f = RemoteFunction(lambda: session, "f", lambda: 5.0)
+        got = f(Pair(1, 2), ns, lst, front)
+        assert got == (1, 5, False, 2) and type(got) is tuple
+        assert lst == ["first", 7] and ns.y == "set by student" and s.req_prod == 3
+        with pytest.raises(Exception) as info:
+            RemoteFunction(lambda: session, "g", lambda: 5.0)()
+        assert "not plain data" in str(info.value)
+    finally:
+        session.close()

@@ -63,6 +63,8 @@ def _allowed_object(obj) -> bool:
     if isinstance(obj, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
                         types.CodeType, types.FrameType, types.TracebackType, types.GeneratorType)):
         return False
+    if type(obj) is types.SimpleNamespace:
+        return True
     mod = type(obj).__module__ or ""
     return mod.startswith("xenlab.") and not mod.startswith(PRIVATE_MODULES)
 
@@ -70,7 +72,7 @@ def _allowed_object(obj) -> bool:
 def _settable(obj, name: str, new) -> bool:
     """Numbers only on the model's objects (a submission must not point one at a file or an object of
     its choosing); any plain value on the bare structures a check module builds for students."""
-    if (type(obj).__module__ or "").startswith("xenlab.grading.checks."):
+    if (type(obj).__module__ or "").startswith("xenlab.grading.checks.") or type(obj) is types.SimpleNamespace:
         return True
     numbers = (int, float, bool, type(None))
     return type(new) in numbers and type(getattr(obj, name, None)) in numbers

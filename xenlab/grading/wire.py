@@ -59,6 +59,11 @@ def encode(value, ref=None, depth: int = 0):
         return {"s": [encode(v, ref, depth + 1) for v in value]}
     if isinstance(value, Ref):
         return {"r": value.id} if value.method is None else {"m": [value.id, value.method]}
+    if ref is not None and isinstance(value, tuple) and hasattr(type(value), "_fields"):
+        try:                                  # a named tuple keeps its field names: a handle, if allowed
+            return encode(ref(value), ref, depth)
+        except Exception:
+            pass
     plain = to_plain(value)
     if plain is not _NOT_PLAIN:
         return encode(plain, ref, depth)
