@@ -151,9 +151,12 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
     session = start()
     # A cell that hung past its limit (ignoring the interrupt) or killed its own process is skipped
     # on a fresh start, so it costs what depends on it, not the whole notebook.
-    while session.ready is None and session.stuck_cell is not None and box["starts"] < MAX_STARTS:
-        skip.append(session.stuck_cell)
-        session.close()
+    while session.ready is None and box["starts"] < MAX_STARTS:
+        if session.stuck_cell is not None:
+            skip.append(session.stuck_cell)
+        elif session.dead == "timeout":
+            break                             # the interpreter itself did not start in time
+        session.close()                       # (a process that died before its first cell: once more)
         session = start()
     report["sandbox"] = session.tier
     if session.ready is None:

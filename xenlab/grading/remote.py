@@ -150,7 +150,11 @@ class Session:
         except TimeoutError:
             self.kill("timeout")
         except (wire.WireError, OSError) as exc:
-            self.kill(f"died: {exc}")
+            try:
+                code = sandbox.proc.wait(timeout=5)
+            except Exception:
+                code = None
+            self.kill(f"died: {exc} (exit status {code})")
 
     # -- plumbing -------------------------------------------------------------------------------------
     def kill(self, why: str) -> None:
