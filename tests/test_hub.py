@@ -1,5 +1,6 @@
-"""`xenlab hub` on loopback: two students log in, each gets an own copy of the course, edits it, and a
-restart does not overwrite the edit; the instructor's `xenlab hub-collect` gathers both exercise notebooks
+"""`xenlab hub` on loopback: two students log in, each gets an own copy of the course and runs chapter 09
+on their own server (every code cell, through the kernel's websocket); one edits it, the other does not
+see the edit, and a restart does not overwrite it; the instructor's `xenlab hub-collect` gathers both exercise notebooks
 in the layout `xenlab grade` reads. Dummy authenticator (XENLAB_HUB_TEST_PASSWORD) in this test only.
 
 Needs jupyterhub (pip install -e ".[hub]") and configurable-http-proxy (npm); skips without them unless
@@ -107,6 +108,41 @@ def _wait_ready(requests, hub, user, headers):
     raise AssertionError(f"{user}'s server did not start: " + hub["log"].read_text()[-3000:])
 
 
+def _run_notebook_on_server(requests, base, user, headers, nb):
+    """Start a kernel on the user's server and execute every code cell over its websocket."""
+    import uuid
+    import websocket
+    r = requests.post(f"{base}/user/{user}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    assert r.status_code == 201, r.text[:300]
+    kid = r.json()["id"]
+    ws = websocket.create_connection(f"ws://{base.split('://')[1]}/user/{user}/api/kernels/{kid}/channels",
+                                     header=[f"Authorization: {headers['Authorization']}"], timeout=120)
+    ran = 0
+    try:
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            ran += 1
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({"header": {"msg_id": msg_id, "username": user, "session": kid, "date": "",
+                                           "msg_type": "execute_request", "version": "5.3"},
+                                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                                "content": {"code": source, "silent": False, "store_history": True,
+                                            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+            while True:
+                opcode, data = ws.recv_data()
+                if opcode != websocket.ABNF.OPCODE_TEXT:
+                    continue                      # widget messages with binary buffers
+                reply = json.loads(data)
+                if reply.get("parent_header", {}).get("msg_id") == msg_id and reply["msg_type"] == "execute_reply":
+                    assert reply["content"]["status"] == "ok", (user, source[:200], reply["content"])
+                    break
+    finally:
+        ws.close()
+    assert ran >= 5
+
+
 def test_two_students_on_the_hub(hub, tmp_path):
     import requests
     headers = {"Authorization": f"token {hub['token']}"}
@@ -140,9 +176,9 @@ def test_two_students_on_the_hub(hub, tmp_path):
     put("alice", nb_path, model)
     assert "alice was here" in json.dumps(get("alice", nb_path)["content"])
     assert "alice was here" not in json.dumps(get("bob", nb_path)["content"])
-    # Each can run code on their own server (a kernel starts there).
-    r = requests.post(f"{base}/user/bob/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
-    assert r.status_code == 201, r.text[:300]
+    # Each runs chapter 09 on their own server: every code cell of alice's (edited) copy and of bob's.
+    for user in ("alice", "bob"):
+        _run_notebook_on_server(requests, base, user, headers, get(user, nb_path)["content"])
     # Both hand in the exercise; alice's answer carries her mark.
     for user in ("alice", "bob"):
         ex = get(user, ex_path)
