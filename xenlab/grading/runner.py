@@ -1,7 +1,8 @@
 """Running checks: one at a time, each under a time limit, each turned into a plain-dict result.
 
-`run_checks` is used both by `xenlab.check()` in a notebook (public checks only) and by the grader,
-which calls `grade_namespace` inside the submission's own kernel after the notebook has run.
+`run_checks` is used by `xenlab.check()` in a notebook (public checks only, in the student's kernel);
+the grader calls `run_check` in its own process, with the student's functions reached through the
+sandbox's channel (remote.py), so nothing here is ever run inside a submission for marks.
 
 Time limits use SIGALRM (`setitimer`) when running in the main thread, which is where IPython runs
 cells: an infinite `while True` loop in a student's function is interrupted by `CheckTimeout`, a
@@ -11,15 +12,12 @@ per-cell and per-notebook limits around all of this.
 """
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import traceback
 
 from xenlab.grading.registry import CheckFailed, Context, get_exercise, variant_seed
 from xenlab.i18n import get_language, t
-
-RESULT_MARKER = "XENLAB-GRADE-RESULT "
 
 
 class CheckTimeout(BaseException):
@@ -66,15 +64,21 @@ def _short_traceback(exc: BaseException) -> str:
     return "".join(lines).rstrip()
 
 
-def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float = 1.0) -> dict:
-    """Run one check; return {name, title, function, points, max_points, hidden, status, message, traceback}."""
+def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float = 1.0,
+              grace: float = 0.0) -> dict:
+    """Run one check; return {name, title, function, points, max_points, hidden, status, message, traceback}.
+
+    Whatever the student's code raises, SystemExit and KeyboardInterrupt included, costs this check
+    only. `grace` is added to the limit here when the limit is also enforced elsewhere (the grader's
+    sandboxed worker stops the student's function itself after `seconds`).
+    """
     ctx = Context(get_exercise(check.exercise), namespace, seed)
     result = {"name": check.name, "title": check.title_text(lang), "function": check.function,
               "points": 0, "max_points": check.points, "hidden": check.hidden,
               "status": "pass", "message": "", "traceback": ""}
     seconds = check.timeout_s * timeout_scale
     try:
-        call_with_timeout(check.fn, seconds, ctx)
+        call_with_timeout(check.fn, seconds + grace, ctx)
         result["points"] = check.points
     except CheckTimeout:
         result["status"] = "timeout"
@@ -83,11 +87,17 @@ def run_check(check, namespace: dict, seed: int, lang: str, timeout_scale: float
     except CheckFailed as exc:
         result["status"] = "fail"
         result["message"] = exc.text(lang)
-    except Exception as exc:  # the student's code raised: say so first, then show where
+    except BaseException as exc:  # the student's code raised: say so first, then show where
+        if type(exc).__name__ == "SubmissionGone":
+            result["status"] = "error"
+            result["message"] = t("grade.submission_gone", lang, why=str(exc))
+            return result
+        kind = getattr(exc, "kind", None) or type(exc).__name__
+        text = getattr(exc, "message", None) if hasattr(exc, "kind") else str(exc)
         result["status"] = "error"
         result["message"] = t("check.raised", lang, name=check.function or check.name,
-                              error=f"{type(exc).__name__}: {exc}")
-        result["traceback"] = _short_traceback(exc)
+                              error=f"{kind}: {text}")
+        result["traceback"] = getattr(exc, "student_traceback", None) or _short_traceback(exc)
     return result
 
 
@@ -99,11 +109,3 @@ def run_checks(exercise_id: str, namespace: dict, *, seed: int | None = None, hi
     seed = variant_seed("", exercise_id) if seed is None else int(seed)
     return [run_check(c, namespace, seed, lang, timeout_scale) for c in ex.checks
             if hidden or not c.hidden]
-
-
-def grade_namespace(exercise_id: str, namespace: dict, seed: int, lang: str,
-                    timeout_scale: float = 1.0) -> None:
-    """Run every check and print one marked JSON line; the grader calls this inside the kernel."""
-    results = run_checks(exercise_id, namespace, seed=seed, hidden=True, lang=lang,
-                         timeout_scale=timeout_scale)
-    print(RESULT_MARKER + json.dumps(results, ensure_ascii=False), flush=True)
