@@ -1,7 +1,15 @@
 """Fixtures shared by several test folders (each folder's conftest.py decides which it uses)."""
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# The browser helpers are imported as ``tests.browser.*`` (by the tests, tools/ and benchmarks/): a plain
+# `pytest` puts only test folders on sys.path, so the checkout itself goes there too.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 
 @pytest.fixture(scope="session")

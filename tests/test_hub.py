@@ -44,13 +44,13 @@ def _require():
 
 def test_prepare_home_copies_the_course_once_and_never_overwrites(tmp_path):
     copied = prepare_home(tmp_path, "en", root=ROOT)
-    mine = tmp_path / "xenlab" / "exercises" / "en" / "ex01_domain_states.ipynb"
+    mine = tmp_path / "xenlab-course" / "exercises" / "en" / "ex01_domain_states.ipynb"
     assert mine in copied and len(copied) == len(list((ROOT / "notebooks" / "en").glob("*.ipynb"))) + \
         len(list((ROOT / "exercises" / "en").glob("*.ipynb")))
     mine.write_text("my work", encoding="utf-8")
-    (tmp_path / "xenlab" / "notebooks" / "en" / "09_rings.ipynb").unlink()     # deleted: comes back
+    (tmp_path / "xenlab-course" / "notebooks" / "en" / "09_rings.ipynb").unlink()     # deleted: comes back
     again = prepare_home(tmp_path, "en", root=ROOT)
-    assert again == [tmp_path / "xenlab" / "notebooks" / "en" / "09_rings.ipynb"]
+    assert again == [tmp_path / "xenlab-course" / "notebooks" / "en" / "09_rings.ipynb"]
     assert mine.read_text(encoding="utf-8") == "my work"
 
 
@@ -156,8 +156,8 @@ def test_two_students_on_the_hub(hub, tmp_path):
         assert r.status_code == 302 and r.headers["location"].endswith("/hub/spawn"), r.text[:500]
         s.get(f"{base}/hub/spawn", timeout=120)     # what the browser does next: start my server
         _wait_ready(requests, hub, user, headers)
-    nb_path = "api/contents/xenlab/notebooks/en/09_rings.ipynb"
-    ex_path = "api/contents/xenlab/exercises/en/ex01_domain_states.ipynb"
+    nb_path = "api/contents/xenlab-course/notebooks/en/09_rings.ipynb"
+    ex_path = "api/contents/xenlab-course/exercises/en/ex01_domain_states.ipynb"
 
     def get(user, path):
         r = requests.get(f"{base}/user/{user}/{path}", headers=headers, timeout=30)

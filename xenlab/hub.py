@@ -1,6 +1,6 @@
 """The course for a class on one server: JupyterHub helpers (the config itself is xenlab/hub_config.py).
 
-- `prepare_home(home, lang)`: each student's own copy of the course under ~/xenlab/ (notebooks/<lang>
+- `prepare_home(home, lang)`: each student's own copy of the course under ~/xenlab-course/ (notebooks/<lang>
   and exercises/<lang>), copied file by file on every login and only where the student has no file of
   that name yet, so new chapters arrive and nothing a student changed is ever overwritten (the rule
   nbgitpuller follows for files the user has touched).
@@ -16,6 +16,9 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIRS = ("notebooks", "exercises")
+# Not "xenlab": a folder of that name in a kernel's working directory would shadow the package
+# (a namespace package found before the installed one), and `import xenlab` would break.
+COURSE_FOLDER = "xenlab-course"
 
 
 def course_root() -> Path:
@@ -27,9 +30,9 @@ def course_root() -> Path:
 
 def prepare_home(home, lang: str = "pl", root: Path | None = None, uid: int | None = None,
                  gid: int | None = None) -> list[Path]:
-    """Copy the course into home/xenlab/ without overwriting anything; returns the files copied."""
+    """Copy the course into home/xenlab-course/ without overwriting anything; returns the files copied."""
     root = Path(root or course_root())
-    base = Path(home) / "xenlab"
+    base = Path(home) / COURSE_FOLDER
     copied = []
     for tree in COURSE_DIRS:
         src_dir = root / tree / lang
@@ -63,7 +66,7 @@ def pre_spawn_hook(spawner) -> None:
 
 
 def collect(homes, dest, *, lang: str | None = None, users=None) -> dict[str, list[Path]]:
-    """dest/<user>/<exercise notebooks> from each <homes>/<user>/xenlab/exercises/<lang>/ (both
+    """dest/<user>/<exercise notebooks> from each <homes>/<user>/xenlab-course/exercises/<lang>/ (both
     languages unless `lang`). `homes` is the folder of home directories (e.g. /home)."""
     homes, dest = Path(homes), Path(dest)
     got: dict[str, list[Path]] = {}
@@ -73,7 +76,7 @@ def collect(homes, dest, *, lang: str | None = None, users=None) -> dict[str, li
             continue
         langs = [lang] if lang else ["pl", "en"]
         for lg in langs:
-            for nb in sorted((home / "xenlab" / "exercises" / lg).glob("ex*.ipynb")):
+            for nb in sorted((home / COURSE_FOLDER / "exercises" / lg).glob("ex*.ipynb")):
                 if nb.is_symlink() or not nb.is_file():
                     continue
                 out = dest / user / nb.name

@@ -57,7 +57,7 @@ else:
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
 c.Spawner.notebook_dir = "~"
-c.Spawner.default_url = f"/lab/tree/xenlab/notebooks/{lang}/00_contents.ipynb"
+c.Spawner.default_url = f"/lab/tree/xenlab-course/notebooks/{lang}/00_contents.ipynb"
 c.Spawner.environment = {"XENLAB_LANG": lang}
 c.Spawner.http_timeout = 60
 c.Spawner.start_timeout = 120

@@ -2,12 +2,11 @@
 
 Starts the command on a free loopback port with its own Jupyter folders, opens the page in Debian's
 Chromium (Playwright), checks that no code is shown, that the ring viewer's figure draws its slots, and
-that the "guest: produce" and "guest: push" buttons change the ring (the caption and the pointer labels),
+that the "produce a request" and "push requests" buttons change the ring (the caption and the index labels),
 then stops the server by its PID. Needs voila (pip install -e ".[present]") and /usr/bin/chromium; skips
 without them unless XENLAB_REQUIRE_BROWSER=1 (as in .ci/run).
 """
 import os
-import re
 import subprocess
 import sys
 import socket
@@ -90,34 +89,46 @@ def test_present_shows_the_ring_viewer_without_code_and_its_buttons_work(present
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(base + "/")
-            produce = page.locator("button.jupyter-button", has_text="guest: produce").first
+            produce = page.locator("button.jupyter-button", has_text="produce a request").first
             produce.wait_for(state="attached")
             # No code: Voila strips the inputs; the markdown and the widgets are there.
             html = page.content()
             assert "from xenlab.viz.ring import" not in html and "RingView(lab)" not in html
             assert page.locator(".jp-InputArea-editor, .CodeMirror, .cm-editor").count() == 0
-            page.wait_for_function("() => [...document.querySelectorAll('div.bqplot.figure text')]"
-                                   ".some(t => t.textContent.startsWith('req_prod='))")
-            # The ring viewer of the lab (the one with buttons) draws one dot per slot.
-            figure = produce.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
-            dots = figure.locator("div.bqplot.figure svg path.dot")
-            assert dots.count() >= 8
-            # Let the notebook finish (Voila renders while the kernel still runs later cells).
+            # The ring viewer of the lab (the one with buttons): an SVG ring with an arc per slot and
+            # its indices written beside it (req_prod=0 ...).
+            figure = produce.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][last()]")
+            ring = figure.locator("svg:has(text)").first
+            ring.wait_for(state="attached")
+            assert ring.locator("path").count() >= 8
+            # The HTML widget redraws its SVG as a whole: always look the ring up again inside the box.
+            labels_js = "el => [...el.querySelectorAll('svg text')].map(t => t.textContent)"
+            box = figure.element_handle()
+            page.wait_for_function(f"el => ({labels_js})(el).some(t => t.startsWith('req_prod='))", arg=box)
+            # Let the notebook finish (Voila renders while the kernel still runs later cells, which step
+            # the lab): wait until two reads a second apart agree.
             page.wait_for_load_state("networkidle")
-            before = figure.locator("div.bqplot.figure").first.inner_html()
+            previous = None
+            while previous != figure.inner_html():
+                previous = figure.inner_html()
+                time.sleep(1.0)
+
+            def index(name):
+                return int(next(t for t in page.evaluate(labels_js, box) if t.startswith(name + "=")).split("=")[1])
+
+            before = figure.locator("svg:has(text)").first.inner_html()
             produce.scroll_into_view_if_needed()
-            produce.click()
-            caption = figure.locator(".widget-label", has_text="guest produced request").first
-            caption.wait_for(state="attached")
-            pvt = int(re.search(r"req_prod_pvt=(\d+)", caption.inner_text()).group(1))
-            after_produce = figure.locator("div.bqplot.figure").first.inner_html()
-            assert after_produce != before, "producing a request must change the ring's drawing"
-            push = figure.locator("button.jupyter-button", has_text="guest: push").first
+            produce.click()                  # a request, or (a full ring) the caption saying so
+            page.wait_for_function("([el, old]) => el.querySelector('svg:has(text)').innerHTML !== old ||"
+                                   " el.innerText.includes('full')", arg=[box, before])
+            push = figure.locator("button.jupyter-button", has_text="push requests").first
             push.click()
-            # Pushing publishes req_prod = req_prod_pvt: the pointer label on the ring moves.
-            page.wait_for_function(
-                "([el, want]) => [...el.querySelectorAll('text')].some(t => t.textContent === want)",
-                arg=[figure.element_handle(), f"req_prod={pvt}"])
+            # Pushing publishes everything produced: req_prod becomes req_prod_pvt, beside the ring.
+            page.wait_for_function(f"""el => {{ const l = ({labels_js})(el);
+                const v = n => l.find(t => t.startsWith(n + '='));
+                return v('req_prod') && v('req_prod_pvt') && v('req_prod').split('=')[1] === v('req_prod_pvt').split('=')[1]; }}""",
+                                   arg=box)
+            assert index("req_prod") == index("req_prod_pvt") > 0
             page.screenshot(path=str(ARTIFACTS / "present-09-ring.png"), full_page=False)
             assert not errors, errors
         finally:

@@ -71,7 +71,10 @@ def kernel_mix_crossings(rounds: int = 2) -> dict:
 
 def trace_crossings(crossing_kind, ring_path, rounds: int = 2) -> str:
     """The trace's crossings of kernel_mix next to your crossing_kind and ring_path."""
-    from xenlab.grading.checks.ex02_crossings import OPS
+    try:
+        from xenlab.grading.checks.ex02_crossings import OPS
+    except ImportError:                      # under the grader's sandbox the check modules do not exist
+        return t("ex.reference_hidden")
     seen = kernel_mix_crossings(rounds)
     lines = [t("ex.ex02.head")]
     for op, _, _ in TRACE_OPS:
@@ -346,11 +349,10 @@ def race_lab(final) -> str:
     """The guest has consumed every response and re-arms with ``final``; the back end publishes one
     response just before the guest's write of rsp_event becomes visible (so it sees the old rsp_event
     and sends no event). What does ``final`` tell the guest, next to Xen's macro?"""
-    from xenlab.grading.checks.ex09_front_ring import (
-        BareFront,
-        reference_final_check,
-        st,
-    )
+    try:
+        from xenlab.grading.checks.ex09_front_ring import BareFront, reference_final_check, st
+    except ImportError:                      # under the grader's sandbox the check modules do not exist
+        return t("ex.reference_hidden")
     state = st(12, 10, 12, 11, 10, 9)
 
     def backend_answers(sring, name, value):

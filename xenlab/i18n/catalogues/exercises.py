@@ -2,6 +2,7 @@
 (xenlab.hint, grading/hints.py) and the exercise headers. Keys: ``ex.<exercise>.*`` and ``hint.*``."""
 
 PL: dict[str, object] = {
+    "ex.reference_hidden": "(Porównanie z rozwiązaniem wzorcowym jest tu niedostępne: podczas oceniania moduły sprawdzeń nie istnieją w piaskownicy.)",
     "ex.ex02.head": "        operacja                  ile     model     Twoje",
     "ex.ex13.head": "        domena         flagi  xentop         Twoje",
     "ex.lab09.push": "  push: req_prod {old} -> {new}, req_event = {event}, powiadomić: {notify}",
@@ -25,6 +26,7 @@ PL: dict[str, object] = {
 }
 
 EN: dict[str, object] = {
+    "ex.reference_hidden": "(The comparison with the reference answer is not available here: while grading, the check modules do not exist in the sandbox.)",
     "ex.ex02.head": "        operation                 count   model     yours",
     "ex.ex13.head": "        domain         flags  xentop         yours",
     "ex.lab09.push": "  push: req_prod {old} -> {new}, req_event = {event}, notify: {notify}",
