@@ -28,23 +28,34 @@ from tests.browser.labserver import LabServer, copy_course, open_and_run, write_
 BASELINE = ("import ipywidgets as W\nb = W.Button(description='go'); l = W.Label('0')\n"
             "b.on_click(lambda *_: setattr(l, 'value', str(int(l.value) + 1)))\nW.VBox([b, l])")
 
-# name -> (notebook, widget index, control kind, text that finds the control, target ms); PREPARE: a
-# button clicked (not timed) before each measurement, so that the control has something to do
+# name -> (notebook, widget index, control kind, text that finds the control, target ms); index -1: the
+# first widget output that has such a control (the chapters' predict and quiz widgets come before some
+# views, so a fixed index would drift); PREPARE: a button clicked (not timed) before each measurement,
+# so that the control has something to do
 PREPARE = {"evtchn: next step": "Pokaż dostarczenie"}
 CONTROLS = {
-    "layers: step": ("02_architecture", 0, "button", "Krok", 100),
-    "segments: DPL menu": ("03_segmentation", 0, "select", "DPL", 100),
-    "hypercalls: step back": ("05_cpu_rings", 0, "button", "Krok wstecz", 100),
-    "evtchn: next step": ("06_events", 0, "button", "Następny krok", 100),
-    "schedlab: weight slider (re-simulation)": ("07_scheduling", 0, "slider", "weight", 300),
-    "schedlab: next decisions": ("07_scheduling", 0, "button", "kolejne decyzje", 100),
-    "clocks: run 50 ms": ("08_time", 0, "button", "Uruchom 50 ms", 100),
-    "xentop: next sample": ("13_domain_management", 0, "button", "Następna próbka", 100),
+    "layers: step": ("02_architecture", -1, "button", "Krok", 100),
+    "segments: DPL menu": ("03_segmentation", -1, "select", "DPL", 100),
+    "hypercalls: step back": ("05_cpu_rings", -1, "button", "Krok wstecz", 100),
+    "evtchn: next step": ("06_events", -1, "button", "Następny krok", 100),
+    "schedlab: weight slider (re-simulation)": ("07_scheduling", -1, "slider", "weight", 300),
+    "schedlab: next decisions": ("07_scheduling", -1, "button", "kolejne decyzje", 100),
+    "clocks: run 50 ms": ("08_time", -1, "button", "Uruchom 50 ms", 100),
+    "xentop: next sample": ("13_domain_management", -1, "button", "Następna próbka", 100),
+    "page walk: next level": ("04a_paging", -1, "button", "następny poziom", 100),
+    "memory map: zoom to the domain (64k frames, raster)": ("04b_p2m_balloon_pae", -1, "button",
+                                                            "przybliż do domeny", 100),
+    "memory map: whole memory": ("04b_p2m_balloon_pae", -1, "button", "cała pamięć", 100),
+    "ring viewer: produce a request": ("09_rings", -1, "button", "produkuj żądanie", 100),
+    "cost model: calibrated costs": ("12_performance", -1, "button", "Koszty z kalibracji", 100),
 }
 
 _MEASURE = r"""async ([sel, index, kind, text, quiet]) => {
-  const out = [...document.querySelectorAll(sel)][index];
   const pick = {button: 'button.jupyter-button', slider: '.widget-slider', select: '.widget-dropdown'}[kind];
+  const outs = [...document.querySelectorAll(sel)];
+  const out = index >= 0 ? outs[index]
+    : outs.find(o => [...o.querySelectorAll(pick)].some(e => e.textContent.includes(text)));
+  if (!out) return null;
   const holder = [...out.querySelectorAll(pick)].find(e => e.textContent.includes(text));
   if (!holder) return null;
   return await new Promise(resolve => {

@@ -15,7 +15,7 @@ import xenlab
 from xenlab import i18n
 from xenlab import learn
 from xenlab import coursebuild as cb
-from xenlab.i18n import CATALOGUES, t
+from xenlab.i18n import CATALOGUES
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "notebooks").glob("*/*.ipynb"))

@@ -11,7 +11,6 @@ test skips, unless XENLAB_REQUIRE_BROWSER=1 (as in .ci/run), when it fails.
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time

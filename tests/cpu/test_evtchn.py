@@ -1,5 +1,4 @@
 """Event channels against xen-facts section 3: every error path, the set-pending order, unmask."""
-import pytest
 
 from xenlab.xen import event as XE
 from xenlab.xen.event import evtchn_set_pending, port_is_masked, port_is_pending, vcpu_info_read

@@ -10,7 +10,6 @@ from xenlab.grading.checks import ex10b_grant_map as E10b
 from xenlab.grading.mapcase import GrantLab
 from xenlab.grading.runner import run_checks
 from xenlab.xen.public.io import blkif as B
-from xenlab.xen.public.io.ring import BackRing, FrontRing, SharedRing
 
 M32 = 0xFFFF_FFFF
 

@@ -126,3 +126,27 @@ def test_bad_exercise_meta_is_refused(tmp_path):
         path.write_text(f"::: meta\nkind: exercise\nexercise: ex99\n{bad}\n:::\n", encoding="utf-8")
         with pytest.raises(SourceError, match="bad exercise meta"):
             exercise_meta(parse(path))
+
+
+def test_hints_taken_counts_markers_and_calls_and_the_gradebook_exports_them(tmp_path):
+    import csv
+
+    import nbformat
+
+    from xenlab.grading.gradebook import Gradebook
+    from xenlab.grading.hints import hints_for, hints_taken
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('xenlab.hint("ex09")'), nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("xenlab.hint('ex09')\nxenlab.hint(\"ex01\")")]
+    assert hints_taken(nb, "ex09") == 2 and hints_taken(nb, "ex01") == 1 and hints_taken(nb, "ex03") == 0
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="[xenlab-hint ex09 3]\n...")]
+    assert hints_taken(nb, "ex09") == min(3, hints_for("ex09"))         # the saved outputs saw more
+    book = Gradebook(tmp_path / "g.sqlite")
+    report = {"student": "ala", "exercise": "ex09", "notebook": "n", "sha256": "x", "seed": 7, "points": 4,
+              "max_points": 10, "problems": [], "flags": [], "seconds": 1.0, "sandbox": "none", "lang": "pl",
+              "hints": 2, "checks": []}
+    book.record(report)
+    assert book.report("ala", "ex09")["hints"] == 2
+    book.export_csv(tmp_path / "g.csv", ["ex09"], {"ex09": 10})
+    row = next(csv.DictReader((tmp_path / "g.csv").open(encoding="utf-8")))
+    assert row["ex09_hints"] == "2" and row["ex09"] == "4"

@@ -36,7 +36,6 @@ def test_ping_between_guests_and_outside(rx, backend):
 
 def test_flip_moves_pages_and_keeps_tot_pages():
     m, a, b = two_guests("flip")
-    fa = a.kernel.vifs[0]
     tot_a, tot_b, tot0 = a.tot_pages, b.tot_pages, m.dom0.tot_pages
     pings = []
     for i in range(5):

@@ -1,14 +1,12 @@
 """Random sequences of mmu_update, mmuext_op, update_va_mapping, set_gdt, update_descriptor and
 balloon operations from several domUs (some sending garbage); after every step a full memory scan
 (mm_invariants.check) must find no violation. 30 examples of up to 500 steps: >= 10,000 operations."""
-import numpy as np
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
                                  run_state_machine_as_test)
 
 import xenlab
 from xenlab.guest.mm import GuestMMError
-from xenlab.xen.public import xen as X
 from xenlab.xen.public.memory import (XENMEM_decrease_reservation, XENMEM_increase_reservation,
                                       mmu_update_t, mmuext_op_t, xen_memory_reservation)
 

@@ -19,7 +19,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     student TEXT NOT NULL, exercise TEXT NOT NULL, notebook TEXT, sha256 TEXT, seed INTEGER,
     points INTEGER NOT NULL, max_points INTEGER NOT NULL, problems TEXT NOT NULL, flags TEXT NOT NULL,
-    seconds REAL, sandbox TEXT, graded_at TEXT NOT NULL, fingerprint TEXT, lang TEXT,
+    seconds REAL, sandbox TEXT, graded_at TEXT NOT NULL, fingerprint TEXT, lang TEXT, hints INTEGER,
     PRIMARY KEY (student, exercise));
 CREATE TABLE IF NOT EXISTS results (
     student TEXT NOT NULL, exercise TEXT NOT NULL, check_name TEXT NOT NULL, function TEXT, title TEXT,
@@ -55,11 +55,11 @@ class Gradebook:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM results WHERE student=? AND exercise=?", (s, e))
             self.db.execute(
-                "INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (s, e, report.get("notebook"), report.get("sha256"), report.get("seed"), int(report["points"]),
                  int(report["max_points"]), json.dumps(report.get("problems", []), ensure_ascii=False),
                  json.dumps(report.get("flags", []), ensure_ascii=False), report.get("seconds"),
-                 report.get("sandbox"), now, fingerprint, report.get("lang")))
+                 report.get("sandbox"), now, fingerprint, report.get("lang"), int(report.get("hints") or 0)))
             for r in report.get("checks", []):
                 self.db.execute("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                 (s, e, r["name"], r.get("function"), r.get("title"), int(bool(r.get("hidden"))),
@@ -90,7 +90,7 @@ class Gradebook:
                 "seed": sub["seed"], "points": sub["points"], "max_points": sub["max_points"],
                 "problems": json.loads(sub["problems"]), "flags": json.loads(sub["flags"]),
                 "seconds": sub["seconds"], "sandbox": sub["sandbox"], "graded_at": sub["graded_at"],
-                "lang": sub["lang"], "checks": checks}
+                "lang": sub["lang"], "hints": sub.get("hints") or 0, "checks": checks}
 
     def students(self) -> list[str]:
         rows = self.db.execute("SELECT student FROM submissions UNION SELECT student FROM notes ORDER BY 1")
@@ -100,10 +100,10 @@ class Gradebook:
         return [r[0] for r in self.db.execute("SELECT note FROM notes WHERE student=? ORDER BY rowid", (student,))]
 
     def export_csv(self, csv_path, exercises: list, max_points: dict) -> int:
-        """One row per student: points, maximum and seed per exercise, totals, problems and flags."""
+        """One row per student: points, maximum, seed and hints taken per exercise, totals, problems, flags."""
         header = ["student"]
         for ex in exercises:
-            header += [ex, f"{ex}_max", f"{ex}_seed"]
+            header += [ex, f"{ex}_max", f"{ex}_seed", f"{ex}_hints"]
         header += ["total", "max_total", "problems", "flags"]
         students = self.students()
         with open(csv_path, "w", newline="", encoding="utf-8") as f:
@@ -114,7 +114,7 @@ class Gradebook:
                 for ex in exercises:
                     rep = self.report(s, ex)
                     points = rep["points"] if rep else 0
-                    row += [points, max_points[ex], rep["seed"] if rep else ""]
+                    row += [points, max_points[ex], rep["seed"] if rep else "", rep["hints"] if rep else ""]
                     total += points
                     if rep:
                         problems += [f"{ex}: {p}" for p in rep["problems"]]

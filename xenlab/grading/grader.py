@@ -61,7 +61,7 @@ def exercise_of(nb: dict | None, path: Path) -> str | None:
 def _empty_report(path, student, exercise_id, lang) -> dict:
     report = {"student": student, "notebook": str(path), "exercise": exercise_id, "seed": None,
               "points": 0, "max_points": 0, "checks": [], "problems": [], "flags": [], "seconds": 0.0,
-              "lang": lang, "sandbox": None, "sha256": None}
+              "lang": lang, "sandbox": None, "sha256": None, "hints": 0}
     if exercise_id:
         try:
             ex = get_exercise(exercise_id)
@@ -130,6 +130,8 @@ def grade_notebook(path, student: str | None = None, *, exercise_id: str | None 
         return report
     if exercise_id not in all_exercises():
         return report
+    from xenlab.grading.hints import hints_taken
+    report["hints"] = hints_taken(nb, exercise_id)      # reported with the grade, never deducted
     ex = get_exercise(exercise_id)
     seed = report["seed"]
     watch = {f: [f] for f in ex.functions}

@@ -75,3 +75,19 @@ def count_hints(notebook_node) -> dict:
             for ex, n in MARKER.findall(text):
                 counts[ex] = max(counts.get(ex, 0), int(n))
     return counts
+
+
+CALL = re.compile(r"""\bhint\(\s*["'](ex[0-9]+[a-z]?)["']\s*\)""")
+
+
+def hints_taken(notebook_node, exercise_id: str) -> int:
+    """How many hints of ``exercise_id`` the student saw: the highest marker in the saved outputs, or
+    the number of ``hint("exNN")`` calls in the code cells (each call shows the next hint when the
+    grader runs the notebook again), whichever is larger."""
+    calls = 0
+    for cell in notebook_node.get("cells", []):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            calls += sum(1 for ex in CALL.findall(source) if ex == exercise_id)
+    return min(max(count_hints(notebook_node).get(exercise_id, 0), calls), hints_for(exercise_id))
