@@ -26,14 +26,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("XENLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-OVERRIDES = {
-    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-}
+sys.path.insert(0, str(ROOT))
+from tests.browser.labserver import CHROMIUM, CHROMIUM_ARGS, OVERRIDES  # noqa: E402  (one copy of the browser set-up)
 MAX_WIDTH = 960
 
 # The layout checks, run in the page on one widget's output element.

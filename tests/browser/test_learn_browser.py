@@ -21,14 +21,7 @@ from xenlab.cli import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHROMIUM = os.environ.get("XENLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
-OVERRIDES = {
-    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-}
+from tests.browser.labserver import CHROMIUM, CHROMIUM_ARGS, OVERRIDES  # noqa: E402  (one copy of the browser set-up)
 CELLS = [
     "import xenlab",
     'xenlab.predict("02.guest_ring", 1, choices=(0, 1, 2, 3), wrong={0: "ring0", 3: "ring3"})',
