@@ -32,7 +32,8 @@ BASELINE = ("import ipywidgets as W\nb = W.Button(description='go'); l = W.Label
 # first widget output that has such a control (the chapters' predict and quiz widgets come before some
 # views, so a fixed index would drift); PREPARE: a button clicked (not timed) before each measurement,
 # so that the control has something to do
-PREPARE = {"evtchn: next step": "Pokaż dostarczenie"}
+PREPARE = {"evtchn: next step": "Pokaż dostarczenie", "page walk: next level": "poprzedni poziom",
+           "ring viewer: produce a request": "od początku"}
 CONTROLS = {
     "layers: step": ("02_architecture", -1, "button", "Krok", 100),
     "segments: DPL menu": ("03_segmentation", -1, "select", "DPL", 100),
@@ -43,11 +44,9 @@ CONTROLS = {
     "clocks: run 50 ms": ("08_time", -1, "button", "Uruchom 50 ms", 100),
     "xentop: next sample": ("13_domain_management", -1, "button", "Następna próbka", 100),
     "page walk: next level": ("04a_paging", -1, "button", "następny poziom", 100),
-    "memory map: zoom to the domain (64k frames, raster)": ("04b_p2m_balloon_pae", -1, "button",
-                                                            "przybliż do domeny", 100),
+    "memory map: zoom to the domain": ("04b_p2m_balloon_pae", -1, "button", "przybliż do domeny", 100),
     "memory map: whole memory": ("04b_p2m_balloon_pae", -1, "button", "cała pamięć", 100),
     "ring viewer: produce a request": ("09_rings", -1, "button", "produkuj żądanie", 100),
-    "cost model: calibrated costs": ("12_performance", -1, "button", "Koszty z kalibracji", 100),
 }
 
 _MEASURE = r"""async ([sel, index, kind, text, quiet]) => {
