@@ -7,6 +7,11 @@ domain's I/O-port permissions in its #GP handler), and IRQ_STATUS_QUERY.
 Simplifications:
 - 3.0 passes one ``physdev_op_t {cmd; union}``; the model takes ``physdev_op(cmd, arg)`` (3.0.3+ form).
 - dom0 may access every I/O port; other domains none (no ioport_permission ranges).
+- The other 3.0.0 commands are not modelled and return -ENOSYS: IRQ_UNMASK_NOTIFY, SET_IOBITMAP,
+  APIC_READ/APIC_WRITE, ASSIGN_VECTOR (xen/include/public/physdev.h). They serve dom0's real interrupt
+  controllers and device drivers; the model's dom0 has no physical devices (its back ends serve
+  disk images and a bridge in memory), so no driver of it needs them. A PIRQ bound with
+  EVTCHNOP_bind_pirq would need IRQ_UNMASK_NOTIFY; the model binds none.
 """
 from __future__ import annotations
 
