@@ -162,3 +162,14 @@ def test_hvm_serial_and_hlt():
     ex = exit_summary(d)
     assert ex["IO_INSTRUCTION"] >= 5 and ex["HLT"] >= 1
     assert d.hvm.last_value[0] in range(256)
+
+
+def test_physdev_op_unknown_command_is_einval_and_unmodelled_ones_enosys():
+    # X@RELEASE-3.0.0:xen/arch/x86/physdev.c: `default: ret = -EINVAL;`; commands 4, 7-10 exist in
+    # public/physdev.h but the model's dom0 has no physical devices to need them.
+    import xenlab
+    from xenlab.xen.public import errno as E
+    m = xenlab.Machine(seed=0, memory_mb=64)
+    assert m.dom0.hypercall("physdev_op", 99, None) == -E.EINVAL
+    for cmd in (4, 7, 8, 9, 10):
+        assert m.dom0.hypercall("physdev_op", cmd, None) == -E.ENOSYS

@@ -7,7 +7,7 @@ domain's I/O-port permissions in its #GP handler), and IRQ_STATUS_QUERY.
 Simplifications:
 - 3.0 passes one ``physdev_op_t {cmd; union}``; the model takes ``physdev_op(cmd, arg)`` (3.0.3+ form).
 - dom0 may access every I/O port; other domains none (no ioport_permission ranges).
-- The other 3.0.0 commands are not modelled and return -ENOSYS: IRQ_UNMASK_NOTIFY, SET_IOBITMAP,
+- The other 3.0.0 commands are not modelled and return -ENOSYS (an unknown command gets Xen's -EINVAL): IRQ_UNMASK_NOTIFY, SET_IOBITMAP,
   APIC_READ/APIC_WRITE, ASSIGN_VECTOR (xen/include/public/physdev.h). They serve dom0's real interrupt
   controllers and device drivers; the model's dom0 has no physical devices (its back ends serve
   disk images and a bridge in memory), so no driver of it needs them. A PIRQ bound with
@@ -23,6 +23,8 @@ from xenlab.xen.public import errno as E
 PHYSDEVOP_irq_status_query = 5
 PHYSDEVOP_set_iopl = 6
 XENIRQSTAT_needs_eoi = 1
+# IRQ_UNMASK_NOTIFY 4, SET_IOBITMAP 7, APIC_READ 8, APIC_WRITE 9, ASSIGN_VECTOR 10 (public/physdev.h)
+UNMODELLED = frozenset({4, 7, 8, 9, 10})
 
 
 @dataclass
@@ -53,4 +55,6 @@ def do_physdev_op(current, cmd: int, arg=None) -> int:
             return -E.EINVAL
         arg.flags = 0
         return 0
-    return -E.ENOSYS
+    if cmd in UNMODELLED:
+        return -E.ENOSYS                 # a real 3.0.0 command the model does not offer (see Simplifications)
+    return -E.EINVAL                     # physdev.c's `default: ret = -EINVAL;`
