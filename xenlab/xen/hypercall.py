@@ -128,6 +128,23 @@ def resolve(name_or_number) -> int:
     return name_or_number
 
 
+def dispatch(current, entry: HypercallEntry | None, args: tuple) -> int:
+    """The table slot's handler on ``args``, after the checks every entry into Xen gets (a direct call
+    and each multicall entry alike): -ENOSYS for an empty slot, -EPERM for an unprivileged caller of a
+    privileged call, then the arguments (bad_args)."""
+    if entry is None or entry.handler is None:
+        return -E.ENOSYS                           # do_ni_hypercall
+    if entry.privileged and not current.domain.is_privileged:
+        return -E.EPERM                            # IS_PRIV check comes before anything else
+    rc = bad_args(entry, args)
+    if rc != 0:
+        return rc
+    rc = entry.handler(current, *args)
+    if not isinstance(rc, int):
+        raise TypeError(f"do_{entry.name} returned {rc!r}; a hypercall returns an int")
+    return rc
+
+
 def hypercall_from_guest(current, name_or_number, *args) -> int:
     """Enter Xen from ``current`` (a Vcpu) as ``int $0x82`` would, and return EAX."""
     machine = current.domain.machine
@@ -144,16 +161,7 @@ def hypercall_from_guest(current, name_or_number, *args) -> int:
                      nr=nr, op=name, args=args) if trace.active else None
     machine.charge_hypercall(current)
     with trace.cause(seq):
-        if entry is None or entry.handler is None:
-            rc = -E.ENOSYS                         # do_ni_hypercall
-        elif entry.privileged and not d.is_privileged:
-            rc = -E.EPERM                          # IS_PRIV check comes before anything else
-        elif (rc := bad_args(entry, args)) != 0:
-            pass
-        else:
-            rc = entry.handler(current, *args)
-            if not isinstance(rc, int):
-                raise TypeError(f"do_{name} returned {rc!r}; a hypercall returns an int")
+        rc = dispatch(current, entry, args)
         if trace.active:
             trace.emit("PV", "hypercall_ret", domid=d.domain_id, vcpu=current.vcpu_id, pcpu=current.processor,
                        nr=nr, op=name, rc=rc, errno=E.errno_name(rc))
