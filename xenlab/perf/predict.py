@@ -21,7 +21,8 @@ from __future__ import annotations
 from xenlab.perf.costs import PLATFORMS, op_costs
 from xenlab.perf.workloads import BENCHMARKS, HZ, frozen
 
-COST_OPS = ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+COST_OPS = ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte",
+            "rbyte", "wbyte", "zero")
 
 
 def unit_times(mix_entry: dict, costs: dict) -> dict[str, dict[str, float]]:
@@ -111,9 +112,11 @@ def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str
 def mix_text(mixes: dict | None = None) -> str:
     """The frozen operation mixes, per unit of work, as measured on the model."""
     mixes = mixes or frozen()
-    ops = ("syscall", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+    ops = ("syscall", "fault", "zero", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte",
+           "rbyte", "wbyte")
     short = {"syscall": "sysc", "fault": "fault", "switch": "switch", "fork": "fork", "exec": "exec",
-             "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "bytes"}
+             "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "net B",
+             "rbyte": "read B", "wbyte": "write B", "zero": "zeroed"}
     lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>9}" for o in ops) + f"{'OS %':>6}"]
     for name in BENCHMARKS:
         e = mixes[name]

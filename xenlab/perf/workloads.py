@@ -23,6 +23,9 @@ Simplifications:
   client of OSDB and dbench runs in the same guest as in the paper, but without its own process).
 - The network peer is the model's "outside" host: a web response's segment is a ping of that size, its
   echo stands for the client's ACK; only sent bytes count as the server's bytes.
+- The model's system calls carry no buffers, so the bytes a unit's reads and writes copy
+  (``read_bytes``, ``write_bytes``) are parameters, passed into the mix as "rbyte" and "wbyte"; so is
+  which of the page faults counted are on anonymous memory (``anon_faults``, the mix's "zero").
 - CPU work outside the kernel is not simulated: its length comes from the cited share of time the
   benchmark spends in the OS (``os_share``), or is given directly (SPEC INT: one second per unit).
 """
@@ -57,6 +60,7 @@ PARAMS = {
         # CPU2000: Measuring CPU Performance in the New Millennium", IEEE Computer 33(7), 2000); ~100 MB
         # touched once over a run of ~300 s (estimate) = 85 first-touch faults per second.
         "faults": 85,
+        "anon_faults": 85,                  # the data: anonymous memory, each page cleared at its first touch
         "syscalls": 40,                     # reading inputs, writing outputs (estimate)
     },
     "Linux build time": {
@@ -75,8 +79,13 @@ PARAMS = {
         "pipe_transfers": 125,
         # cc1 grows to ~8 MB on a typical file (estimate), the other four ~0.6 MB each: first touches.
         "faults": 2600,
+        "anon_faults": 2048,                # cc1's 8 MB of heap are anonymous; the rest maps program files
         "creates": 2,                       # the .o and its .flags file (Rules.make, 2.4)
         "disk_writes": 1,                   # the .o written back (8 KB request; estimate)
+        # Bytes the kernel copies for the file (see read_bytes below): the pipe_transfers' 4 KB written
+        # into and read out of the pipe, and the headers read (~4 KB each; estimate).
+        "read_bytes": 125 * 4096 * 2 + 150 * 4096,
+        "write_bytes": 8192,                # the .o (the disk_writes' 8 KB)
         # "Native Linux spends about 7% of the CPU time in the OS" on this build (SOSP'03 §4.1, text).
         "os_share": 0.07,
     },
@@ -88,7 +97,9 @@ PARAMS = {
         # shared_buffers is 64 blocks (postgresql.conf.sample), so a scan reads through the kernel's
         # cache: ~60 blocks per query (estimate).
         "block_reads": 60,
+        "read_bytes": 60 * 8192,            # each block read copies BLCKSZ = 8192 bytes (PostgreSQL 7.1 default)
         "faults": 20,                       # sort and hash memory first touched (estimate)
+        "anon_faults": 20,                  # that memory is anonymous (malloc)
         "os_share": 0.25,                   # estimate: a cached read-only query, a quarter in the kernel
     },
     "OSDB-OLTP": {
@@ -99,14 +110,29 @@ PARAMS = {
         "semops": 4,
         # a commit writes the WAL and fsyncs it (PostgreSQL 7.1 default fsync=true): one disk write
         "disk_writes": 1,
+        "read_bytes": 6 * 8192,             # the block_reads, BLCKSZ = 8192 each
+        "write_bytes": 8192,                # the commit's WAL page (XLOG_BLCKSZ = 8192, PostgreSQL 7.1)
         "faults": 4,
+        "anon_faults": 4,                   # private memory first touched (malloc), as for OSDB-IR
         "os_share": 0.35,                   # estimate: OLTP is system-call heavy
     },
     "dbench": {
-        "unit": "one file-system operation of dbench's NetBench trace (client.txt)",
-        # ~90,000 operations per run, one client (SOSP'03 §4.1). The trace's mix (dbench client.txt,
-        # Tridgell): mostly reads, writes, opens/closes and stats; ~1 create and ~1 unlink per 12 ops.
-        "syscalls": 1.6, "creates": 1 / 12, "deletes": 1 / 12,
+        "unit": "one SMB request of dbench's NetBench trace (client.txt)",
+        # dbench 1.x replays client.txt (A. Tridgell, 1999; its README: "about 4MB ... the 90 thousand
+        # operations that a netbench client does", SOSP'03 §4.1: "about 90,000"): 96,535 lines, of
+        # which 50,627 SMB requests. Counted from the file (REQUEST lines), with what dbench's
+        # fileio.c makes of each: SMBwrite/writebraw/read/readbraw 27,985 (lseek + write or read),
+        # SMBgetatr 7,966 (stat), SMBopenX 4,795 (open + fstat), SMBclose 3,617, SMBunlink 1,004,
+        # SMBmv 195 (rename), SMBmkdir/rmdir 25; the other requests make no system call.
+        "requests": 50_627,
+        # every request's system calls but the creates and unlinks, ops of their own (a "create" is
+        # lmbench's creat + close: it takes one open and one close of the trace)
+        "syscalls": (2 * 27_985 + 7_966 + 2 * 4_795 - 1_004 + 3_617 - 1_004 + 195 + 25) / 50_627,
+        # files deleted are the files the trace created (it starts and ends with the same tree):
+        # one open in each such pair creates its file (estimate: creates = unlinks)
+        "creates": 1_004 / 50_627, "deletes": 1_004 / 50_627,
+        # bytes in the trace's writes and reads (client.txt ByteCounts)
+        "write_bytes": 94_701_582 / 50_627, "read_bytes": 37_950_391 / 50_627,
         "disk_writes": 1 / 10,              # dirty data written back (estimate)
         # dbench "produces only the filesystem load ... all the same IO calls that the smbd server in
         # Samba would produce" and parses client.txt between them (dbench(1) man page): the parsing is
@@ -121,6 +147,7 @@ PARAMS = {
         "syscalls": 14,                     # accept/read/stat/open/read-or-mmap/writev/close/log (estimate)
         "switches": 2,                      # one Apache process per connection (estimate)
         "faults": 2,
+        "anon_faults": 0,                   # Apache maps the files it sends (mmap): page-cache pages
         "cgi": 0.005,                       # 0.5% CGI: fork + exec (SOSP'03 §4.1: the mix)
         "disk_reads": 0.2,                  # 2 GB file set, RAM-sized cache: some misses (estimate)
         # Apache spends 20-25% of its CPU time in user code, 35-50% in system calls and 25-40% in
@@ -185,7 +212,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
         b += _fault_blocks(p["faults"] * units)
     elif name == "dbench":
         b += [(_syscalls(NR["read"], 1), round(p["syscalls"] * units))]
-        b += [([("syscall", NR["creat"]), ("syscall", NR["close"])], round(p["creates"] * units))]
+        b += [([("syscall", NR["creat"])], round(p["creates"] * units))]
         b += [([("syscall", NR["unlink"])], round(p["deletes"] * units))]
         b += [([("io", "blk", "xvda", "write", 256, 8, 0x11)], round(p["disk_writes"] * units))]
     elif name == "SPEC WEB99":
@@ -202,7 +229,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
 
 
 # How many units one measurement runs (enough that fractional parameters come out whole).
-UNITS = {"SPEC INT2000": 10, "Linux build time": 1, "OSDB-IR": 10, "OSDB-OLTP": 10, "dbench": 120,
+UNITS = {"SPEC INT2000": 10, "Linux build time": 1, "OSDB-IR": 10, "OSDB-OLTP": 10, "dbench": 500,
          "SPEC WEB99": 20}
 
 
@@ -251,7 +278,7 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
         vif = k.vifs[0].stats
         hc = dict(d.hypercall_counts)
     counts = {op: 0 for op in ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete",
-                               "disk", "packet", "byte")}
+                               "disk", "packet", "byte", "rbyte", "wbyte", "zero")}
     for nr, n in nrs.items():
         counts[OP_OF_NR.get(nr, "syscall")] += n
     counts["fault"] = cpu.get("#PF", 0)
@@ -262,8 +289,14 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
     counts["packet"] = vif["tx_packets"]
     counts["acks"] = vif["rx_packets"]
     counts["byte"] = vif["tx_bytes"] - 42 * vif["tx_packets"]   # payload: less Ethernet+IP+ICMP headers
-    mix = {op: n / units for op, n in counts.items()}
     p = PARAMS[name] if params is None else params
+    # the bytes the unit's system calls copy: parameters (the model's calls carry no buffers)
+    counts["rbyte"] = p.get("read_bytes", 0) * units
+    counts["wbyte"] = p.get("write_bytes", 0) * units
+    # of the page faults counted, those on anonymous memory clear a fresh page (a parameter: the
+    # model's guest maps no files)
+    counts["zero"] = min(p.get("anon_faults", 0) * units, counts["fault"])
+    mix = {op: n / units for op, n in counts.items()}
     return {"benchmark": name, "unit": p["unit"], "units_run": units, "mix": mix,
             "hypercalls": {k2: v / units for k2, v in sorted(hc.items())},
             "os_share": p.get("os_share"), "compute_us": p.get("compute_us")}
