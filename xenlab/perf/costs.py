@@ -61,9 +61,10 @@ Simplifications:
   shows them with their error too.
 - A byte read from the page cache or a pipe costs the native copy's estimated rate (COPY_BYTE_US, about
   1 GB/s): the paper has no read-bandwidth row. Clearing a page is priced at the same rate.
-- One price per context switch: Table 4's rows with 8 and 16 processes show VMware's switch growing
-  with the number of processes (18 -> 22-42 us), but the workloads' process counts are not known well
-  enough to use them; the 2p/0K row prices every switch.
+- One price per context switch: Table 4's rows with 8 and 16 processes show VMware's extra over native
+  growing with the number of processes (17 us at 2, 21-27 us at 8, 35-38 us at 16) and hardly with the
+  working set, but the workloads' process counts are not known well enough to use them; the 2p/0K row
+  prices every switch.
 """
 from __future__ import annotations
 

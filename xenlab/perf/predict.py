@@ -117,11 +117,11 @@ def mix_text(mixes: dict | None = None) -> str:
     short = {"syscall": "sysc", "fault": "fault", "switch": "switch", "fork": "fork", "exec": "exec",
              "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "net B",
              "rbyte": "read B", "wbyte": "write B", "zero": "zeroed"}
-    lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>9}" for o in ops) + f"{'OS %':>6}"]
+    lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>10}" for o in ops) + f"{'OS %':>6}"]
     for name in BENCHMARKS:
         e = mixes[name]
         share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
-        lines.append(f"{name:<18}" + "".join(f"{e['mix'].get(o, 0):>9.4g}" for o in ops) + f"{share:>6}")
+        lines.append(f"{name:<18}" + "".join(f"{e['mix'].get(o, 0):>10.4g}" for o in ops) + f"{share:>6}")
     return "\n".join(lines)
 
 
