@@ -111,9 +111,9 @@ PARAMS = {
         # a commit writes the WAL and fsyncs it (PostgreSQL 7.1 default fsync=true): one disk write
         "disk_writes": 1,
         "read_bytes": 6 * 8192,             # the block_reads, BLCKSZ = 8192 each
-        "write_bytes": 8192,                # the commit's WAL page (XLOG_BLCKSZ = 8192, PostgreSQL 7.1)
+        "write_bytes": 8192,                # the commit's WAL page: one BLCKSZ page (PostgreSQL 7.1's xlog)
         "faults": 4,
-        "anon_faults": 4,                   # private memory first touched (malloc), as for OSDB-IR
+        "anon_faults": 4,                   # private memory first touched (malloc), as for OSDB-IR (estimate)
         "os_share": 0.35,                   # estimate: OLTP is system-call heavy
     },
     "dbench": {
