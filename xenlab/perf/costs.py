@@ -76,7 +76,7 @@ PLATFORMS = ("L", "X", "V", "U")
 TABLE_CONFIG = {"L": "L-UP", "X": "Xen", "V": "VMW", "U": "UML"}       # lmbench's column names
 TTCP_CONFIG = {"L": "Linux", "X": "Xen", "V": "VMW", "U": "UML"}
 
-OPS = ("syscall", "signal", "fault", "ptupdate", "switch", "fork", "exec", "mmap", "create", "delete",
+OPS = ("syscall", "nullsys", "signal", "fault", "ptupdate", "switch", "fork", "exec", "mmap", "create", "delete",
        "disk", "packet", "byte", "irq", "rbyte", "wbyte", "zero")
 
 MECHANISMS = {
@@ -387,10 +387,13 @@ def calibration_text(units: dict | None = None) -> str:
 
 # -- per-operation costs for the macro-benchmarks ------------------------------------------------------
 # What one operation of a workload's mix is, in terms of the rows above (recipe per platform) and its
-# native cost.  A generic system call is lmbench's "stat" (a call that does a little kernel work).
+# native cost.  A generic system call is lmbench's "stat" (a call that does a little kernel work and
+# copies a path in and a structure out); read, write, lseek and close are lmbench's "null I/O".
 def op_recipes() -> dict:
     r = {}
     r["syscall"] = ("table3_processes_us", "stat")
+    # a call that copies no path or structure (read, write, lseek, close; their data is priced per byte)
+    r["nullsys"] = ("table3_processes_us", "null I/O")
     r["signal"] = ("table3_processes_us", "sig hndl")
     r["fault"] = ("table5_fs_vm_us", "page fault")
     r["switch"] = ("table4_ctxsw_us", "2p/0K")

@@ -42,7 +42,10 @@ NR = {"fork": 2, "read": 3, "write": 4, "open": 5, "close": 6, "creat": 8, "unli
       "lseek": 19, "kill": 37, "mmap": 90, "munmap": 91, "socketcall": 102, "ipc": 117, "fsync": 118,
       "wait4": 114, "fstat64": 197, "stat64": 195, "rename": 38}
 # Which system calls are operations of their own in the cost model (costs.OPS); the rest are "syscall".
-OP_OF_NR = {2: "fork", 11: "exec", 8: "create", 10: "delete", 37: "signal"}
+# read, write, lseek and close copy no path or structure (their data is counted in bytes): lmbench's
+# "null I/O" prices them ("nullsys"); any other call is priced like lmbench's "stat" ("syscall").
+OP_OF_NR = {2: "fork", 11: "exec", 8: "create", 10: "delete", 37: "signal",
+            3: "nullsys", 4: "nullsys", 19: "nullsys", 6: "nullsys"}
 HZ = 100                        # Linux 2.4 i386 timer interrupts per second (include/asm-i386/param.h)
 PAGE = 4096
 USER_BASE = 0x0804_8000
@@ -69,7 +72,7 @@ PARAMS = {
         # driver runs cpp0, cc1 and as as separate programs (gcc -v): 5 fork + exec per file.
         "processes": 5,
         # Per process: the dynamic loader's startup, ~25 system calls and ~8 mmaps (strace of a small
-        # dynamically linked program; estimate).
+        # dynamically linked program; estimate), mostly open, stat, mprotect: priced like lmbench's stat.
         "startup_syscalls": 33,
         # A 2.4 kernel source file includes ~150 headers (gcc -H on kernel/sched.c; estimate); cpp looks
         # each up along the -I path (2 opens), fstats, reads it (2 reads) and closes it.
@@ -126,8 +129,11 @@ PARAMS = {
         # SMBmv 195 (rename), SMBmkdir/rmdir 25; the other requests make no system call.
         "requests": 50_627,
         # every request's system calls but the creates and unlinks, ops of their own (a "create" is
-        # lmbench's creat + close: it takes one open and one close of the trace)
-        "syscalls": (2 * 27_985 + 7_966 + 2 * 4_795 - 1_004 + 3_617 - 1_004 + 195 + 25) / 50_627,
+        # lmbench's creat + close: it takes one open and one close of the trace): lseek + read/write
+        # and close, and the calls that take a path or fill a structure (stat, open, fstat, rename,
+        # mkdir, rmdir)
+        "io_calls": (2 * 27_985 + 3_617 - 1_004) / 50_627,
+        "path_calls": (7_966 + 2 * 4_795 - 1_004 + 195 + 25) / 50_627,
         # files deleted are the files the trace created (it starts and ends with the same tree):
         # one open in each such pair creates its file (estimate: creates = unlinks)
         "creates": 1_004 / 50_627, "deletes": 1_004 / 50_627,
@@ -144,7 +150,9 @@ PARAMS = {
         # SPECweb99 file set: 35% class 0 (0.1-0.9 KB), 50% class 1 (1-9 KB), 14% class 2 (10-90 KB),
         # 1% class 3 (100-900 KB) (SPECweb99 Release 1.02 design document): mean ~14.7 KB.
         "response_bytes": 14_700, "segment": 1448,
-        "syscalls": 14,                     # accept/read/stat/open/read-or-mmap/writev/close/log (estimate)
+        # accept/read/stat/open/read-or-mmap/writev/close/log (estimate); which of them copy no path or
+        # structure is not known, so all are priced like lmbench's stat
+        "syscalls": 14,
         "switches": 2,                      # one Apache process per connection (estimate)
         "faults": 2,
         "anon_faults": 0,                   # Apache maps the files it sends (mmap): page-cache pages
@@ -196,7 +204,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
     elif name == "Linux build time":
         n = p["processes"] * units
         b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])] + _syscalls(NR["mmap"], 8)
-               + _syscalls(NR["read"], p["startup_syscalls"] - 8) + [("syscall", NR["wait4"])], n)]
+               + _syscalls(NR["fstat64"], p["startup_syscalls"] - 8) + [("syscall", NR["wait4"])], n)]
         b += [(_syscalls(NR["open"], 2) + [("syscall", NR["fstat64"])] + _syscalls(NR["read"], 2)
                + [("syscall", NR["close"])], p["headers"] * units)]
         b += [([("syscall", NR["write"]), ("switch",), ("syscall", NR["read"])], p["pipe_transfers"] * units)]
@@ -211,7 +219,8 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
                p.get("disk_writes", 0) * units)]
         b += _fault_blocks(p["faults"] * units)
     elif name == "dbench":
-        b += [(_syscalls(NR["read"], 1), round(p["syscalls"] * units))]
+        b += [(_syscalls(NR["read"], 1), round(p["io_calls"] * units))]
+        b += [(_syscalls(NR["stat64"], 1), round(p["path_calls"] * units))]
         b += [([("syscall", NR["creat"])], round(p["creates"] * units))]
         b += [([("syscall", NR["unlink"])], round(p["deletes"] * units))]
         b += [([("io", "blk", "xvda", "write", 256, 8, 0x11)], round(p["disk_writes"] * units))]
@@ -219,7 +228,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
         segs = -(-p["response_bytes"] // p["segment"])        # segments of the mean response
         last = p["response_bytes"] - (segs - 1) * p["segment"]
         body = [("io", "net", "ping", "10.0.0.1", p["segment"])] * (segs - 1) + [("io", "net", "ping", "10.0.0.1", last)]
-        b += [(body + _syscalls(NR["read"], p["syscalls"]) + [("switch",)] * p["switches"], units)]
+        b += [(body + _syscalls(NR["fstat64"], p["syscalls"]) + [("switch",)] * p["switches"], units)]
         b += _fault_blocks(p["faults"] * units)
         b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])], round(p["cgi"] * units))]
         b += [([("io", "blk", "xvda", "read", 512, 8)], round(p["disk_reads"] * units))]
@@ -277,7 +286,7 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
         io = getattr(k, "io_log", [])
         vif = k.vifs[0].stats
         hc = dict(d.hypercall_counts)
-    counts = {op: 0 for op in ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete",
+    counts = {op: 0 for op in ("syscall", "nullsys", "signal", "fault", "switch", "fork", "exec", "create", "delete",
                                "disk", "packet", "byte", "rbyte", "wbyte", "zero")}
     for nr, n in nrs.items():
         counts[OP_OF_NR.get(nr, "syscall")] += n
