@@ -178,9 +178,9 @@ def drive_ring_lab(s: Session, t):
         s.act(root, f"click {key}", lambda k=key: s.button(root, t(f"viz.ring.{k}")).click())
     s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click())
     s.act(root, "produce asks", lambda: s.button(root, t("viz.ring.produce")).click())
+    # Enter (or leaving the box) answers, as the widget's tip says; the check button is for the mouse
     s.act(root, "answer 6", lambda: (root.locator("input[type=number]").first.fill("6"),
-                                     root.locator("input[type=number]").first.press("Tab"),
-                                     s.button(root, t("viz.ring.check")).click()))
+                                     root.locator("input[type=number]").first.press("Enter")))
     s.act(root, "push asks", lambda: s.button(root, t("viz.ring.push"), 0).click())
     s.act(root, "answer no", lambda: s.button(root, t("viz.ring.no")).click())
     for key in ("consume", "respond"):
