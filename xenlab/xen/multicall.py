@@ -76,6 +76,21 @@ def do_multicall(current, call_list, nr_calls: int) -> int:
             if trace.active:
                 trace.emit("PV", "multicall_result", domid=current.domid, vcpu=current.vcpu_id,
                            pcpu=current.processor, index=i, op=name, rc=rc, errno=E.errno_name(rc))
+        if trace.active:                                   # "N hypercalls, 1 crossing" in the trace
+            trace.emit("PV", "multicall_done", domid=current.domid, vcpu=current.vcpu_id,
+                       pcpu=current.processor, hypercalls=nr_calls, crossings=1,
+                       failed=sum(1 for e in call_list[:nr_calls] if e.result < 0))
         return 0
     finally:
         pcpu.in_multicall = False
+
+
+def crossing_counts(events, domid: int | None = None) -> dict:
+    """From a PV trace (``machine.trace.record("PV")``): ``crossings``, the entries into Xen (one per
+    ``int $0x82``, a multicall being one), and ``hypercalls``, the hypercalls Xen ran (each multicall
+    entry counts, the multicall itself does not); only domain ``domid``'s when given."""
+    mine = [e for e in events if domid is None or e.domid == domid]
+    crossings = sum(1 for e in mine if e.name == "hypercall")
+    multicalls = sum(1 for e in mine if e.name == "hypercall" and e["op"] == "multicall")
+    entries = sum(1 for e in mine if e.name == "multicall_entry")
+    return {"crossings": crossings, "hypercalls": crossings - multicalls + entries}
