@@ -163,3 +163,23 @@ def context_switch(kernel, v, nxt: Task | None = None) -> list:
 def fpu_used(kernel, v) -> None:
     """math_state_restore (the #NM handler): the running task now owns the FPU (TS_USEDFPU)."""
     runqueue(kernel, v).current.used_fpu = True
+
+
+def example(nr_tls: int = 1, seed: int = 0, memory: int = 32):
+    """The chapter-5 scenario: a paused domU whose task A used the FPU and whose next task B has
+    ``nr_tls`` TLS descriptors (glibc's, Wine's ...) and called iopl(3). Returns (machine, domain)."""
+    import xenlab
+    from xenlab.hw.segments import SegmentDescriptor
+    if not 0 <= nr_tls <= GDT_ENTRY_TLS_ENTRIES:
+        raise ValueError(f"nr_tls={nr_tls}: Linux has {GDT_ENTRY_TLS_ENTRIES} TLS slots")
+    m = xenlab.Machine(seed=seed)
+    d = m.create_domain(xenlab.DomainConfig(name="app", memory=memory))
+    d.pause()
+    k, v = d.kernel, d.vcpus[0]
+    a, b = runqueue(k, v).tasks
+    for slot in range(nr_tls):            # small byte-granular data segments of the process, DPL 3
+        desc = SegmentDescriptor(base=0x0804F000 + 0x1000 * slot, limit=0xFFF, type=0x2, s=1, dpl=3, p=1, db=1, g=0)
+        set_thread_area(k, v, b, slot, desc)
+    b.io_pl = 3
+    a.used_fpu = True
+    return m, d
