@@ -181,8 +181,11 @@ def test_switch_with_tls_and_iopl_is_one_multicall_in_process_c_order():
     a.used_fpu = True
     gdt_ma = guest_gdt(d).mfn << 12
     crossings = m.stats["hypercalls"]
-    mcl, calls, entries, results = _switch_events(m, d, lambda: ST.context_switch(k, v))
+    with m.trace.record("MEM") as mem:
+        mcl, calls, entries, results = _switch_events(m, d, lambda: ST.context_switch(k, v))
     assert calls == ["mmuext_op", "multicall"] and m.stats["hypercalls"] - crossings == 2
+    # switch_mm (mmu_context.h): MMUEXT_NEW_BASEPTR, here of the root the tasks share
+    assert [(e.name, e["mfn"]) for e in mem if e.name == "new_baseptr"] == [("new_baseptr", v.cr3 >> 12)]
     # The oracle: process.c's order (fpu, stack, TLS 0..2 where they differ, iopl 0 -> as given, 3).
     assert [op for op, _ in entries] == ["fpu_taskswitch", "stack_switch", "update_descriptor",
                                         "update_descriptor", "physdev_op"]

@@ -29,8 +29,8 @@ Simplifications:
   process, and ``("switch",)`` alternates between them; ``new_task`` adds more. Their kernel stacks are
   4 KiB (i386 Linux's CONFIG_4KSTACKS) carved from the vcpu's 8 KiB stack area, so Xen's exception
   frames land in memory the kernel keeps for that alone; a task added later gets a free page.
-- The processes share the kernel's page tables (guest/process.py builds real separate ones), so
-  switch_mm's reload is a local TLB flush, as the model's ``write_cr3`` is.
+- The tasks' processes share the kernel's page tables (guest/process.py builds real separate ones), so
+  switch_mm's ``MMUEXT_NEW_BASEPTR`` reloads the root CR3 already holds (a TLB flush in effect).
 - TLS descriptors go into the domain's one GDT page (guest/gdt.py, vcpu 0's): only tasks on vcpu 0
   may have TLS. No I/O bitmaps (SET_IOBITMAP is not modelled, xen/physdev.py), no LDTs.
 """
@@ -152,7 +152,11 @@ def context_switch(kernel, v, nxt: Task | None = None) -> list:
     elif nxt not in rq.tasks:
         raise ValueError(f"{nxt!r} is not a task of vcpu {v.vcpu_id}")
     if nxt.mm != prev.mm:                                  # switch_mm: only for another address space
-        kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
+        # load_cr3(next->pgd): the tasks share the kernel's tables here, so the root loaded is the one
+        # CR3 holds (Xen takes the new root's reference before it drops the old: the same frame is fine)
+        op = mmuext_op_t(cmd=X.MMUEXT_NEW_BASEPTR, mfn=v.cr3 >> 12) if getattr(v, "cr3", 0) else \
+            mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)
+        kernel.hypercall(v, "mmuext_op", [op], 1, None, X.DOMID_SELF)
     mcl = switch_entries(kernel, v, prev, nxt)
     prev.used_fpu = False                                  # its FPU state is saved; TS is set
     kernel.hypercall(v, "multicall", mcl, len(mcl))        # (void)HYPERVISOR_multicall(_mcl, mcl - _mcl)
