@@ -42,8 +42,8 @@ def test_constants_are_the_headers_and_absent_from_3_0_0():
         assert m is not None, n
         assert getattr(VC, n) == int(m.group(1)), n
     # struct vcpu_runstate_info: int state; uint64_t state_entry_time; uint64_t time[4];
-    body = re.search(r"struct vcpu_runstate_info\s*\{(.*?)\};", text, re.S).group(1)
-    fields = re.findall(r"^\s*(?:int|uint64_t)\s+(\w+)(?:\[(\d+)\])?;", body, re.M)
+    body = re.search(r"struct vcpu_runstate_info\s*\{(.*?)\};", text, re.DOTALL).group(1)
+    fields = re.findall(r"^\s*(?:int|uint64_t)\s+(\w+)(?:\[(\d+)\])?;", body, re.MULTILINE)
     assert fields == [("state", ""), ("state_entry_time", ""), ("time", "4")]
     info = VC.vcpu_runstate_info()
     assert list(vars(info)) == ["state", "state_entry_time", "time"] and len(info.time) == 4

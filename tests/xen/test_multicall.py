@@ -8,11 +8,11 @@ import pytest
 
 import xenlab
 from xenlab.guest.workload import Program
+from xenlab.xen.multicall import crossing_counts
 from xenlab.xen.public import errno as E
 from xenlab.xen.public import xen as X
 from xenlab.xen.public.memory import mmu_update_t
 from xenlab.xen.public.xen import multicall_entry_t as MC
-from xenlab.xen.multicall import crossing_counts
 
 _spec = importlib.util.spec_from_file_location(
     "hw_ref_walk", pathlib.Path(__file__).parents[1] / "hw" / "test_paging_walk.py")
@@ -154,7 +154,7 @@ def test_fpu_use_queues_fpu_taskswitch_first():
     m = xenlab.Machine(memory_mb=64, seed=2)
     prog = Program("fpu", (("fpu",), ("switch",), ("switch",), ("block",)))
     d = m.create_domain(xenlab.DomainConfig(name="f", memory=8, workload=prog))
-    _, calls, entries, results = _switch_events(m, d, lambda: m.run_for(20_000_000))
+    _, _, entries, results = _switch_events(m, d, lambda: m.run_for(20_000_000))
     # A used the FPU (#NM -> clts -> TS_USEDFPU): its switch-out sets TS in the same multicall; B did not.
     assert [op for op, _ in entries] == ["fpu_taskswitch", "stack_switch", "stack_switch"]
     assert entries[0][1] == (1,)
@@ -217,7 +217,7 @@ def test_a_thread_switch_is_one_crossing_and_a_refused_entry_stops_nothing():
     assert ST.set_thread_area(k, v, t, 2, SegmentDescriptor.flat(0, True)) == 0      # not running: stored only
     t.io_pl = 2
     crossings = m.stats["hypercalls"]
-    mcl, calls, entries, results = _switch_events(m, d, lambda: ST.context_switch(k, v, t))
+    _, calls, entries, results = _switch_events(m, d, lambda: ST.context_switch(k, v, t))
     assert calls == ["multicall"] and m.stats["hypercalls"] - crossings == 1      # no switch_mm
     assert [op for op, _ in entries] == ["stack_switch", "update_descriptor", "physdev_op"]
     assert results == [0, -E.EINVAL, 0]
