@@ -16,7 +16,7 @@ Workload operations handled here (guest/workload.py):
     ("fault", vector[, addr])    a process takes an exception (14 = page fault at addr, 0 = divide error ...)
     ("fpu",)                     a process uses the FPU after a task switch (lazy FPU: #NM)
     ("switch",)                  the kernel switches to another process: switch_mm's mmuext_op, then
-                                 __switch_to's ONE multicall (fpu_taskswitch + stack_switch)
+                                 __switch_to's ONE multicall (guest/switch_to.py)
     ("priv", insn, *operands)    the kernel needs a privileged operation (write_cr3, hlt, lgdt, in, out, cli, sti)
     ("insn", insn, ring, *ops)   the raw instruction executed in ring 1 or 3 (what an unported kernel would do)
 """
@@ -188,6 +188,8 @@ def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> bool
         detail["cr2"] = vcpu_info_read(v, "arch.cr2")     # do_page_fault reads the address Xen saved
     elif frame.vector == 7:
         kernel.hypercall(v, "fpu_taskswitch", 0)            # math_state_restore(): clts
+        from xenlab.guest.switch_to import fpu_used
+        fpu_used(kernel, v)                                 # ... and the task now owns the FPU
     elif frame.vector == 0x80:
         detail["nr"] = syscall_nr
     if machine.trace.active:
@@ -237,22 +239,12 @@ def pv_privileged(kernel, v, insn: str, *operands) -> None:
 
 
 def pv_context_switch(kernel, v) -> list:
-    """A process switch as XenLinux makes it: two crossings into Xen instead of four.
-
-    switch_mm (linux-2.6-xen-sparse include/asm-i386/mach-xen/asm/mmu_context.h) loads the new page
-    tables with one mmuext_op (the model's processes share the kernel's tables here, so a local TLB
-    flush stands in for NEW_BASEPTR, as for write_cr3); then __switch_to (arch/i386/kernel/process-xen.c)
-    queues fpu_taskswitch(1) (the outgoing task used the FPU: set TS for lazy switching) and
-    stack_switch(__KERNEL_DS, next->esp0) and makes ONE multicall. Returns the multicall's entries,
-    each with its result."""
-    from xenlab.xen.public import xen as X
-    from xenlab.xen.public.memory import mmuext_op_t
-    kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
-    esp0 = KERNEL_STACK_TOP - STACK_SIZE * v.vcpu_id
-    batch = [X.multicall_entry_t(X.__HYPERVISOR_fpu_taskswitch, [1]),
-             X.multicall_entry_t(X.__HYPERVISOR_stack_switch, [FLAT_KERNEL_DS, esp0])]
-    kernel.hypercall(v, "multicall", batch, len(batch))
-    return batch
+    """A process switch as XenLinux 3.0.0 makes it (guest/switch_to.py): switch_mm's mmuext_op, then
+    __switch_to's ONE multicall (fpu_taskswitch if the task used the FPU, stack_switch, the TLS
+    descriptors that differ, SET_IOPL if io_pl differs). Returns the multicall's entries, each with
+    its result."""
+    from xenlab.guest.switch_to import context_switch
+    return context_switch(kernel, v)
 
 
 # -- the unmodified (HVM) kernel ---------------------------------------------------------------------------------

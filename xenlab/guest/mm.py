@@ -117,8 +117,9 @@ class GuestMM:
 
     def _new_table(self, reqs: list | None = None) -> int:
         """A zeroed page that Xen will accept as a page table: read-only in the direct map first.
-        With ``reqs`` the read-only update joins that batch (XenLinux's mm_pin does all of a new
-        address space's pages in one multicall) instead of costing an update_va_mapping each."""
+        With ``reqs`` the read-only update joins that batch as an mmu_update request instead of costing
+        an update_va_mapping each (a model shortcut: XenLinux 3.0's pgd_walk makes one
+        update_va_mapping per table page, no multicall, up to 3.0.4)."""
         pfn = self._take_pfn()
         ti = int(self.machine.frame_table.type_info[self.mfn(pfn)])
         if ti & PGT_count_mask and ti & PGT_TYPE_KEY != PGT_writable_page:
