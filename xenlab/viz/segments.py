@@ -66,7 +66,8 @@ def rows_text(rows: list[dict], translate: bool = False) -> str:
             what = f"-> {r['selector']:#06x}:{r['offset']:#x}"
         else:
             what = f"{r['base']:#010x} {r['limit']:#07x}({r['byte_limit']:#x}) {r['g']} {r['db']}"
-        out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {r['kind']:24s} {r['dpl']} {what} "
+        kind = kind_text(r["kind"]) if translate else r["kind"]
+        out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {kind:24s} {r['dpl']} {what} "
                    f"{int(r['present'])} | {ok if r['ok'] else refused}: {say(r['rule']) if translate else r['rule']}")
     return "\n".join(out)
 
