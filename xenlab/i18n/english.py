@@ -34,7 +34,7 @@ the of and is are was were be been being not with from which that this these tho
 who whose how why it its for at by as an or but if then than so far after before still now only all
 any each every more less few many much one two three has have had does did done can could will
 would should must may into onto over under between without within there here their they them you
-your we our he she his her yet same other own off out via per
+your our he she his her yet same other own off out via per
 page pages domain domains refused refuse stop written write writes running run runs blocked paused
 sent send event events ring rings request requests response responses entry entries frame frames
 table tables call calls hypercall hypercalls guest backend frontend back front end time system
@@ -82,6 +82,8 @@ VERBATIM: list[tuple[str, str]] = [
     (r"\b\w+\([\w, ]*\)", "a C call with its parameters' names (set_gdt(frames, entries))"),
     (r"\((hold-off|grant reference|backend|frontend)\)", "the glossary's introduction of an English term"),
     (r"\bRound[- ]Robin\b", "a scheduler's name"),
+    (r'^ *[\w-]+ = ".*"  \([nrwb\d,]+\)$', "xenstore-ls -p: XenStore's keys, values and permissions"),
+    (r"^(null call|2p/0K):", "lmbench's row names, as the paper's tables print them"),
     (r"<[A-Z]\w+ [^>\n]*>", "a model object's repr (<Machine ...>, <Report ...>)"),
     (r"(?m)^XENLAB-LEARN .*$", "the tests' probe of predict/quiz cells"),
 ]
@@ -90,6 +92,16 @@ VERBATIM: list[tuple[str, str]] = [
 PER_NOTEBOOK: dict[str, list[tuple[str, str]]] = {
     "05_cpu_rings.ipynb": [(r"^(in|out)\b", "x86 mnemonics (the privileged instructions a PV kernel replaces)")],
     "06_events.ipynb": [(r"\((front|back)\)", "the names of 06's two domains")],
+    "ex02_crossings.ipynb": [(r"\b(syscall|exception|hypercall|none) (?=[0-3](->|$))",
+                              "crossing_kind()'s return values, printed next to their ring path")],
+}
+
+# Polish notebooks whose output is not translated yet (file name -> why): the tests skip them. Empty this
+# as they are done.
+PENDING: dict[str, str] = {
+    "12_performance.ipynb": "chapter 12 and xenlab/perf are being reworked under issue 14; the tables' headers, "
+                            "the benchmarks' and the mechanisms' descriptions come from xenlab/perf",
+    "ex12_perf_model.ipynb": "the same: xenlab/viz/perf_model.py's notes (\"not written yet\", \"paper\")",
 }
 
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?:['’]s)?")
@@ -154,4 +166,4 @@ def notebook_english(nb, name: str) -> list[str]:
     return hits
 
 
-__all__ = ["ENGLISH_WORDS", "VERBATIM", "PER_NOTEBOOK", "english_words", "output_texts", "notebook_english"]
+__all__ = ["ENGLISH_WORDS", "VERBATIM", "PER_NOTEBOOK", "PENDING", "english_words", "output_texts", "notebook_english"]
