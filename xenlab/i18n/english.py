@@ -31,18 +31,18 @@ import re
 # Common English words that never occur as Polish words; the course's own vocabulary included.
 ENGLISH_WORDS = frozenset("""
 the of and is are was were be been being not with from which that this these those what when where
-who whose how why it its for at by as an or but if then than so far after before still now only all
+who whose how why it its for at as an or but if then than so far after before still now only all
 any each every more less few many much one two three has have had does did done can could will
 would should must may into onto over under between without within there here their they them you
-your our he she his her yet same other own off out via per
+your our he she his her yet other own off out via per
 page pages domain domains refused refuse stop written write writes running run runs blocked paused
 sent send event events ring rings request requests response responses entry entries frame frames
-table tables call calls hypercall hypercalls guest backend frontend back front end time system
+table tables call calls hypercall hypercalls guest backend frontend back front end time
 virtual latency median share promised achieved demand switches misses computes processes period
 given taken ask free longest first last length total used sectors sector disk image file
 byte bytes order steps waiting payload unchanged round trip skipped dirtied rate iterations
 iteration emulated bounced direct masked unmasked handled pending ports maps owns points shadow exits
-stale old new batched buffer boot itself using started error failed truncated reading got
+old new batched buffer boot itself using started error failed truncated reading got
 unavailable supported enabled use built kernel user code execute base gate interrupt flat
 yet unknown rule lighter entitlement bound mechanism paper within bars extra miss score benchmark
 unit build row rows packet packets shows show note process processes instead wake wakes ups
@@ -78,10 +78,13 @@ VERBATIM: list[tuple[str, str]] = [
     (r"^ +active domains:.*$", "Xen's scheduler dump (debug key 'r')"),
     (r"^Total pages sent= \d+ \([\d.]+x\)$", "xc_linux_save's summary line"),
     (r"\bARP who-has \S+ tell \S+", "tcpdump's words for an ARP request"),
+    (r"\bARP reply \S+ is-at \S+", "tcpdump's words for an ARP reply"),
+    (r"\bIP \S+ > \S+: ICMP echo (request|reply), id \d+, seq \d+, length \d+", "tcpdump's line for a ping"),
     (r"'(?:[^'\\\n]|\\.)*'", "a quoted string in a Python value's repr is data"),
     (r"\b\w+\([\w, ]*\)", "a C call with its parameters' names (set_gdt(frames, entries))"),
     (r"\((hold-off|grant reference|backend|frontend)\)", "the glossary's introduction of an English term"),
     (r"\bRound[- ]Robin\b", "a scheduler's name"),
+    (r"\b(READ|WRITE)\b", "blkif's operations (BLKIF_OP_READ, BLKIF_OP_WRITE)"),
     (r'^ *[\w-]+ = ".*"  \([nrwb\d,]+\)$', "xenstore-ls -p: XenStore's keys, values and permissions"),
     (r"^(null call|2p/0K):", "lmbench's row names, as the paper's tables print them"),
     (r"<[A-Z]\w+ [^>\n]*>", "a model object's repr (<Machine ...>, <Report ...>)"),
@@ -91,7 +94,7 @@ VERBATIM: list[tuple[str, str]] = [
 # Per notebook (file name): patterns that belong to that notebook only.
 PER_NOTEBOOK: dict[str, list[tuple[str, str]]] = {
     "05_cpu_rings.ipynb": [(r"^(in|out)\b", "x86 mnemonics (the privileged instructions a PV kernel replaces)")],
-    "06_events.ipynb": [(r"\((front|back)\)", "the names of 06's two domains")],
+    "06_events.ipynb": [(r"\b(front|back)\b", "the names of 06's two domains")],
     "ex02_crossings.ipynb": [(r"\b(syscall|exception|hypercall|none) (?=[0-3](->|$))",
                               "crossing_kind()'s return values, printed next to their ring path")],
 }
@@ -133,7 +136,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 def output_texts(nb) -> list[tuple[int, str]]:
     """(cell index, text) of every text output of an executed notebook: streams, text/plain, text/html
-    stripped of its tags, errors. Widgets (their state lives in the notebook's metadata) are not read."""
+    stripped of its tags, errors. Widgets are read by `widget_texts`."""
     found = []
     for i, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
@@ -155,15 +158,36 @@ def output_texts(nb) -> list[tuple[int, str]]:
     return found
 
 
+# The fields of a widget's saved state that a student reads (ipywidgets and bqplot).
+WIDGET_FIELDS = ("description", "value", "_options_labels", "placeholder", "tooltip", "label", "labels", "title")
+
+
+def widget_texts(nb) -> list[str]:
+    """The texts of the widgets an executed notebook saved in its metadata (HTML stripped of its tags)."""
+    state = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    found = []
+    for model in state.get("state", {}).values():
+        fields = model.get("state", {})
+        for key in WIDGET_FIELDS:
+            value = fields.get(key)
+            for text in (value if isinstance(value, list) else [value]):
+                if isinstance(text, str):
+                    found.append(html.unescape(_TAG.sub("\n", text)))
+    return found
+
+
 def notebook_english(nb, name: str) -> list[str]:
-    """One line per output line of `nb` (an executed Polish notebook named `name`) with English in it."""
+    """One line per line of text `nb` (an executed Polish notebook named `name`) shows with English in it:
+    its cells' outputs, then its widgets' texts."""
     hits = []
-    for index, text in output_texts(nb):
+    texts = [(f"cell {index + 1}", text) for index, text in output_texts(nb)]
+    texts += [("widget", text) for text in widget_texts(nb)]
+    for where, text in texts:
         for line in text.splitlines():
             words = english_words(line, name)
             if words:
-                hits.append(f"cell {index + 1}: {', '.join(words)} | {line.strip()[:140]}")
-    return hits
+                hits.append(f"{where}: {', '.join(words)} | {line.strip()[:140]}")
+    return list(dict.fromkeys(hits))
 
 
-__all__ = ["ENGLISH_WORDS", "VERBATIM", "PER_NOTEBOOK", "PENDING", "english_words", "output_texts", "notebook_english"]
+__all__ = ["ENGLISH_WORDS", "VERBATIM", "PER_NOTEBOOK", "PENDING", "english_words", "output_texts", "widget_texts", "notebook_english"]

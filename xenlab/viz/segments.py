@@ -133,10 +133,12 @@ def rule_text(rule: str) -> str:
 
 def kind_text(kind: str) -> str:
     """type_name's words ('code execute/read', 'data read/write expand-down', 'call-gate') translated;
-    system names (tss, ldt, call-gate) are Intel's and stay."""
+    the other system names (tss, ldt) are Intel's and stay."""
     words = {"code": "code", "data": "data", "execute/read": "execute_read", "execute-only": "execute_only",
              "read/write": "read_write", "read-only": "read_only", "conforming": "conforming",
              "expand-down": "expand_down", "read": None}
+    if kind == "call-gate":
+        return t("out.03.call_gate_kind")
     if not kind.startswith(("code", "data")):
         return kind
     out = []
