@@ -35,7 +35,7 @@ who whose how why it its for at as an or but if then than so far after before st
 any each every more less few many much one two three has have had does did done can could will
 would should must may into onto over under between without within there here their they them you
 your our he she his her yet other own off out via per
-page pages domain domains refused refuse stop written write writes running run runs blocked paused
+page pages domain domains refused refuse pushed stop written write writes running run runs blocked paused
 sent send event events ring rings request requests response responses entry entries frame frames
 table tables call calls hypercall hypercalls guest backend frontend back front end time
 virtual latency median share promised achieved demand switches misses computes processes period
@@ -52,16 +52,16 @@ read only above below beyond size gives give says said because reason
 # Patterns printed verbatim as Xen, its tools or a guest print them, with the reason.
 VERBATIM: list[tuple[str, str]] = [
     (r"^Name +ID +Mem\(MiB\) +VCPUs +State +Time\(s\)$", "xm list's header"),
-    (r'^Using config file ".*"\.$', "xm create"),
-    (r"^Started domain \S+$", "xm create"),
+    (r'^Using config file ".*"\.$', "xm create's first line"),
+    (r"^Started domain \S+$", "xm create's last line"),
     (r"^Error creating domain '\S+': HVM guest support is unavailable: is VT/AMD-V supported by your CPU "
      r"and enabled in your BIOS\?", "xend's message for an HVM guest without VT-x/AMD-V"),
     (r"^Error: Restore failed", "xm restore's error prefix"),
     (r"^Linux version .*$", "the Linux guest's console"),
     (r"^Kernel command line:.*$", "the Linux guest's console"),
     (r"^xentop - .*$", "xentop's screen"),
-    (r"^\d+ domains: \d+ running, \d+ blocked, \d+ paused, \d+ crashed, \d+ dying, \d+ shutdown", "xentop"),
-    (r"^Mem: \d+k total, \d+k used, \d+k free +CPUs: .*$", "xentop"),
+    (r"^\d+ domains: \d+ running, \d+ blocked, \d+ paused, \d+ crashed, \d+ dying, \d+ shutdown", "xentop's summary line"),
+    (r"^Mem: \d+k total, \d+k used, \d+k free +CPUs: .*$", "xentop's memory line"),
     (r"^ +NAME +STATE +CPU\(sec\).*$", "xentop's column header"),
     (r"\bno limit\b", "xentop's MAXMEM(k) of a domain without a limit"),
     (r"Bad type \(saw 0x[0-9a-f]+ != exp 0x[0-9a-f]+\) for mfn 0x[0-9a-f]+", "Xen's MEM_LOG (get_page_type)"),
@@ -120,7 +120,7 @@ def english_words(text: str, notebook: str | None = None) -> list[str]:
     """The English words in `text` (a Polish notebook's output) that no allowed pattern covers."""
     text = _blank(text, PER_NOTEBOOK.get(notebook or "", []) + VERBATIM)
     found = []
-    for chunk in text.split():
+    for chunk in text.replace("->", " ").replace("<-", " ").split():
         word = chunk.strip("()[]{},;:.!?\"|*«»„”–")
         if not _WORD.fullmatch(word):
             continue             # identifiers (mmu_update, d1v0, PV:hypercall), numbers, paths
