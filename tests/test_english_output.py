@@ -96,3 +96,22 @@ def test_say_translates_a_course_line_and_keeps_the_english_one():
             "wywołania mmu_update przy starcie: 5\nBad L1 flags 0x100"        # line by line; Xen's line stays
     finally:
         i18n._explicit = saved
+
+
+def test_update_outputs_splits_and_merges_per_language_blocks(tmp_path, jupyter_dirs):
+    """--update-outputs gives a cell per-language blocks when its Polish and English outputs differ, and
+    one shared block when they agree (here an old pair that now prints the same is merged)."""
+    from xenlab import coursebuild as cb
+    (tmp_path / "course").mkdir()
+    src = tmp_path / "course" / "01_demo.md"
+    src.write_text(
+        "::: meta\nkind: lecture\n:::\n::: pl\n# Demo\n:::\n::: en\n# Demo\n:::\n"
+        "::: code\nfrom xenlab.i18n.narration import say\n:::\n"
+        "::: code check\nprint(say('before: True'))\n:::\n::: output\nold\n:::\n"
+        "::: code check\nprint(6 * 7)\n:::\n::: output pl\n42\n:::\n::: output en\nforty-two\n:::\n",
+        encoding="utf-8")
+    assert cb.update_outputs(tmp_path) == [src]
+    text = src.read_text(encoding="utf-8")
+    assert "::: output pl\nprzed: True\n:::\n::: output en\nbefore: True\n:::\n" in text
+    assert "print(6 * 7)\n:::\n::: output\n42\n:::\n" in text
+    cb.parse(src)                                           # still a valid source
