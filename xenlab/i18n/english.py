@@ -46,7 +46,8 @@ old new batched buffer boot itself using started error failed truncated reading 
 unavailable supported enabled use built kernel user code execute base gate interrupt flat
 yet unknown rule lighter entitlement bound mechanism paper within bars extra miss score benchmark
 unit build row rows packet packets shows show note process processes instead wake wakes ups
-read only above below beyond size gives give says said because reason
+read only above below beyond size gives give says said because reason in about also both while until
+since just very never always again already slot slots answer answers wake woken lost missed notify
 """.split())
 
 # Patterns printed verbatim as Xen, its tools or a guest print them, with the reason.
