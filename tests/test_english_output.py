@@ -75,6 +75,9 @@ def test_stored_polish_outputs_have_no_english(src):
 
 
 def test_every_course_phrase_has_its_messages():
+    from xenlab.i18n.narration import PHRASES
+    patterns = [p.pattern for p, _ in PHRASES] + [p for p, _ in pl_output.PHRASES]
+    assert len(patterns) == len(set(patterns)), "a phrase listed twice: the second one is never used"
     for pattern, key in pl_output.PHRASES:
         groups = set(re.compile(pattern).groupindex)
         for lang in ("pl", "en"):
