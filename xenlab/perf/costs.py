@@ -62,6 +62,10 @@ Simplifications:
   shows them with their error too.
 - A byte read from the page cache or a pipe costs the native copy's estimated rate (COPY_BYTE_US, about
   1 GB/s): the paper has no read-bandwidth row. Clearing a page is priced at the same rate.
+- On V, a device register access that the VMM emulates without the host costs one v_trap, and only the
+  access that starts a transfer costs a world switch: Sugerman et al. (USENIX ATC 2001) show this for
+  the NIC after Workstation's optimisations; that the IDE emulation of version 3.2 works the same way is
+  an assumption.
 - One price per context switch: Table 4's rows with 8 and 16 processes show VMware's extra over native
   growing with the number of processes (17 us at 2, 21-27 us at 8, 35-38 us at 16) and hardly with the
   working set, but the workloads' process counts are not known well enough to use them; the 2p/0K row
@@ -217,26 +221,27 @@ ROWS = _row_recipes()
 # host world; §3.3.1 - after the optimisations "the only virtual I/O accesses that require a world
 # switch to the host are the ones that require a physical I/O device access", the others are emulated in
 # the VMM; Table 2 - such an access costs 0.78 us (the PIC) to 0.91 us (the Lance status register) on
-# their 733 MHz Pentium III, about 0.25 us at the 2.4 GHz of SOSP'03: the price of one reflected trap
-# here (v_trap, 0.28 us), which prices it. Only the access that starts the transfer is a world switch
-# (v_world: to the host, its read()/write() and back). We assume the IDE emulation follows the same rule
-# (the paper measures only the NIC).
+# their 733 MHz Pentium III, about 0.25 us at the 2.4 GHz of SOSP'03. That is what one reflected trap
+# costs here (v_trap, 0.28 us, calibrated on lmbench's null call), so v_trap prices such an access.
+# Only the access that starts the transfer is a world switch (v_world: to the host, its read()/write()
+# and back). We assume the IDE emulation follows the same rule (the paper measures only the NIC).
 #
-# A sent packet, Linux 2.4's pcnet32.c (VMware emulates the PCnet-PCI II, 79C970A, which has no LTINT,
-# so every frame sent raises a TX-done interrupt): start_xmit writes CSR0 (RAP write, then the RDP write
-# that sets TDMD: the world switch); the interrupt handler reads RAP, reads CSR0 (RAP + RDP), acks it
-# (RAP + RDP), reads it again to leave its loop (RAP + RDP), writes 0x7940 (RAP + RDP) and restores RAP:
-# 10; the 8259A (arch/i386/kernel/i8259.c, master): mask_and_ack (dummy IMR read, IMR write, specific
-# EOI) and the unmask at the end: 4. One interrupt per packet is an estimate (no coalescing).
+# A sent packet, Linux 2.4's pcnet32.c (VMware emulates an AMD PCnet-PCI, 79C970 or 79C970A; for those
+# chips pcnet32_probe1 sets no LTINT, so every frame sent raises a TX-done interrupt): start_xmit writes
+# CSR0 (RAP write, then the RDP write that sets TDMD: the world switch); the interrupt handler reads RAP,
+# reads CSR0 (RAP + RDP), acks it (RAP + RDP), reads it again to leave its loop (RAP + RDP), writes
+# 0x7940 (RAP + RDP) and restores RAP: 10; the 8259A (arch/i386/kernel/i8259.c, master):
+# mask_and_ack_8259A (dummy IMR read, IMR write, specific EOI) and enable_8259A_irq at the end (IMR
+# write): 4. One interrupt per packet is an estimate (no coalescing).
 NIC_VMM_ACCESSES = 1 + 10 + 4
-# A disk request, Linux 2.4.21's ide-disk.c do_rw_disk (LBA28) and ide-dma.c (DMA read or write; quoted
-# from 2.4.21-pre4 by B. Herrenschmidt, linux-kernel, 5 Feb 2003): the ATA command block (ATA/ATAPI-6
-# §7: device control, features, sector count, LBA low, mid, high, device): 7; bus-master setup: PRD
-# table address, command (direction), status read and clear: 4; the command register: 1; DMA start:
-# command read and write (the start bit, which starts the transfer: the world switch): 2; the completion
-# interrupt: __ide_dma_end reads and writes the command (stop) and the status (clear): 4, ide_dma_intr
-# reads the status register: 1; the 8259A (IRQ 14, slave): dummy read, IMR write, two specific EOIs,
-# unmask: 5. 24 accesses, one of them the world switch.
+# A disk request, Linux 2.4.21's ide-disk.c __ide_do_rw_disk (LBA28) and ide-dma.c (DMA read or write;
+# quoted from 2.4.21-pre4 by B. Herrenschmidt, linux-kernel, 5 Feb 2003): the ATA command block
+# (ATA/ATAPI-6 §7: device control, features, sector count, LBA low, mid, high, device): 7; bus-master
+# setup: PRD table address, command (direction), status read and clear: 4; the command register: 1; DMA
+# start: command read and write (the start bit, which starts the transfer: the world switch): 2; the
+# completion interrupt: __ide_dma_end reads and writes the command (stop) and the status (clear): 4,
+# ide_dma_intr reads the status register: 1; the 8259A (IRQ 14, slave): dummy read, IMR write, two
+# specific EOIs, unmask: 5. 24 accesses, one of them the world switch.
 IDE_ACCESSES = 7 + 4 + 1 + 2 + 4 + 1 + 5
 IDE_VMM_ACCESSES = IDE_ACCESSES - 1
 
