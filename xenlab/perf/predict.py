@@ -10,7 +10,9 @@ time_P = compute + sum over ops of mix[op] * cost_P(op) + ticks * cost_P(irq)
 - ticks: the timer interrupt at HZ = 100 over the unit's native time. A disk request's or a packet's
   completion interrupt is not counted again: ttcp's per-packet time, which calibrated them, includes it.
 
-Figure 3 enters only ``compare()``, after the prediction is made.
+Figure 3 enters only ``compare()``, after the prediction is made. ``what_if_text()`` computes two
+alternatives the chapter discusses (a world switch on every IDE access; SPEC WEB99 with the native time
+per request implied by the paper's "up to 180 Mb/s"); neither feeds the prediction.
 
 Simplifications:
 - CPU-bound: device time is not added (the paper's benchmarks ran from the page cache or kept the CPU
@@ -133,3 +135,44 @@ def units_text(units: dict | None = None) -> str:
     units = units or calibrate()
     return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {what}"
                      for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
+
+
+# Native traffic of SPEC WEB99 on L, from the paper's §4.1 text ("up to 180 Mb/s"). Used only by
+# what_if_text() to show how much native work the web mix lacks; never an input of the prediction.
+WEB_NATIVE_MBPS = 180.0
+
+
+def what_if_text(units: dict | None = None, mixes: dict | None = None) -> str:
+    """Two alternatives the chapter discusses, computed (not part of the prediction).
+
+    1. VMware's emulated disk with a world switch on every one of a request's IDE accesses (as
+       Workstation 2.0 handled the Lance's data register), instead of only on the one starting the DMA.
+    2. SPEC WEB99 with the native CPU time per request implied by the paper's 180 Mb/s (a CPU fully
+       busy), the missing time taken as user-mode work.
+    """
+    from xenlab.perf import costs as C
+    units = units or C.calibrate()
+    mixes = mixes or frozen()
+    table = op_costs(units)
+    alt = {p: dict(c) for p, c in table.items()}
+    alt["V"]["disk"] = table["L"]["disk"] + C.IDE_ACCESSES * units["v_world"]
+    lines = ["1. VMware's disk request, OSDB-OLTP on V:"]
+    for name, t in (("one world switch + 23 emulated accesses", table), ("a world switch on all 24 accesses", alt)):
+        parts = unit_times(mixes["OSDB-OLTP"], t)
+        score = sum(parts["L"].values()) / sum(parts["V"].values())
+        lines.append(f"   {name:<42} disk {t['V']['disk']:6.1f} us   V {score:.2f}")
+    web = mixes["SPEC WEB99"]
+    per_request_us = 1e6 / (WEB_NATIVE_MBPS * 1e6 / 8 / _web_bytes(web))
+    parts = unit_times(web, table)
+    totals = {p: sum(parts[p].values()) for p in PLATFORMS}
+    missing = max(per_request_us - totals["L"], 0.0)
+    lines.append(f"2. SPEC WEB99: 180 Mb/s of {_web_bytes(web) / 1000:.1f} KB responses = "
+                 f"{per_request_us:.0f} us per request on L; the mix has {totals['L']:.0f} us")
+    lines.append("   with the missing time as user-mode work: " + "  ".join(
+        f"{p} {(totals['L'] + missing) / (totals[p] + missing):.2f}" for p in PLATFORMS[1:]))
+    return "\n".join(lines)
+
+
+def _web_bytes(entry: dict) -> float:
+    """Bytes sent per web request: the payload netfront counted in the measured mix."""
+    return float(entry["mix"]["byte"])
