@@ -130,7 +130,7 @@ def test_measured_agreement_with_figure_3_does_not_regress():
 
 
 @pytest.mark.xfail(strict=True, reason="the model gets 13 of 18 bars within 0.10; it misses V on OSDB-IR "
-                                       "(0.83 vs 0.47) and OSDB-OLTP (0.55 vs 0.12), U on dbench (0.15 vs "
+                                       "(0.83 vs 0.47) and OSDB-OLTP (0.55 vs 0.12), U on dbench (0.16 vs "
                                        "0.27) and SPEC WEB99 (0.09 vs 0.33), X on SPEC WEB99 (0.89 vs 0.99, "
                                        "-0.105); not fitted")
 def test_issue_target_15_of_18_bars():
@@ -189,9 +189,11 @@ def test_bytes_and_cleared_pages_come_from_the_workload():
     assert changed["mix"]["fault"] == 3 and changed["mix"]["zero"] == 3
     mixes = dict(workloads.frozen(), **{"OSDB-IR": changed})
     assert predict.predict(mixes=mixes)["OSDB-IR"] != predict.predict()["OSDB-IR"]
-    # dbench's unit is one SMB request of client.txt: its bytes are the trace's, per request
+    # dbench's unit is one SMB request of client.txt: its bytes are the replayed trace's, per request
+    # (the writes' ByteCounts plus the expanding writes of opens; reads only inside the file)
     d = workloads.frozen()["dbench"]["mix"]
-    assert d["wbyte"] == pytest.approx(94_701_582 / 50_627) and d["rbyte"] == pytest.approx(37_950_391 / 50_627)
+    assert d["wbyte"] == pytest.approx((94_701_582 + 139_798) / 50_627)
+    assert d["rbyte"] == pytest.approx(37_066_988 / 50_627) and d["rbyte"] < 37_950_391 / 50_627
 
 
 def test_prediction_arrays_and_chart():
