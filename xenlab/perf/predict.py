@@ -137,8 +137,9 @@ def units_text(units: dict | None = None) -> str:
                      for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
 
 
-# Native traffic of SPEC WEB99 on L, from the paper's §4.1 text ("up to 180 Mb/s"). Used only by
-# what_if_text() to show how much native work the web mix lacks; never an input of the prediction.
+# Traffic of SPEC WEB99, from the paper's §4.1 text ("up to 180 Mb/s of TCP traffic"; read as native
+# Linux's run). Used only by what_if_text() to show how much native work the web mix lacks; never an
+# input of the prediction.
 WEB_NATIVE_MBPS = 180.0
 
 
