@@ -217,6 +217,13 @@ class Machine:
     def domain_by_name(self, name: str) -> Domain | None:
         return next((d for d in self.domains.values() if d.name == name), None)
 
+    def domain_record(self, domid: int) -> Domain | None:
+        """xend's record of a domain (XendDomainInfo: its name, config, kernel, console and store pages).
+
+        The model keeps xend's fields on the Domain object; the toolstack uses this for those fields
+        only and reaches Xen's own state (memory, page tables, vcpus) by hypercall."""
+        return self.domains.get(domid)
+
     def domain_create_empty(self, domid: int | None = None, config: DomainConfig | None = None,
                             privileged: bool = False) -> Domain:
         """domain_create(): an empty, paused domain with its shared_info page and event channels."""

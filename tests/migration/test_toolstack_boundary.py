@@ -100,3 +100,141 @@ def test_cpumap_formatting_follows_xms_worked_examples():
     assert format_cpumap([0], 8) == "0"
     assert format_cpumap(list(range(32)), 2) == "any cpu"        # CPUMAP_RUNANYWHERE folded modulo 2
     assert cpu_make_map("0-2,5") == [0, 1, 2, 5]
+
+
+# -- save, restore and migration with Xen's internals out of the toolstack's reach ---------------------------
+_XEN_STATE = {"frame_table", "m2p", "memory", "domains"}         # the hypervisor's own tables and the RAM
+_DOMAIN_STATE = {"p2m", "vcpus", "shared_info_mfn", "tot_pages", "max_pages", "pause_count"}
+
+
+def _from_toolstack() -> str | None:
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    return caller if caller.startswith("xenlab.toolstack") else None
+
+
+def guard(machine):
+    """Refuse, from code in xenlab.toolstack, reads of Xen's frame table, M2P, memory and domain
+    table, and of any domain's P2M, vcpus and page counts (the guest's P2M is the guest's own)."""
+    class GuardedMachine(type(machine)):
+        def __getattribute__(self, name):
+            if name in _XEN_STATE and _from_toolstack():
+                raise AssertionError(f"{_from_toolstack()} read machine.{name} directly")
+            return object.__getattribute__(self, name)
+    real = dict(machine.domains)
+    machine.domains = GuardedDomains(real)
+    machine.__class__ = GuardedMachine
+    for d in real.values():
+        _guard_domain(d)
+    machine.on_domain_create.append(_guard_domain)
+    return real
+
+
+def _guard_domain(d):
+    if type(d).__name__ == "GuardedDomain":
+        return
+
+    class GuardedDomain(type(d)):
+        def __getattribute__(self, name):
+            if name in _DOMAIN_STATE and _from_toolstack():
+                raise AssertionError(f"{_from_toolstack()} read domain.{name} directly")
+            return object.__getattribute__(self, name)
+    d.__class__ = GuardedDomain
+
+
+def _guest_bytes(m, d):
+    """The guest's memory in pfn order, read by the test (not the toolstack)."""
+    frames = m.memory.data.reshape(-1, 4096)
+    return [frames[mfn].tobytes() for mfn in object.__getattribute__(d, "p2m")]
+
+
+def test_guard_catches_a_read_of_xens_tables():
+    m = xenlab.Machine(seed=0, memory_mb=64)
+    guard(m)
+    ns = {"__name__": "xenlab.toolstack.fake"}
+    exec("def peek(m):\n    return m.frame_table\n", ns)
+    exec("def p2m(m, d):\n    return d.p2m\n", ns)
+    import pytest
+    with pytest.raises(AssertionError, match="machine.frame_table"):
+        ns["peek"](m)
+    with pytest.raises(AssertionError, match="domain.p2m"):
+        ns["p2m"](m, m.domain_by_name("Domain-0"))
+
+
+def test_xm_save_and_restore_through_hypercalls_only(tmp_path):
+    m = xenlab.Machine(seed=7, memory_mb=128)
+    d = m.create_domain(xenlab.DomainConfig(name="web", memory=16, workload="cpu-bound"))
+    m.run_for(30_000_000)
+    guard(m)
+    path = str(tmp_path / "web.chk")
+    xenlab.xm(m, f"save web {path}")
+    assert m.domain_by_name("web") is None
+    # What the image must hold: the guest's bytes as they were when it suspended (the destroyed
+    # domain's frames are freed but not wiped; the test reads them beside the toolstack).
+    before = {pfn: page for pfn, page in enumerate(_guest_bytes(m, d))}
+    xenlab.xm(m, f"restore {path}")
+    r = m.domain_by_name("web")
+    after = _guest_bytes(m, r)
+    p2m_new = object.__getattribute__(r, "p2m")
+    assert len(after) == len(before) == 4096
+    # Plain pages come back byte for byte; page-table pages differ only in their frame numbers.
+    ft = m.frame_table
+    plain = [pfn for pfn, mfn in enumerate(p2m_new) if (int(ft.type_info[mfn]) >> 29) not in (1, 2, 3)]
+    assert len(plain) > 3500
+    changed = [pfn for pfn in plain if after[pfn] != before[pfn] and pfn not in (0, 1, 2)]
+    assert changed == []
+    m.run_for(20_000_000)
+    assert r.kernel is not None and not r.is_shutdown
+
+
+def test_xm_migrate_through_hypercalls_only():
+    src = xenlab.Machine(seed=8, memory_mb=128)
+    dst = xenlab.Machine(seed=9, memory_mb=128)
+    d = src.create_domain(xenlab.DomainConfig(name="db", memory=16, workload="cpu-bound"))
+    src.run_for(20_000_000)
+    guard(src)
+    guard(dst)
+    from xenlab.toolstack.migrate import migrate
+    migrate(src, d, dst, live=True)
+    assert src.domain_by_name("db") is None and dst.domain_by_name("db") is not None
+    dst.run_for(10_000_000)
+
+
+def test_trace_of_xm_save_shows_libxcs_dom0_ops(tmp_path):
+    """The dom0_op commands xm save makes, in order, compressed to runs (X@RELEASE-3.0.0:
+    tools/libxc/xc_linux_save.c: getinfo, vcpu context, memory list, then per batch the page
+    types; the final context; xend then destroys the domain)."""
+    from xenlab.xen.public import dom0_ops as D
+    names = {v: k for k, v in vars(D).items() if k.startswith("DOM0_") and isinstance(v, int)
+             and not k.startswith(("DOM0_SHADOW_CONTROL_OP", "DOM0_INTERFACE"))}
+    m = xenlab.Machine(seed=7, memory_mb=128)
+    domid = m.create_domain(xenlab.DomainConfig(name="web", memory=16, workload="cpu-bound")).domain_id
+    m.run_for(10_000_000)
+    seen, maps = [], []
+
+    def on_event(e):
+        data = e.data
+        if e.name != "hypercall" or e.domid != 0:
+            return
+        if data["op"] == "dom0_op":
+            seen.append(names[dict(data["args"][0][1:])["cmd"]])
+        else:
+            seen.append(data["op"])
+        if data["op"] == "mmu_update" and len(data["args"]) > 3:
+            maps.append(data["args"][3])
+    m.trace.subscribe(on_event)
+    xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
+    ops = [n for n in seen if n.startswith("DOM0_")]
+    first = ops.index("DOM0_GETVCPUCONTEXT") - 1
+    core = ops[first:ops.index("DOM0_DESTROYDOMAIN") + 1]
+    assert core == [
+        "DOM0_GETDOMAININFO", "DOM0_GETVCPUCONTEXT",      # xc_linux_save.c:635, 646
+        "DOM0_GETMEMLIST",                                # the P2M (3.0.0 maps the guest's own P2M frames)
+        "DOM0_GETDOMAININFO", "DOM0_GETDOMAININFO",       # xend's suspend: is it running? has it suspended?
+        "DOM0_GETVCPUCONTEXT",                            # suspend_and_state: the stopped vcpu's context
+        # 16 MiB = 4096 pages in batches of MAX_BATCH_SIZE 1024: one type query per batch (:938)
+        "DOM0_GETPAGEFRAMEINFO2", "DOM0_GETPAGEFRAMEINFO2", "DOM0_GETPAGEFRAMEINFO2", "DOM0_GETPAGEFRAMEINFO2",
+        "DOM0_DESTROYDOMAIN"]                             # XendCheckpoint.save: the domain is gone
+    # Each batch is mapped (mmu_update with foreigndom = the guest), then its types asked (:932-938);
+    # the last mapping is the shared_info page's.
+    before = seen[:seen.index("DOM0_GETPAGEFRAMEINFO2")]
+    assert before[-1] == "mmu_update" and maps.count(domid) == 4 + 1

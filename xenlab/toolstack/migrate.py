@@ -106,7 +106,7 @@ def resolve_host(target):
             raise ToolstackError(f"Error: can't connect to {target}: no such host "
                                  f"(xenlab.toolstack.migrate.hosts: {known})")
         return hosts[target]
-    if not hasattr(target, "domains") or not hasattr(target, "xend"):
+    if getattr(target, "xend", None) is None or not hasattr(target, "domain_record"):
         raise ToolstackError(f"Error: {target!r} is not a host (a xenlab.Machine or a name in migrate.hosts)")
     return target
 

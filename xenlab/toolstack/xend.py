@@ -20,17 +20,11 @@ from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.errno import errno_name
 from xenlab.xen.timer import PRIO_DEFAULT
+from xenlab.toolstack.xc import ToolstackError, dom0_op, domain_getinfo  # noqa: F401  (re-exported for xend's users)
+from xenlab.xen.public.xen import SHUTDOWN_NAMES
 
 HVM_UNAVAILABLE = ("HVM guest support is unavailable: is VT/AMD-V supported by your CPU "
                    "and enabled in your BIOS?")
-
-
-class ToolstackError(DomainCreateError):
-    """A toolstack operation failed; the message says which call and why."""
-
-
-def dom0_op(machine, cmd: int, u) -> int:
-    return machine.dom0.hypercall("dom0_op", D.dom0_op(cmd, u))
 
 
 def _check(rc: int, what: str) -> None:
@@ -229,10 +223,12 @@ class Xend:
     def _act(self, _data) -> None:
         pending, self._pending = self._pending, []
         for domid in pending:
-            d = self.machine.domains.get(domid)
-            if d is None or not d.is_shutdown:
+            info = domain_getinfo(self.machine, domid)         # DOM0_GETDOMAININFO, as xend polls it
+            if info is None or not info.flags & D.DOMFLAGS_SHUTDOWN:
                 continue
-            reason = d.shutdown_reason
+            code = (info.flags >> D.DOMFLAGS_SHUTDOWNSHIFT) & D.DOMFLAGS_SHUTDOWNMASK
+            reason = SHUTDOWN_NAMES.get(code, "?")
+            d = self.machine.domain_record(domid)
             if reason == "suspend":
                 continue                  # save/migrate picks it up
             action = getattr(d.config, f"on_{reason}", "destroy")
@@ -243,7 +239,7 @@ class Xend:
             if action == "rename-restart":
                 d.name = f"{d.name}-{domid}"
             else:
-                self.machine.domain_destroy(d)
+                dom0_op(self.machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(domid))
             if action in ("restart", "rename-restart"):
                 new = create_domain_from_config(self.machine, config)
                 new.restart_count = d.restart_count + 1

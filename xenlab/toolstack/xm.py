@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from xenlab.toolstack.config import KEYS, ConfigError, parse_config, parse_override, read_config_file
+from xenlab.toolstack.xc import domain_getinfo
 from xenlab.toolstack.xend import ConfigValueError, ToolstackError, dom0_op
 from xenlab.xen.domain import DomainCreateError
 from xenlab.xen.public import dom0_ops as D
@@ -84,8 +85,8 @@ def xm(machine, line: str, *, config: str | None = None) -> XmResult:
 
 def find_domain(machine, ident: str):
     """xm accepts a domain name or a numeric domid."""
-    if ident.isdigit() and int(ident) in machine.domains:
-        return machine.domains[int(ident)]
+    if ident.isdigit() and domain_getinfo(machine, int(ident)) is not None:   # DOM0_GETDOMAININFO
+        return machine.domain_record(int(ident))
     d = machine.domain_by_name(ident)
     if d is None:
         raise XmError(f"Error: Domain '{ident}' does not exist.")
@@ -183,7 +184,7 @@ def cmd_list(machine, args) -> XmResult:
         raise XmError("Error: 'xm list --long' (SXP output) is not modelled; use machine.domains[ID].dump()")
     rows = []
     for info in domain_infos(machine):
-        d = machine.domains[info.domain]
+        d = machine.domain_record(info.domain)
         if wanted and d.name not in wanted and str(d.domain_id) not in wanted:
             continue
         rows.append({"name": d.name, "id": info.domain, "mem": (info.tot_pages * 4096) >> 20,
@@ -236,7 +237,7 @@ def _request_shutdown(machine, args, reason: int, usage: str) -> XmResult:
     if any(f not in "waRH" for f in flags):
         raise XmError(f"Error: unknown option in {flags!r}. Usage: xm {usage}")
     if "a" in flags:
-        doms = [d for d in machine.domains.values() if d.domain_id != 0]
+        doms = [machine.domain_record(info.domain) for info in domain_infos(machine) if info.domain != 0]
     else:
         doms = [find_domain(machine, _one_domain(targets, usage))]
     names = {SHUTDOWN_poweroff: "poweroff", SHUTDOWN_reboot: "reboot"}
@@ -247,7 +248,7 @@ def _request_shutdown(machine, args, reason: int, usage: str) -> XmResult:
     if "w" in flags:
         ids = {d.domain_id for d in doms}
         deadline = machine.now + 10_000 * MS
-        while ids & set(machine.domains) and machine.step(deadline) is not None:
+        while ids & {info.domain for info in domain_infos(machine)} and machine.step(deadline) is not None:
             pass
     return XmResult(usage.split()[0], "", [{"name": d.name, "domid": d.domain_id} for d in doms])
 

@@ -27,6 +27,7 @@ DOM0_PHYSINFO = 22
 DOM0_SCHED_ID = 24
 DOM0_SHADOW_CONTROL = 25
 DOM0_SETDOMAINMAXMEM = 28
+DOM0_GETPAGEFRAMEINFO2 = 29
 DOM0_MAX_VCPUS = 41
 DOM0_GETVCPUCONTEXT = 37
 DOM0_GETDOMAININFOLIST = 38
@@ -212,6 +213,15 @@ class dom0_getpageframeinfo:
     pfn: int = 0                     # IN: the MACHINE frame to ask about (the name is Xen's)
     domain: int = 0                  # IN: the domain it should belong to
     type: int = NOTAB                # OUT: NOTAB, L1TAB ... L4TAB
+
+
+@dataclass
+class dom0_getpageframeinfo2:
+    """DOM0_GETPAGEFRAMEINFO2, the batched query: each entry of ``array`` is a machine frame IN and
+    the frame with its LxTAB tag (| LPINTAB if pinned) OUT, or | XTAB if it is not the domain's."""
+    domain: int = 0
+    num: int = 0                     # at most 1024 (-E2BIG)
+    array: list | None = None        # IN/OUT
 
 
 CPUMAP_RUNANYWHERE = 0xFFFFFFFF     # X@RELEASE-3.0.0:xen/include/xen/sched.h:53
