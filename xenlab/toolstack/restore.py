@@ -17,10 +17,19 @@ so CR3 = 0 or a pfn outside the image is refused), the guest's resume record, an
 shared_info page. Only Xen's own checks remain for the build (re-pinning validates the page tables);
 if one fails the half-built domain is destroyed, so a bad file leaves the machine as it was.
 
+The build goes through dom0's hypercalls only, as xc_linux_restore's does: DOM0_CREATEDOMAIN,
+DOM0_MAX_VCPUS, DOM0_SETDOMAINMAXMEM (and DOM0_ADJUSTDOM), memory_op XENMEM_increase_reservation for
+the new domain, mmu_update MMU_MACHPHYS_UPDATE for each new frame's M2P entry, each batch of pages
+written through a writable privcmd mapping (dom0/privcmd.py), mmuext_op pins with foreigndom,
+DOM0_SETDOMAININFO for vcpu 0 (Xen takes the root reference on CR3 and checks the tables), start_info
+and shared_info patched through mappings, then xend's console and store set-up and DOM0_UNPAUSEDOMAIN.
+
 Simplifications:
-- Pinned page tables are re-pinned by dom0 on the guest's behalf and CR3 is re-taken as a root
-  reference, so Xen validates the canonicalised tables again on the new frames; the guest kernel's
-  own bookkeeping (which pfns are tables, which are free) is rebuilt from the frame table.
+- The new frames are the ones increase_reservation returns (3.0.0 asks DOM0_GETMEMLIST for them;
+  the model's GETMEMLIST walks the guest's P2M, which is still empty then).
+- The new P2M, which xc_linux_restore writes into the guest's P2M frames, is handed to the model's
+  guest kernel as a list when it resumes (``_resume_guest``); the kernel's own bookkeeping (which
+  pfns are tables, which are free) is rebuilt from the frame table.
 - Only the arch fields (max_pfn) of the saved shared_info page are carried over; event channels are
   rebuilt by the guest's irq_resume and time by Xen, as they would be after restore.
 """

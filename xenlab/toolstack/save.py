@@ -20,9 +20,21 @@ iterations over the log-dirty bitmap (xen/shadow.py); ``precopy_should_stop`` is
 ``xm save`` and migration go through checkpoint.py, which checks the target before the guest is
 suspended and resumes the guest when a save fails after it (``save_domain`` alone does not).
 
+The saver reaches Xen only through dom0's hypercalls (toolstack/xc.py, libxc's calls), in the order
+xc_linux_save makes them: DOM0_GETDOMAININFO and DOM0_GETVCPUCONTEXT (checks), the P2M, log-dirty
+mode through DOM0_SHADOW_CONTROL (ENABLE_LOGDIRTY, PEEK, CLEAN, OFF), xend's suspend (checked with
+DOM0_GETDOMAININFO) and DOM0_GETVCPUCONTEXT of the stopped vcpu, then per batch a privcmd mapping of
+the batch's frames (``mmu_update`` with ``foreigndom`` = the guest, read-only: dom0/privcmd.py) and
+DOM0_GETPAGEFRAMEINFO2 for their page types; the shared_info page through a mapping at the end.
+
 Simplifications:
-- The guest's P2M table is a Python list (``d.p2m``), not frames of guest memory, so the P2M frame
-  list carries 0xFFFFFFFF entries unless the guest names its P2M frames (``d.p2m_frame_pfns``).
+- The guest's P2M is a Python list in the model's guest kernel, not frames of guest memory, so the
+  saver cannot map it as 3.0.0 does (shared_info's pfn_to_mfn_frame_list_list). It rebuilds it from
+  the domain's frames (DOM0_GETMEMLIST) and the read-only M2P (the table every PV kernel reads),
+  which gives the same table; the P2M frame list in the image carries 0xFFFFFFFF entries.
+- max_pfn comes from the domain's config (what the builder gave it), not from shared_info's
+  ``arch.max_pfn``, which the model's guest does not fill in.
+- The M2P is read as the array Xen keeps (``privcmd.machphys``), not through mapped M2P frames.
 - Without page tables in the guest (no CR3), the model does not refuse the save, as xc_linux_save
   does ("not in a valid Linux guest OS state").
 - The model's log-dirty mode sees the guest's own writes only (xen/shadow.py). Xen's writes into a
