@@ -238,3 +238,15 @@ def test_trace_of_xm_save_shows_libxcs_dom0_ops(tmp_path):
     # the last mapping is the shared_info page's.
     before = seen[:seen.index("DOM0_GETPAGEFRAMEINFO2")]
     assert before[-1] == "mmu_update" and maps.count(domid) == 4 + 1
+
+
+def test_xm_create_list_and_destroy_through_hypercalls_only():
+    m = xenlab.Machine(seed=11, memory_mb=128)
+    guard(m)
+    d = m.create_domain(xenlab.DomainConfig(name="app", memory=16, workload="cpu-bound"))
+    m.run_for(20_000_000)
+    rows = xenlab.xm(m, "list").rows
+    assert [r["name"] for r in rows] == ["Domain-0", "app"] and rows[1]["mem"] == 16
+    assert object.__getattribute__(d, "tot_pages") == 16 << 8
+    xenlab.xm(m, "destroy app")
+    assert m.domain_by_name("app") is None

@@ -181,7 +181,7 @@ def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBI
         if target is not machine:
             machine.run_for(activation_ns)
     dom0_op(target, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(new.domain_id))
-    machine.domain_destroy(d)                  # commitment: the source releases its copy
+    dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))   # commitment: the source releases its copy
     downtime = machine.now - report.suspended_at
     machine.trace.emit("DOM", "migrated", domid=d.domain_id, name=name, downtime_ns=downtime,
                        iterations=len(report.iterations))

@@ -135,7 +135,7 @@ def _create_container(machine, config, domid: int = 0):
         dom0_op(machine, D.DOM0_SETDOMAINMAXMEM, D.dom0_setdomainmaxmem(domid, config.maxmem << 10))
         params = sched_params(machine, config)
         if params:
-            rc = dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(domid, machine.scheduler.sched_id,
+            rc = dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(domid, xc.sched_id(machine),
                                                                      D.SCHED_INFO_PUT, params))
             if rc < 0:
                 raise RestoreError(f"Error: Restore failed: DOM0_ADJUSTDOM {params}: {errno_name(rc)}")

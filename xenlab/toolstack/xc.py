@@ -8,17 +8,13 @@ restore, migration, xentop and xm build on these calls, as xend and xc_linux_sav
 from __future__ import annotations
 
 from xenlab.dom0 import privcmd
-from xenlab.xen.domain import DomainCreateError
+from xenlab.toolstack.errors import ToolstackError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import memory as M
 from xenlab.xen.public.errno import errno_name
 from xenlab.xen.public.vcpu import vcpu_guest_context
 
 GETPAGEFRAMEINFO2_MAX = 1024          # DOM0_GETPAGEFRAMEINFO2 refuses more (-E2BIG)
-
-
-class ToolstackError(DomainCreateError):
-    """A toolstack operation failed; the message says which call and why."""
 
 
 def dom0_op(machine, cmd: int, u) -> int:
@@ -82,6 +78,21 @@ def shadow_control(machine, domid: int, op: int, bitmap=None, pages: int = 0) ->
 def map_foreign_batch(machine, domid: int, mfns, writable: bool = False) -> privcmd.ForeignMapping:
     """xc_map_foreign_batch: privcmd's MMAPBATCH (mmu_update with foreigndom = domid)."""
     return privcmd.mmapbatch(machine, domid, mfns, writable)
+
+
+def write_foreign_page(machine, domid: int, mfn: int, data: bytes, offset: int = 0) -> None:
+    """Write ``data`` into frame ``mfn`` of ``domid`` through a writable privcmd mapping."""
+    with map_foreign_batch(machine, domid, [mfn], writable=True) as page:
+        if page.err.any():
+            raise ToolstackError(f"Xen refused to map frame {mfn:#x} of domain {domid}")
+        page.write(0, offset, data)
+
+
+def sched_id(machine) -> int:
+    """DOM0_SCHED_ID: the id of the scheduler Xen runs (public/sched_ctl.h)."""
+    op = D.dom0_sched_id()
+    dom0_op(machine, D.DOM0_SCHED_ID, op)
+    return op.sched_id
 
 
 def memory_increase_reservation(machine, domid: int, nr: int) -> list[int]:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from xenlab.toolstack.config import KEYS, ConfigError, parse_config, parse_override, read_config_file
-from xenlab.toolstack.xc import domain_getinfo
+from xenlab.toolstack.xc import domain_getinfo, sched_id
+from xenlab.xen.public.sched_ctl import SCHED_NAMES
 from xenlab.toolstack.xend import ConfigValueError, ToolstackError, dom0_op
-from xenlab.xen.domain import DomainCreateError
+from xenlab.toolstack.domain_config import DomainCreateError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
 from xenlab.xen.public.xen import (SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, XENVER_capabilities,
@@ -291,7 +292,7 @@ def cmd_info(machine, args) -> XmResult:
     rows = {"nr_cpus": len(machine.cpus), "cpu_mhz": phys.cpu_khz // 1000,
             "total_memory": phys.total_pages >> 8, "free_memory": phys.free_pages >> 8,
             "xen_major": version >> 16, "xen_minor": version & 0xFFFF, "xen_extra": extra.extraversion,
-            "xen_caps": caps.info, "xen_scheduler": machine.scheduler.opt_name}
+            "xen_caps": caps.info, "xen_scheduler": SCHED_NAMES.get(sched_id(machine), "?")}
     text = "\n".join(f"{k:<20}: {v}" for k, v in rows.items())
     return XmResult("info", text, [rows])
 

@@ -383,7 +383,28 @@ def _getpageframeinfo2(machine, current, u) -> int:
     return 0
 
 
-_TOOL_OPS = {D.DOM0_GETPAGEFRAMEINFO2: _getpageframeinfo2, D.DOM0_SETDOMAININFO: _setdomaininfo, D.DOM0_GETVCPUCONTEXT: _getvcpucontext,
+def _builddomain(machine, current, u) -> int:
+    """DOM0_XENLAB_BUILDDOMAIN (the model's, see public/dom0_ops.py): build a created, paused, still
+    empty domain. -ESRCH no such domain; -EINVAL a bad page count, no vcpus yet, not paused, or
+    already built (it has pages); -ENOMEM over max_pages or out of memory, with nothing kept."""
+    from xenlab.xen.domain_build import build_domain
+    from xenlab.xen.page_alloc import OutOfMemory
+    if not isinstance(u, D.dom0_builddomain):
+        return -E.EFAULT
+    d = machine.domains.get(u.domain) if _is_int(u.domain) else None
+    if d is None or d.domain_id == 0:
+        return -E.ESRCH
+    if not _is_int(u.nr_pages) or u.nr_pages <= 0 or not d.vcpus or not d.pause_count or d.tot_pages or d.p2m:
+        return -E.EINVAL
+    try:
+        info = build_domain(machine, d, u.nr_pages)
+    except OutOfMemory:
+        return -E.ENOMEM
+    u.start_info_mfn, u.console_mfn, u.store_mfn, u.info = d.start_info_mfn, d.console_mfn, d.store_mfn, info
+    return 0
+
+
+_TOOL_OPS = {D.DOM0_XENLAB_BUILDDOMAIN: _builddomain, D.DOM0_GETPAGEFRAMEINFO2: _getpageframeinfo2, D.DOM0_SETDOMAININFO: _setdomaininfo, D.DOM0_GETVCPUCONTEXT: _getvcpucontext,
              D.DOM0_GETVCPUINFO: _getvcpuinfo, D.DOM0_PINCPUDOMAIN: _pincpudomain,
              D.DOM0_GETDOMAININFOLIST: _getdomaininfolist, D.DOM0_SETTIME: _settime,
              D.DOM0_GETPAGEFRAMEINFO: _getpageframeinfo, D.DOM0_GETMEMLIST: _getmemlist}
