@@ -337,8 +337,7 @@ def xc_linux_restore(machine, domid: int, p2m: np.ndarray, reader: StreamReader,
         if n:
             with xc.map_foreign_batch(machine, domid, p2m[pfns].tolist(), writable=True) as region:
                 if region.err.any():
-                    raise RestoreError(f"Error: Restore failed: Xen refused to map {int(region.err.sum())} "
-                                       "of the new domain's pages")
+                    raise _fail("toolstack2.restore.map_refused", n=int(region.err.sum()))
                 region.write_pages(np.arange(n), pages)
         for pfn, tag in zip(pfns.tolist(), tags.tolist()):
             if tag & D.LPINTAB:
@@ -401,8 +400,7 @@ def _load_context(machine, domid: int, p2m, ctxt: bytes) -> int:
                            vm_assist=f[CTXT_VM_ASSIST])
     rc = xc.set_vcpu_context(machine, domid, 0, c)
     if rc < 0:
-        raise RestoreError(f"Error: Restore failed: DOM0_SETDOMAININFO refused vcpu 0's context "
-                           f"({errno_name(rc)}): CR3 {ctrlreg[3]:#x} is not a valid root page table")
+        raise _fail("toolstack2.restore.context_refused", errno=errno_name(rc), cr3=ctrlreg[3])
     return si_pfn
 
 

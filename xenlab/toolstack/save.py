@@ -67,6 +67,7 @@ import numpy as np
 from xenlab.hw.memory import PAGE_SIZE
 from xenlab.toolstack.sxp import dumps, to_sxp
 from xenlab.dom0 import privcmd
+from xenlab.i18n import t
 from xenlab.toolstack import xc
 from xenlab.toolstack.xc import ToolstackError, dom0_op
 from xenlab.xen.public import dom0_ops as D
@@ -317,8 +318,7 @@ def canonical_context(m2p: np.ndarray, p2m: np.ndarray, raw: bytes) -> bytes:
     def to_pfn(mfn: int, what: str) -> int:
         pfn = int(m2p[mfn]) if 0 <= mfn < len(m2p) else INVALID_P2M_ENTRY
         if pfn >= len(p2m) or p2m[pfn] != mfn:
-            raise ToolstackError(f"Error: Domain appears not to have suspended: {what} {mfn:#x} "
-                                 "is not one of its frames")
+            raise ToolstackError("Error: " + t("toolstack2.save.not_own_frame", what=what, mfn=mfn))
         return pfn
     fields_[CTXT_EDX] = to_pfn(fields_[CTXT_EDX], "the suspend record")
     cr3 = fields_[CTXT_CR3]

@@ -8,6 +8,7 @@ restore, migration, xentop and xm build on these calls, as xend and xc_linux_sav
 from __future__ import annotations
 
 from xenlab.dom0 import privcmd
+from xenlab.i18n import t
 from xenlab.toolstack.errors import ToolstackError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import memory as M
@@ -84,7 +85,7 @@ def write_foreign_page(machine, domid: int, mfn: int, data: bytes, offset: int =
     """Write ``data`` into frame ``mfn`` of ``domid`` through a writable privcmd mapping."""
     with map_foreign_batch(machine, domid, [mfn], writable=True) as page:
         if page.err.any():
-            raise ToolstackError(f"Xen refused to map frame {mfn:#x} of domain {domid}")
+            raise ToolstackError(t("toolstack2.xc.map_refused", mfn=mfn, domid=domid))
         page.write(0, offset, data)
 
 
@@ -100,8 +101,7 @@ def memory_increase_reservation(machine, domid: int, nr: int) -> list[int]:
     res = M.xen_memory_reservation(extent_start=[], nr_extents=nr, extent_order=0, domid=domid)
     done = machine.dom0.hypercall("memory_op", M.XENMEM_increase_reservation, res)
     if done != nr:
-        raise ToolstackError(f"XENMEM_increase_reservation gave {done if done >= 0 else errno_name(done)} "
-                             f"of {nr} pages")
+        raise ToolstackError(t("toolstack2.xc.reservation", done=done if done >= 0 else errno_name(done), nr=nr))
     return list(res.extent_start[:nr])
 
 
