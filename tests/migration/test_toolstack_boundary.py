@@ -250,3 +250,20 @@ def test_xm_create_list_and_destroy_through_hypercalls_only():
     assert object.__getattribute__(d, "tot_pages") == 16 << 8
     xenlab.xm(m, "destroy app")
     assert m.domain_by_name("app") is None
+
+
+def test_xentop_vcpus_sched_pause_and_shutdown_under_the_full_guard():
+    m = xenlab.Machine(cpus=2, seed=3, memory_mb=128)
+    d = m.create_domain(xenlab.DomainConfig(name="web", memory=16, vcpus=2, workload="cpu-bound"))
+    m.run_for(50_000_000)
+    guard(m)
+    assert sorted(xentop.sample(m).domains) == [0, d.domain_id]
+    xenlab.xm(m, "vcpu-pin web 1 0")
+    assert xenlab.xm(m, "vcpu-list web").rows[1]["affinity"] == "0"
+    assert "'weight': 256" in xenlab.xm(m, "sched-credit -d web").text
+    assert xenlab.xm(m, "info").rows[0]["xen_scheduler"] == "credit"
+    xenlab.xm(m, "pause web")
+    assert xenlab.xm(m, "list web").rows[0]["state"] == "--p---"         # r b p s c d: paused
+    xenlab.xm(m, "unpause web")
+    xenlab.xm(m, "shutdown -w web")
+    assert m.domain_by_name("web") is None
