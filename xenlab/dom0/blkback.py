@@ -38,7 +38,7 @@ from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 from xenlab.xen.public.io.ring import BackRing
 from xenlab.xen.public.io.xenbus import XenbusState
-from xenlab.hw.events import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
 
 DISK_REQUEST_NS = 50_000          # per request: command overhead and rotation, roughly
 DISK_SECTOR_NS = 10_000           # per 512-byte sector: ~50 MB/s transfer

@@ -17,7 +17,7 @@ from xenlab.toolstack.domain_config import DomainConfig, DomainCreateError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.errno import errno_name
-from xenlab.hw.events import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
 from xenlab.toolstack.devices import DeviceManager
 from xenlab.toolstack.errors import ConfigValueError, ToolstackError  # noqa: F401  (re-exported for xend's users)
 from xenlab.toolstack.xc import dom0_op, domain_getinfo, sched_id, write_foreign_page

@@ -33,8 +33,8 @@ SOFTIRQ_NAMES = {AC_TIMER_SOFTIRQ: "AC_TIMER", SCHEDULE_SOFTIRQ: "SCHEDULE",
                  KEYPRESS_SOFTIRQ: "KEYPRESS", NMI_SOFTIRQ: "NMI", PAGE_SCRUB_SOFTIRQ: "PAGE_SCRUB",
                  DOMAIN_SHUTDOWN_FINALISE_SOFTIRQ: "DOMAIN_SHUTDOWN_FINALISE"}
 
-# Priorities for timers due at the same instant: the simulator's tie-break, kept with the hardware.
-from xenlab.hw.events import PRIO_DEFAULT, PRIO_GUEST, PRIO_SCHED, PRIO_TICK  # noqa: E402,F401
+# Priorities for timers due at the same instant: the simulation's rule, kept with the machine (hw/clock.py).
+from xenlab.hw.clock import PRIO_DEFAULT, PRIO_GUEST, PRIO_SCHED, PRIO_TICK  # noqa: E402,F401
 
 
 @dataclass(eq=False)
