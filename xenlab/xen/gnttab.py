@@ -31,8 +31,9 @@ Rules (xen-facts section 4):
   entry checks and GTF_reading/GTF_writing as a host map, but no maptrack entry, so a full maptrack
   does not stop a copy.
 
-A backend touches a guest's page only through what this module returns: ``foreign_page(d, handle)``
-gives a checked view of a mapped grant (read-only unless mapped writable, never past the page).
+dom0's back ends map with a ``host_addr`` and touch the guest's page through that virtual address
+(dom0/gntmap.py: the CPU walks dom0's page tables). ``foreign_page(d, handle)`` remains for mappings
+made without one (a checked view: read-only unless mapped writable, never past the page).
 
 Simplifications:
 - A host mapping with a ``host_addr`` writes the PTE there in the mapper's current page tables
