@@ -276,3 +276,33 @@ def test_xentop_vcpus_sched_pause_and_shutdown_under_the_full_guard():
     xenlab.xm(m, "unpause web")
     xenlab.xm(m, "shutdown -w web")
     assert m.domain_by_name("web") is None
+
+
+def test_trace_of_xm_restore_follows_xc_linux_restore(tmp_path):
+    """X@RELEASE-3.0.0:tools/libxc/xc_linux_restore.c: the domain's limits, its memory
+    (increase_reservation), each new frame's M2P entry (MMU_MACHPHYS_UPDATE), the pages through
+    foreign mappings, the page tables pinned (mmuext_op), vcpu 0's context (DOM0_SETDOMAININFO);
+    xend then unpauses it."""
+    from xenlab.xen.public import dom0_ops as D
+    names = {v: k for k, v in vars(D).items() if k.startswith("DOM0_") and isinstance(v, int)
+             and not k.startswith(("DOM0_SHADOW_CONTROL_OP", "DOM0_INTERFACE"))}
+    m = xenlab.Machine(seed=7, memory_mb=128)
+    m.create_domain(xenlab.DomainConfig(name="web", memory=16, workload="cpu-bound"))
+    m.run_for(10_000_000)
+    xenlab.xm(m, f"save web {tmp_path / 'w.chk'}")
+    seen = []
+
+    def on_event(e):
+        if e.name == "hypercall" and e.domid == 0:
+            data = e.data
+            seen.append(names[dict(data["args"][0][1:])["cmd"]] if data["op"] == "dom0_op" else data["op"])
+    m.trace.subscribe(on_event)
+    xenlab.xm(m, f"restore {tmp_path / 'w.chk'}")
+    skeleton = ["DOM0_CREATEDOMAIN", "DOM0_MAX_VCPUS", "DOM0_SETDOMAINMAXMEM", "memory_op", "mmu_update",
+                "mmuext_op", "DOM0_SETDOMAININFO", "DOM0_UNPAUSEDOMAIN"]
+    pos = [seen.index(s) for s in skeleton]
+    assert pos == sorted(pos) and seen.count("memory_op") == 1
+    # 4096 frames: 4 batches of MMU_MACHPHYS_UPDATE, then 4 page batches each mapped and unmapped.
+    first = seen.index("mmu_update")
+    assert seen[first:first + 12] == ["mmu_update"] * 12
+    assert "DOM0_GETDOMAININFO" in seen[first + 12:seen.index("DOM0_SETDOMAININFO")]   # shared_info_frame
