@@ -85,7 +85,7 @@ def _count(d) -> dict:
 def measure(workload=None, run_ns: int = 400 * MS, seed: int = 0) -> dict[str, dict]:
     """Run ``workload`` as a PV and as an HVM guest (fresh machines, same seed); count the crossings."""
     import xenlab
-    from xenlab.xen.domain import DomainConfig
+    from xenlab.toolstack.domain_config import DomainConfig
     workload = workload if workload is not None else kernel_build_like()
     results = {}
     for kind in ("pv", "hvm"):

@@ -272,7 +272,7 @@ def program(name: str, units: int | None = None, params: dict | None = None):
 def measure_mix(name: str, units: int | None = None, params: dict | None = None, seed: int = 0) -> dict:
     """Run ``units`` units of ``name`` on a XenoLinux guest and count its operations per unit of work."""
     import xenlab
-    from xenlab.xen.domain import DomainConfig
+    from xenlab.toolstack.domain_config import DomainConfig
     units = UNITS[name] if units is None else units
     prog = program(name, units, params)
     with tempfile.TemporaryDirectory() as tmp:
