@@ -251,7 +251,16 @@ def test_web_cgi_share_is_specweb99s():
     assert mix["fork"] == pytest.approx(0.0015) and mix["exec"] == pytest.approx(0.0015)
 
 
-def test_what_if_texts_compute_the_alternatives_the_chapter_discusses():
+@pytest.fixture
+def english():
+    import xenlab.i18n as i18n
+    saved = i18n._explicit
+    i18n.set_language("en")
+    yield
+    i18n._explicit = saved
+
+
+def test_what_if_texts_compute_the_alternatives_the_chapter_discusses(english):
     text = predict.what_if_text()
     u = costs.calibrate()
     c = costs.op_costs()
@@ -271,3 +280,25 @@ def test_what_if_texts_compute_the_alternatives_the_chapter_discusses():
     # far above the paper's 0.12 too
     v16 = float(lines[-1].split("V ", 1)[1].split()[0])
     assert 0.12 + 0.2 < v16 < oltp[2]
+
+
+def test_the_text_tables_speak_polish_with_the_papers_names_and_the_same_numbers(english):
+    """xenlab/perf's tables in a Polish notebook: labels from the catalogues, no English word left (the
+    detector of tests/notebooks), the paper's benchmark and lmbench row names kept, every number as in
+    the English table."""
+    import re
+    import xenlab.i18n as i18n
+    from xenlab.i18n.english import english_words
+    texts = (paper.fig3_text, costs.calibration_text, predict.units_text, predict.mix_text, predict.compare_text,
+             predict.what_if_text)
+    en = {f.__name__: f() for f in texts}
+    i18n.set_language("pl")
+    pl = {f.__name__: f() for f in texts}
+    for name in en:
+        found = [(line, english_words(line)) for line in pl[name].splitlines() if english_words(line)]
+        assert not found, (name, found)
+        number = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?%?")
+        assert sorted(number.findall(pl[name])) == sorted(number.findall(en[name])), name
+    assert "OSDB-OLTP" in pl["compare_text"] and "Linux build time" in pl["fig3_text"]
+    assert "null call" in pl["calibration_text"] and "page fault" in pl["calibration_text"]
+    assert pl["compare_text"].splitlines()[-1].startswith("13 z 18 słupków")

@@ -412,14 +412,16 @@ def is_calibration(key, platform: str) -> bool:
 
 
 def calibration_text(units: dict | None = None) -> str:
-    lines = [f"{'row':<24}" + "".join(f"{p + ' paper':>11}{p + ' model':>11}" for p in PLATFORMS[1:])]
+    from xenlab.i18n import t
+    lines = [f"{t('perf.text.row'):<24}" + "".join(f"{t('perf.text.paper', p=p):>11}{t('perf.text.model', p=p):>11}"
+                                                  for p in PLATFORMS[1:])]
     rows = calibration_table(units)
     for key in CALIBRATION + list(VALIDATION):
         rs = {r["platform"]: r for r in rows if (r["table"], r["row"]) == key}
         lines.append(f"{key[1]:<24}" + "".join(
             f"{rs[p]['published']:>11.3g}{rs[p]['model']:>10.3g}{' ' if rs[p]['calibrates'] else '*'}"
             for p in PLATFORMS[1:]))
-    lines.append("(us; ttcp rows in us per packet; * = a check, not used to calibrate that platform)")
+    lines.append(t("perf.text.cal_note"))
     return "\n".join(lines)
 
 

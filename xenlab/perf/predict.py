@@ -21,6 +21,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.perf.costs import PLATFORMS, op_costs
 from xenlab.perf.workloads import BENCHMARKS, HZ, frozen
 
@@ -102,13 +103,14 @@ def ordering_ok(pred: dict | None = None, margin: float = 0.05) -> list[tuple[st
 
 def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str:
     rows = rows or compare()
-    lines = [f"{'benchmark':<18}{'':>2}{'paper':>7}{'model':>7}{'error':>7}   most of the extra time"]
+    col = {c: t("perf.model.col." + c) for c in ("benchmark", "paper", "model", "error", "dominant")}
+    lines = [f"{col['benchmark']:<18}{'':>2}{col['paper']:>7}{col['model']:>7}{col['error']:>7}   {col['dominant']}"]
     for r in rows:
-        miss = "  MISS" if abs(r["error"]) > threshold else ""
+        miss = "  " + t("perf.text.miss") if abs(r["error"]) > threshold else ""
         lines.append(f"{r['benchmark']:<18}{r['platform']:>2}{r['published']:>7.2f}{r['predicted']:>7.2f}"
-                     f"{r['error']:>+7.2f}   {r['dominant']} ({r['dominant_share']:.0%}){miss}")
+                     f"{r['error']:>+7.2f}   {t('perf.op.' + r['dominant'])} ({r['dominant_share']:.0%}){miss}")
     ok = sum(abs(r["error"]) <= threshold for r in rows)
-    lines.append(f"{ok} of {len(rows)} bars within {threshold:.2f} of the paper")
+    lines.append(t("perf.text.within", ok=ok, n=len(rows), th=f"{threshold:.2f}"))
     return "\n".join(lines)
 
 
@@ -117,11 +119,9 @@ def mix_text(mixes: dict | None = None) -> str:
     mixes = mixes or frozen()
     ops = ("syscall", "nullsys", "fault", "zero", "switch", "fork", "exec", "create", "delete", "disk", "packet",
            "byte", "rbyte", "wbyte")
-    short = {"syscall": "sysc", "nullsys": "rw/seek", "fault": "fault", "switch": "switch", "fork": "fork",
-             "exec": "exec", "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt",
-             "byte": "net KB", "rbyte": "read KB", "wbyte": "writ KB", "zero": "zeroed"}
+    short = {op: t("perf.short." + op) for op in ops}          # at most 7 characters in either language
     kb = {"byte", "rbyte", "wbyte"}
-    lines = [f"{'benchmark':<17}" + "".join(f"{short[o]:>8}" for o in ops) + f"{'OS %':>6}"]
+    lines = [f"{t('perf.text.benchmark'):<17}" + "".join(f"{short[o]:>8}" for o in ops) + f"{'OS %':>6}"]
     for name in BENCHMARKS:
         e = mixes[name]
         share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
@@ -134,8 +134,8 @@ def units_text(units: dict | None = None) -> str:
     """The calibrated price of every mechanism, grouped by platform."""
     from xenlab.perf.costs import MECHANISMS, calibrate
     units = units or calibrate()
-    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {what}"
-                     for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
+    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {t('perf.mechdesc.' + name)}"
+                     for name, (plat, _what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
 
 
 # Traffic of SPEC WEB99, from the paper's §4.1 text ("up to 180 Mb/s of TCP traffic"; read as native
@@ -160,26 +160,25 @@ def what_if_text(units: dict | None = None, mixes: dict | None = None) -> str:
     table = op_costs(units)
     alt = {p: dict(c) for p, c in table.items()}
     alt["V"]["disk"] = table["L"]["disk"] + C.IDE_ACCESSES * units["v_world"]
-    lines = ["1. VMware's disk request, OSDB-OLTP on V:"]
-    for name, t in (("one world switch + 23 emulated accesses", table), ("a world switch on all 24 accesses", alt)):
-        parts = unit_times(mixes["OSDB-OLTP"], t)
+    lines = [t("perf.whatif.disk_head")]
+    for name, costs in (("one_switch", table), ("all_switch", alt)):
+        parts = unit_times(mixes["OSDB-OLTP"], costs)
         score = sum(parts["L"].values()) / sum(parts["V"].values())
-        lines.append(f"   {name:<42} disk {t['V']['disk']:6.1f} us   V {score:.2f}")
+        lines.append(t("perf.whatif.disk_line", name=t("perf.whatif." + name), disk=costs["V"]["disk"], score=score))
     web = mixes["SPEC WEB99"]
     per_request_us = 1e6 / (WEB_NATIVE_MBPS * 1e6 / 8 / _web_bytes(web))
     parts = unit_times(web, table)
     totals = {p: sum(parts[p].values()) for p in PLATFORMS}
     missing = max(per_request_us - totals["L"], 0.0)
-    lines.append(f"2. SPEC WEB99: 180 Mb/s of {_web_bytes(web) / 1000:.1f} KB responses = "
-                 f"{per_request_us:.0f} us per request on L; the mix has {totals['L']:.0f} us")
-    lines.append("   with the missing time as user-mode work: " + "  ".join(
+    lines.append(t("perf.whatif.web", kb=_web_bytes(web) / 1000, us=per_request_us, mix=totals["L"]))
+    lines.append(t("perf.whatif.web_user") + "  ".join(
         f"{p} {(totals['L'] + missing) / (totals[p] + missing):.2f}" for p in PLATFORMS[1:]))
     row16 = ("table4_ctxsw_us", "16p/16K")
     sw = {p: dict(c) for p, c in table.items()}
     for p in PLATFORMS[1:]:
         sw[p]["switch"] = table["L"]["switch"] + C.published_row(row16, p) - C.published_row(row16, "L")
     parts = unit_times(mixes["OSDB-OLTP"], sw)
-    lines.append("3. OSDB-OLTP with a switch priced by Table 4's 16-process row: " + "  ".join(
+    lines.append(t("perf.whatif.oltp16") + "  ".join(
         f"{p} {sum(parts['L'].values()) / sum(parts[p].values()):.2f}" for p in PLATFORMS[1:]))
     return "\n".join(lines)
 
