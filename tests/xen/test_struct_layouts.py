@@ -333,6 +333,11 @@ int main(void) {
       c.entry_vector = 9; c.eip = 0xc0100000; c.cs = 0xe019; c.saved_upcall_mask = 1; c.eflags = 0x246;
       c.esp = 0xc0200000; c.ss = 0xe021; c.es = 0xe021; c.ds = 0xe021; c.fs = 0; c.gs = 0x33;
       dump("cpu_user_regs", &c, sizeof c); }
+    { struct evtchn_op o; memset(&o, 0, sizeof o);
+      o.cmd = EVTCHNOP_bind_virq; o.u.bind_virq.virq = 2; o.u.bind_virq.vcpu = 1; o.u.bind_virq.port = 9;
+      dump("evtchn_op", &o, sizeof o); }
+    { struct mmuext_op x; memset(&x, 0, sizeof x);
+      x.cmd = MMUEXT_SET_LDT; x.arg1.linear_addr = 0xc0500000; x.arg2.nr_ents = 13; dump("mmuext_op", &x, sizeof x); }
     return 0;
 }
 """
@@ -342,6 +347,7 @@ def _model_bytes() -> dict[str, bytes]:
     info = X.start_info(nr_pages=2048, shared_info=0x7F000, flags=3, store_mfn=0x1234, store_evtchn=1,
                         console_mfn=0x1235, console_evtchn=2, pt_base=0xC0400000, nr_pt_frames=4,
                         mfn_list=0xC0300000, cmd_line="root=/dev/xvda1 ro")
+    mmuext = LAYOUTS["mmuext_op"]
     regs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0xC0100000, 0xE019, 1, 0, 0x246, 0xC0200000, 0xE021, 0, 0xE021, 0,
             0xE021, 0, 0, 0, 0x33, 0]
     return {
@@ -354,6 +360,9 @@ def _model_bytes() -> dict[str, bytes]:
         "start_info": info.pack(),
         "xsd_sockmsg": XS.XsdSockmsg(2, 7, 0, 12).pack(),
         "cpu_user_regs": V.cpu_user_regs.LAYOUT.pack(regs),
+        "evtchn_op": E.evtchn_op(E.EVTCHNOP_bind_virq, E.evtchn_bind_virq(virq=2, vcpu=1, port=9)).pack(),
+        "mmuext_op": mmuext.pack([X.MMUEXT_SET_LDT, mmuext.members[1][1].arm("linear_addr", 0xC0500000),
+                                  mmuext.members[2][1].arm("nr_ents", 13)]),
     }
 
 

@@ -167,6 +167,15 @@ class UnionLayout(StructLayout):
         raw = values.encode() if isinstance(values, str) else bytes(values or b"")
         return [raw]
 
+    def arm(self, name: str, value, arch: str = "x86_32") -> bytes:
+        """The union's bytes with alternative ``name`` live (its values as ``flatten`` takes them), the
+        rest zero, as a C caller that zeroed the union and then filled one arm would leave it."""
+        for member in self.members:
+            if member[0] == name:
+                raw = StructLayout(f"{self.name}.{name}", [member]).pack([value], arch)
+                return raw.ljust(self.sizeof(arch), b"\0")
+        raise KeyError(f"{self.name} has no alternative {name!r}")
+
     def nest(self, flat: list):
         return flat.pop(0)
 

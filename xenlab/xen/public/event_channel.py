@@ -125,3 +125,15 @@ class evtchn_op:
             ("bind_virq", evtchn_bind_virq), ("bind_pirq", evtchn_bind_pirq), ("bind_ipi", evtchn_bind_ipi),
             ("close", evtchn_close), ("send", evtchn_send), ("status", evtchn_status.LAYOUT),
             ("bind_vcpu", evtchn_bind_vcpu)]))])
+
+    def pack(self, arch: str = "x86_32") -> bytes:
+        """evtchn_op_t's bytes as a 3.0.0 guest passes them: cmd, then the union with ``u`` live."""
+        union = self.LAYOUT.members[1][1]
+        return self.LAYOUT.pack([self.cmd, union.arm(UNION_ARM_OF_CMD[self.cmd], self.u._values(), arch)], arch)
+
+
+# EVTCHNOP_* -> the member of evtchn_op_t's union it uses (3.0.0 has no unmask member)
+UNION_ARM_OF_CMD = {EVTCHNOP_bind_interdomain: "bind_interdomain", EVTCHNOP_bind_virq: "bind_virq",
+                 EVTCHNOP_bind_pirq: "bind_pirq", EVTCHNOP_close: "close", EVTCHNOP_send: "send",
+                 EVTCHNOP_status: "status", EVTCHNOP_alloc_unbound: "alloc_unbound",
+                 EVTCHNOP_bind_ipi: "bind_ipi", EVTCHNOP_bind_vcpu: "bind_vcpu"}
