@@ -47,7 +47,7 @@ def _scalar(ctype: str, arch: str) -> tuple[str, int, int]:
     return code, size, a32 if arch == "x86_32" else a64
 
 
-def _layout(ctype) -> "StructLayout":
+def _layout(ctype) -> StructLayout:
     return ctype if isinstance(ctype, StructLayout) else ctype.LAYOUT
 
 

@@ -2,6 +2,12 @@
 
 Only dom0 may call dom0_op (others get -EPERM before anything is looked at); a caller built against
 another interface version gets -EACCES. Later Xen split this into domctl and sysctl.
+
+Each argument struct carries its C layout (``LAYOUT``: 3.0.0's x86_32 ABI, and ``dom0_op.LAYOUT`` the
+136-byte dom0_op_t), compared with gcc -m32 on 3.0.0's headers in tests/xen/test_struct_layouts.py.
+The dataclass fields hold Python values: a pointer in C (``buffer``, ``array``, ``ctxt``,
+``dirty_bitmap``) is the Python list or object it points to, and ``params`` stands for
+sched_adjdom_cmd's union.
 """
 from __future__ import annotations
 

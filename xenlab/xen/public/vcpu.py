@@ -6,6 +6,10 @@ starts *down* and uninitialised (alloc_vcpu sets _VCPUF_down); the kernel gives 
 
 ``VCPUOP_get_runstate_info`` and ``struct vcpu_runstate_info`` came with Xen 3.0.2 (marked below);
 the model offers them because chapter 08 reads the runstate times.
+
+``cpu_user_regs`` and ``vcpu_guest_context`` keep only the fields a starting context needs as
+dataclass fields; their ``LAYOUT`` is the whole C struct (2800 bytes with the 512-byte FPU area and
+the debug registers), which toolstack/save.py's image format follows.
 """
 from __future__ import annotations
 
