@@ -1,6 +1,7 @@
 """Measure the C layout of Xen's public structs at a tag of Xen's history into a JSON table.
 
     python tools/xen_layouts.py GIT_DIR RELEASE-3.0.0 > tests/data/xen_3_0_0_layouts.json
+    python tools/xen_layouts.py GIT_DIR RELEASE-2.0.0 > tests/data/xen_2_0_0_layouts.json
 
 GIT_DIR is a clone (or bare mirror) of Xen's repository (e.g. the ``fetch`` tool's
 /work/.mirror/xen-project+xen/repo). The script runs
@@ -21,6 +22,10 @@ every member listed in ``STRUCTS``, ``offsetof`` and ``sizeof``), and compiles i
   names EINVAL, EACCES, ...
 - io/ring.h only defines a macro; ``DEFINE_RING_TYPES(xenlab_probe, uint32_t, uint32_t)`` instantiates
   the shared ring (``struct xenlab_probe_sring``) to measure its header.
+
+For a RELEASE-2.* tag the probe measures STRUCTS_2 (the structs the model keeps from Xen 2.0 alone)
+and first defines what 2.0's headers expect from their includer: ``u8`` ... ``s64`` and ``PACKED``
+(``__attribute__((packed))``, as 2.0's xen/include/xen/types.h and compiler setup give them).
 
 Output: ``{"_source", "_command", "structs": {key: {"ctype", "sizeof", "members": {path: [offset,
 size]}}}}``; a member path uses C's designator syntax (``arg1.mfn``, ``u.bind_virq``). Only numbers
@@ -153,6 +158,14 @@ STRUCTS = {
 }
 
 
+# Xen 2.0 only (the history chapters): the vdisk_t a BLKIF_OP_PROBE reply is made of.
+STRUCTS_2 = {"vdisk_t": ("vdisk_t", ["capacity", "device", "info"])}
+HEADERS_2 = ("xen.h", "io/blkif.h")
+PROLOGUE_2 = ("typedef uint8_t u8; typedef uint16_t u16; typedef uint32_t u32; typedef uint64_t u64;\n"
+              "typedef int8_t s8; typedef int16_t s16; typedef int32_t s32; typedef int64_t s64;\n"
+              "#define PACKED __attribute__((packed))")
+
+
 def c_program(structs: dict = STRUCTS, headers=HEADERS, prologue: str = "") -> str:
     """A C program printing one JSON object per struct: key, sizeof, and offset/size of each member."""
     lines = ["#include <stdint.h>", "#include <stddef.h>", "#include <stdio.h>", "#include <errno.h>", prologue]
@@ -192,7 +205,11 @@ def main(git_dir: str, tag: str) -> None:
         archive = subprocess.run(["git", "--git-dir", git_dir, "archive", tag, "xen/include/public"],
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        table = measure(os.path.join(tmp, "xen/include/public"))
+        include = os.path.join(tmp, "xen/include/public")
+        if tag.startswith("RELEASE-2."):
+            table = measure(include, STRUCTS_2, HEADERS_2, PROLOGUE_2)
+        else:
+            table = measure(include)
     cmd = " ".join(GCC + ["-I", "xen/include/public"])
     json.dump({"_source": f"xen-project/xen {tag}: xen/include/public", "_command": cmd,
                "structs": table}, sys.stdout, indent=1, sort_keys=True)

@@ -3,6 +3,7 @@
 Oracles:
 - tests/data/xen_3_0_0_layouts.json: sizeof and, per member, offsetof/sizeof that gcc -m32 measured in
   RELEASE-3.0.0's xen/include/public (made by tools/xen_layouts.py; the command is in the file).
+- tests/data/xen_2_0_0_layouts.json: the same for the one Xen 2.0 struct the model keeps (vdisk_t).
 - Debian's libxen-dev headers (/usr/include/xen), compiled here with gcc -m32 for the structs that
   3.0.0 lacks (3.0.2's runstate and sched_op structs) and for those unchanged since, plus a C program
   that fills a few structs with sample values and dumps their bytes, compared with the model's pack().
@@ -33,6 +34,7 @@ from xenlab.xen.public.memory import mmu_update_t
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TABLE = json.loads((ROOT / "tests/data/xen_3_0_0_layouts.json").read_text())
 C300 = TABLE["structs"]
+C200 = json.loads((ROOT / "tests/data/xen_2_0_0_layouts.json").read_text())["structs"]
 DEFINES_300 = json.loads((ROOT / "tests/data/xen_3_0_0_defines.json").read_text())["defines"]
 LAYOUTS = all_layouts()
 REQUIRE_NATIVE = os.environ.get("XENLAB_REQUIRE_NATIVE") == "1"
@@ -48,7 +50,7 @@ NOT_IN_300 = {
     "gnttab_copy_ptr": "GNTTABOP_copy came with 3.1 (libxen-dev, tests/io/test_blkif_netif_layout.py)",
     "gnttab_copy": "GNTTABOP_copy came with 3.1 (libxen-dev, tests/io/test_blkif_netif_layout.py)",
     "gnttab_query_size": "GNTTABOP_query_size came with 3.1 (libxen-dev, tests/io/test_blkif_netif_layout.py)",
-    "vdisk_t": "Xen 2.0's blkif PROBE reply, gone in 3.0 (model-only, for the 2.0 chapter)",
+    "vdisk_t": "Xen 2.0's blkif PROBE reply, gone in 3.0 (2.0.0's layout, xen_2_0_0_layouts.json)",
 }
 # Members the model describes that 3.0.0's struct lacks.
 EXTRA_MEMBERS = {
@@ -81,6 +83,8 @@ def test_every_layout_is_compared():
     for name, why in NOT_IN_300.items():
         if "MODERN" in why:
             assert name in MODERN, name
+        if "2.0.0" in why:
+            assert name in C200, name
     assert len(LAYOUTS) >= 70
 
 
@@ -148,6 +152,14 @@ def test_layout_matches_xen_300(name):
         assert [off, size] == c["members"][path], f"{name}.{path}: model (offset, size) {off, size}, 3.0.0 {c['members'][path]}"
     missing = sorted(p for p in c["members"] if p not in model and (name, p) not in MISSING_MEMBERS)
     assert not missing, f"3.0.0's {c['ctype']} members the model does not describe: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(C200))
+def test_layout_matches_xen_200(name):
+    """The Xen 2.0 structs the history chapters keep, against RELEASE-2.0.0's headers (gcc -m32)."""
+    layout, c = LAYOUTS[name], C200[name]
+    assert layout.sizeof("x86_32") == c["sizeof"]
+    assert {p: list(v) for p, v in layout.member_table("x86_32").items()} == c["members"]
 
 
 def test_allow_lists_are_live():
