@@ -22,8 +22,8 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
-from xenlab.dom0.xenbus import publish, read_state, switch_state
-from xenlab.dom0.xenstore import is_error
+from xenlab.guest.xenbus import publish, read_state, switch_state
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io import blkif as B

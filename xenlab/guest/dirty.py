@@ -6,9 +6,9 @@ working set). The op ``("dirty", rate, wss[, first_pfn])`` makes every following
 ``first_pfn`` (like the paper's "MMuncher" when wss is large). ``("dirty", 0, 0)`` stops writing.
 
 Each write stores a real 8-byte value (the vcpu's write counter) into the page, at word
-``pfn % 512``, so a page's bytes tell which write touched it last; then the page is marked in Xen's
-log-dirty bitmap (xen/shadow.py ``mark_dirty``), which is what the write fault on a read-only
-shadow entry does in Xen.
+``pfn % 512``, so a page's bytes tell which write touched it last; then the stores go through the CPU (hw/idt.py
+``log_dirty_write``): in log-dirty mode each page is read-only in Xen's shadow, and the write fault
+enters Xen's handler, which marks the page in the log-dirty bitmap (xen/shadow.py ``mark_dirty``).
 
 Writes are computed in bulk, up to "now", when a compute slice ends or the vcpu is descheduled
 (switch_out); with an integer remainder so the long-run rate is exact. Only the last write to each
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xenlab.xen.shadow import mark_dirty
+from xenlab.hw import idt
 
 NS_PER_S = 1_000_000_000
 WORDS_PER_PAGE = 512
@@ -104,4 +104,4 @@ def write_pages(d, ds: DirtyState, n: int) -> None:
     words = d.machine.memory.data.view(np.uint64)
     words[ds.mfns[idx] * WORDS_PER_PAGE + (ds.first_pfn + idx) % WORDS_PER_PAGE] = (k + 1).astype(np.uint64)
     ds.count += n
-    mark_dirty(d, ds.first_pfn + idx)
+    idt.log_dirty_write(d, ds.first_pfn + idx)      # a write fault per page Xen keeps read-only

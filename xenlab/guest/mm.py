@@ -24,14 +24,16 @@ Simplifications:
 - Kernel mappings are copied into a process's root when it is made; a kernel L1 added later is not
   propagated to existing processes (Linux's vmalloc_sync / pgd_list).
 - Processes are not carried across save/restore: ``from_restored`` finds the root CR3 points at.
+- The kernel's TLB is the one the model keeps per vcpu (``v.mm.tlb``): the hardware's, not Xen's data.
 """
 from __future__ import annotations
 
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, PageFault, walk
+from xenlab.hw import idt
 from xenlab.hw.tlb import translate as tlb_translate
-from xenlab.xen.mm_types import HYPERVISOR_VIRT_START, PGT_TYPE_KEY, PGT_count_mask, PGT_writable_page, vcpu_mm
 from xenlab.xen.public import xen as X
+from xenlab.xen.public.arch_x86_32 import HYPERVISOR_VIRT_START
 from xenlab.xen.public.memory import (INVALID_P2M_ENTRY, XENMEM_decrease_reservation,
                                       XENMEM_increase_reservation, mmu_update_t, mmuext_op_t,
                                       xen_memory_reservation)
@@ -120,9 +122,6 @@ class GuestMM:
         With ``reqs`` the read-only update joins that batch (XenLinux's mm_pin does all of a new
         address space's pages in one multicall) instead of costing an update_va_mapping each."""
         pfn = self._take_pfn()
-        ti = int(self.machine.frame_table.type_info[self.mfn(pfn)])
-        if ti & PGT_count_mask and ti & PGT_TYPE_KEY != PGT_writable_page:
-            raise GuestMMError(f"pfn {pfn:#x} is not writable memory")
         self.machine.memory.clear_frame(self.mfn(pfn))          # memset through the direct map
         if self.root_pfn is not None and pfn < self.lowmem_pages:
             va = PAGE_OFFSET + (pfn << PAGE_SHIFT)
@@ -136,18 +135,43 @@ class GuestMM:
     @classmethod
     def from_restored(cls, d) -> "GuestMM":
         """The kernel's bookkeeping after a restore or migration: its tables are already in memory
-        (re-pinned by the toolstack), so find the root from CR3 and the table pages by their type."""
+        (re-pinned by the toolstack), so find the root from CR3 (through the M2P) and the table pages
+        by walking its own tables below Xen's area, as the kernel reads them."""
         g = cls(d)
         m = d.machine
         g.root_pfn = int(m.m2p[d.vcpus[0].cr3 >> PAGE_SHIFT])
-        table_types = (1, 2, 3)                          # PGT_l1/l2/l3_page_table >> 29
-        g.pt_pfns = {pfn for pfn, mfn in enumerate(d.p2m)
-                     if mfn != INVALID_P2M_ENTRY and (int(m.frame_table.type_info[mfn]) >> 29) in table_types
-                     and int(m.frame_table.type_info[mfn]) & PGT_count_mask}
+        g.pt_pfns = g._reachable_tables(g.root_pfn)
         g.ballooned = [pfn for pfn, mfn in enumerate(d.p2m) if mfn == INVALID_P2M_ENTRY]
         taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d)
         g.free_pfns = [pfn for pfn in range(len(d.p2m) - 1, 2, -1) if pfn not in taken]
         return g
+
+    def _reachable_tables(self, root_pfn: int) -> set[int]:
+        """The pfns of the page-table pages reachable from ``root_pfn`` (the root, PAE's L2s, the L1s)
+        through present entries for addresses below HYPERVISOR_VIRT_START."""
+        mem, esize = self.machine.memory, self.esize
+        top = HYPERVISOR_VIRT_START[self.mode]
+        found = {root_pfn}
+        if self.mode == "2level":
+            tables, span = [(root_pfn, 1024)], 1 << 22
+        else:
+            tables, span = [], 1 << 21
+            for i in range(4):
+                e = mem.read((self.mfn(root_pfn) << PAGE_SHIFT) + 8 * i, 8)
+                if e & _PAGE_PRESENT:
+                    pfn = self.mfn_to_pfn((e & _ADDR) >> PAGE_SHIFT)
+                    found.add(pfn)
+                    tables.append((pfn, 512, i << 30))
+        for table in tables:
+            pfn, n = table[0], table[1]
+            base = table[2] if len(table) > 2 else 0
+            for i in range(n):
+                if base + i * span >= top:
+                    break
+                e = mem.read((self.mfn(pfn) << PAGE_SHIFT) + esize * i, esize)
+                if e & _PAGE_PRESENT:
+                    found.add(self.mfn_to_pfn((e & _ADDR) >> PAGE_SHIFT))
+        return found
 
     # -- boot -----------------------------------------------------------------------------------
     def boot(self) -> int:
@@ -298,9 +322,8 @@ class GuestMM:
         vcpu_info and bounces to the kernel's vector-14 handler; the handler fixes the entry with
         mmu_update and returns with iret, and the access is retried. GuestMMError on a SIGSEGV."""
         from xenlab.guest.cpu import pv_handle_trap
-        from xenlab.xen.traps import do_page_fault as xen_do_page_fault
         access = "w" if write else "r"
-        tlb = vcpu_mm(self.v).tlb
+        tlb = self.v.mm.tlb                    # the CPU's TLB as this vcpu left it (one per vcpu here)
         try:
             return tlb_translate(tlb, self.machine.memory, self.v.cr3, va, access, self.mode, user=user)
         except PageFault as pf:
@@ -308,7 +331,7 @@ class GuestMM:
         if getattr(self.d.kernel, "mm", None) is not self:
             raise GuestMMError("touch() needs the kernel's own GuestMM (domain.kernel.mm): its handler fixes faults")
         self.faults += 1
-        frame = xen_do_page_fault(self.v, fault.vaddr, fault.error_code, from_ring=3 if user else 1)
+        frame = idt.page_fault(self.v, fault.vaddr, fault.error_code, from_ring=3 if user else 1)
         if frame is None:
             raise GuestMMError(f"d{self.d.domain_id} crashed: no page-fault handler registered")
         if not pv_handle_trap(self.d.kernel, self.v, frame):

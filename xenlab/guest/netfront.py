@@ -20,8 +20,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xenlab.dom0.xenbus import publish, read_state
-from xenlab.dom0.xenstore import is_error
+from xenlab.guest.xenbus import publish, read_state
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.guest.pages import give_back, refill, take_foreign
 from xenlab.hw.ethernet import IpStack, ip_bytes, mac_str

@@ -28,9 +28,9 @@ from __future__ import annotations
 import struct
 
 from xenlab.guest.dirty import DirtyState, flush_writes
+from xenlab.hw import idt
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import SCHEDOP_shutdown, SHUTDOWN_suspend, VIRQ_TIMER, sched_shutdown
-from xenlab.xen.shadow import mark_dirty
 
 RESUME_MAGIC = b"XLRESUME"
 RESUME_VERSION = 1
@@ -74,7 +74,7 @@ def write_resume_record(kernel) -> int:
     if len(body) > RECORD_MAX:
         raise ValueError(f"{d.name}: the resume record needs {len(body)} bytes, more than {RECORD_MAX}")
     d.machine.memory.write_bytes((d.p2m[RECORD_PFN] << 12) + RECORD_OFFSET, body.ljust(RECORD_MAX, b"\0"))
-    mark_dirty(d, [RECORD_PFN])
+    idt.log_dirty_write(d, [RECORD_PFN])
     return len(body)
 
 
@@ -100,7 +100,7 @@ def request_suspend(kernel) -> int:
     write_resume_record(kernel)
     canonicalise_start_info(d)
     # start_info, the console and xenstore rings: touched on the way down (xencons_suspend ...).
-    mark_dirty(d, [0, 1, 2])
+    idt.log_dirty_write(d, [0, 1, 2])
     return kernel.hypercall(d.vcpus[0], "sched_op", SCHEDOP_shutdown, sched_shutdown(SHUTDOWN_suspend))
 
 

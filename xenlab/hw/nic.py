@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from xenlab.hw.ethernet import BROADCAST, IpStack, ip_bytes, mac_bytes, mac_str, parse_eth
-from xenlab.xen.timer import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
 
 LAN_LATENCY_NS = 50_000          # 50 us across the switch
 NIC_PIRQ = 16                    # the card's interrupt line

@@ -323,8 +323,7 @@ def _unpin(rd, ref: int, flags: int) -> None:
         del rgt.active[ref]
         _put_page(machine, act.frame)                  # the last reference of a dead granter's page
         if rd.is_dying:
-            from xenlab.xen.domain import maybe_destruct
-            maybe_destruct(rd)
+            rd.put_domain()
 
 
 # -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------

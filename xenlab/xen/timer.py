@@ -33,11 +33,8 @@ SOFTIRQ_NAMES = {AC_TIMER_SOFTIRQ: "AC_TIMER", SCHEDULE_SOFTIRQ: "SCHEDULE",
                  KEYPRESS_SOFTIRQ: "KEYPRESS", NMI_SOFTIRQ: "NMI", PAGE_SCRUB_SOFTIRQ: "PAGE_SCRUB",
                  DOMAIN_SHUTDOWN_FINALISE_SOFTIRQ: "DOMAIN_SHUTDOWN_FINALISE"}
 
-# Priorities for timers due at the same instant: hardware-ish ticks first, guest progress last.
-PRIO_TICK = 0
-PRIO_SCHED = 10
-PRIO_GUEST = 20
-PRIO_DEFAULT = 50
+# Priorities for timers due at the same instant: the simulation's rule, kept with the machine (hw/clock.py).
+from xenlab.hw.clock import PRIO_DEFAULT, PRIO_GUEST, PRIO_SCHED, PRIO_TICK  # noqa: E402,F401
 
 
 @dataclass(eq=False)
