@@ -269,6 +269,9 @@ class Machine:
         if d.kind == "hvm":
             from xenlab.xen.hvm import hvm_domain_init
             hvm_domain_init(d)            # Xen's HVM set-up: virtual timer, ioreq slots and channels
+        else:
+            from xenlab.xen.domain_build import build_bootstrap
+            build_bootstrap(self, d)      # the P2M array and bootstrap tables the kernel starts from
         d.kernel = make_kernel(d)
         d.kernel.boot()
         if d.kind == "hvm":

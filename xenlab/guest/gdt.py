@@ -28,7 +28,7 @@ class GuestGDT:
         self.d = d
         mm = d.kernel.mm
         self.pfn = mm._take_pfn()
-        self.mfn = d.p2m[self.pfn]
+        self.mfn = mm.p2m[self.pfn]
         mem = d.machine.memory
         mem.clear_frame(self.mfn)
         for index, (dpl, code) in ((GDT_ENTRY_KERNEL_CS, (1, True)), (GDT_ENTRY_KERNEL_DS, (1, False)),

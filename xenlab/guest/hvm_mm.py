@@ -72,7 +72,7 @@ class HVMGuestMM:
 
     def _zeroed_phys(self) -> int:
         pfn = self._take_pfn()
-        self.machine.memory.clear_frame(self.d.p2m[pfn])
+        self.machine.memory.clear_frame(vmx.guest_phys(self.d, pfn << PAGE_SHIFT) >> PAGE_SHIFT)
         return pfn
 
     # -- after boot: every table write is a store through the MMU --------------------------------------
@@ -95,7 +95,7 @@ class HVMGuestMM:
             if not e & _PAGE_PRESENT:
                 table = self._take_pfn()
                 self.store(self._direct(table), 0)             # memset(page, 0): one store per page
-                self.machine.memory.clear_frame(self.d.p2m[table])
+                self.machine.memory.clear_frame(vmx.guest_phys(self.d, table << PAGE_SHIFT) >> PAGE_SHIFT)
                 e = (table << PAGE_SHIFT | _PAGE_PRESENT) if not lv.rights else self.pte(table, True, True)
                 self.store(self._direct(gfn) + index * self.esize, e)
             gfn = (e & 0xFFFFFF000) >> PAGE_SHIFT

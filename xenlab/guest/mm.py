@@ -6,7 +6,10 @@ PAGE_OFFSET (0xC0000000) with batched ``mmu_update`` (up to 2048 requests per ca
 paper batches), mapping its own page-table pages read-only, pins the root and switches CR3 with
 ``MMUEXT_NEW_BASEPTR``. Before a fresh page becomes a page table it is made read-only in the direct
 map (``make_page_readonly``), or Xen would refuse to validate it. The kernel reads its tables
-directly (``translate``) but every write is a hypercall. It keeps its own P2M (``d.p2m``).
+directly (``translate``) but every write is a hypercall. Its P2M is the array the builder left in its
+own memory (start_info's ``mfn_list``, guest/p2m.py); the bootstrap page tables at ``pt_base`` stay
+pinned and read-only, and the pages below them (start_info, console, xenstore, the P2M) are never
+handed out.
 
 Processes (guest/process.py): ``new_process`` builds a second address space in one batch, sharing the
 kernel's L1s above PAGE_OFFSET; ``switch_to`` loads it with NEW_BASEPTR; ``exit_process`` unpins it.
@@ -28,8 +31,11 @@ Simplifications:
 """
 from __future__ import annotations
 
+import numpy as np
+
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, PageFault, walk
+from xenlab.guest.p2m import PhysToMachine, read_start_info
 from xenlab.hw import idt
 from xenlab.hw.tlb import translate as tlb_translate
 from xenlab.xen.public import xen as X
@@ -51,25 +57,41 @@ class GuestMMError(RuntimeError):
     """The guest kernel asked Xen for something and was refused (a kernel bug: it would BUG())."""
 
 
-def kernel_stack_pfns(d) -> set[int]:
+def kernel_stack_pfns(d, nr_pages: int | None = None) -> set[int]:
     """The pfns of each vcpu's 8 KiB ring-1 stack below KERNEL_STACK_TOP (stack_switch's kernel_sp):
     Xen writes exception frames there, so the kernel keeps them for that alone."""
     from xenlab.guest.cpu import KERNEL_STACK_TOP, STACK_SIZE
+    if nr_pages is None:
+        nr_pages = read_start_info(d).nr_pages
     top = (KERNEL_STACK_TOP - PAGE_OFFSET) >> PAGE_SHIFT
     per = STACK_SIZE >> PAGE_SHIFT
-    return {p for i in range(len(d.vcpus)) for p in range(top - per * (i + 1), top - per * i) if p < len(d.p2m)}
+    return {p for i in range(len(d.vcpus)) for p in range(top - per * (i + 1), top - per * i) if p < nr_pages}
+
+
+def bootstrap_pfns(info) -> range:
+    """The pfns of the builder's bootstrap page tables (start_info's pt_base, nr_pt_frames)."""
+    if not info.pt_base:
+        return range(0)
+    first = (info.pt_base - PAGE_OFFSET) >> PAGE_SHIFT
+    return range(first, first + info.nr_pt_frames)
 
 
 class GuestMM:
     """Page tables of one PV domain (vcpu 0's address space)."""
 
-    def __init__(self, d, batch: int = MMU_BATCH):
+    def __init__(self, d, batch: int = MMU_BATCH, p2m: PhysToMachine | None = None):
         self.d, self.machine, self.mode = d, d.machine, d.machine.paging
         self.esize = 4 if self.mode == "2level" else 8
         self.batch = batch
-        # pfn 0 start_info, 1 console, 2 xenstore; the vcpus' kernel stacks are never handed out
-        self.free_pfns = [p for p in range(len(d.p2m) - 1, 2, -1) if p not in kernel_stack_pfns(d)]
-        self.pt_pfns: set[int] = set()
+        info = read_start_info(d)
+        self.p2m = p2m if p2m is not None else PhysToMachine.from_start_info(d)
+        self.bootstrap = bootstrap_pfns(info)
+        # Below first_free: start_info, console, xenstore, the P2M array, the bootstrap tables; the vcpus'
+        # kernel stacks are never handed out either.
+        self.first_free = max(3, self.bootstrap.stop)
+        stacks = kernel_stack_pfns(d, len(self.p2m))
+        self.free_pfns = [p for p in range(len(self.p2m) - 1, self.first_free - 1, -1) if p not in stacks]
+        self.pt_pfns: set[int] = set(self.bootstrap)
         self.ballooned: list[int] = []
         self.vmas: list[tuple[int, int, bool]] = []
         self.root_pfn: int | None = None
@@ -77,7 +99,7 @@ class GuestMM:
         self.current = None                  # the Process whose root CR3 holds (None: the kernel's)
         self.processes: dict[int, object] = {}
         self.next_pid = 1
-        self.lowmem_pages = min(len(d.p2m), (HYPERVISOR_VIRT_START[self.mode] - PAGE_OFFSET) >> PAGE_SHIFT)
+        self.lowmem_pages = min(len(self.p2m), (HYPERVISOR_VIRT_START[self.mode] - PAGE_OFFSET) >> PAGE_SHIFT)
 
     def __repr__(self) -> str:
         root = "none" if self.root_pfn is None else f"pfn {self.root_pfn:#x}"
@@ -90,7 +112,7 @@ class GuestMM:
         return self.d.vcpus[0]
 
     def mfn(self, pfn: int) -> int:
-        return self.d.p2m[pfn]
+        return self.p2m[pfn]                  # pfn_to_mfn: the kernel's own array
 
     def pte(self, pfn: int, writable: bool, user: bool = False) -> int:
         return self.mfn(pfn) << PAGE_SHIFT | _PAGE_PRESENT | (_PAGE_RW if writable else 0) | (_PAGE_USER if user else 0)
@@ -139,11 +161,18 @@ class GuestMM:
         by walking its own tables below Xen's area, as the kernel reads them."""
         g = cls(d)
         m = d.machine
+        # xc_linux_restore copies the new host's P2M into the guest's array ("memcpy(live_p2m, p2m,
+        # P2M_SIZE)"); the restorer here (toolstack/restore.py) does not yet, so the copy is made here
+        # from the P2M the restorer built (d.p2m). Remove once the toolstack does it.
+        fresh = list(d.p2m)
+        for pfn in range(min(len(g.p2m), len(fresh))):
+            g.p2m[pfn] = fresh[pfn]
         g.root_pfn = int(m.m2p[d.vcpus[0].cr3 >> PAGE_SHIFT])
-        g.pt_pfns = g._reachable_tables(g.root_pfn)
-        g.ballooned = [pfn for pfn, mfn in enumerate(d.p2m) if mfn == INVALID_P2M_ENTRY]
-        taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d)
-        g.free_pfns = [pfn for pfn in range(len(d.p2m) - 1, 2, -1) if pfn not in taken]
+        g.pt_pfns = g._reachable_tables(g.root_pfn) | set(g.bootstrap)
+        entries = g.p2m.array()
+        g.ballooned = [int(p) for p in np.flatnonzero(entries == INVALID_P2M_ENTRY)]
+        taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d, len(g.p2m))
+        g.free_pfns = [pfn for pfn in range(len(g.p2m) - 1, g.first_free - 1, -1) if pfn not in taken]
         return g
 
     def _reachable_tables(self, root_pfn: int) -> set[int]:
@@ -258,7 +287,7 @@ class GuestMM:
         return va
 
     def _check_pfn(self, pfn: int) -> int:
-        if not 0 <= pfn < len(self.d.p2m) or self.d.p2m[pfn] == INVALID_P2M_ENTRY:
+        if not 0 <= pfn < len(self.p2m) or self.p2m[pfn] == INVALID_P2M_ENTRY:
             raise ValueError(f"pfn {pfn:#x} is not a populated page of d{self.d.domain_id}")
         return pfn
 
@@ -289,7 +318,7 @@ class GuestMM:
         return walk(self.machine.memory, self.v.cr3, int(va), access, self.mode, user=user, set_ad=False)[0]
 
     def pfn_to_mfn(self, pfn: int) -> int:
-        return self.d.p2m[pfn]
+        return self.p2m[pfn]
 
     def mfn_to_pfn(self, mfn: int) -> int:
         return int(self.machine.m2p[mfn])                       # the read-only M2P window
@@ -369,7 +398,7 @@ class GuestMM:
         res = xen_memory_reservation(extent_start=[self.mfn(p) for p in pfns], nr_extents=nr)
         done = self.d.hypercall("memory_op", XENMEM_decrease_reservation, res)
         for pfn in pfns[:max(done, 0)]:
-            self.d.p2m[pfn] = INVALID_P2M_ENTRY
+            self.p2m[pfn] = INVALID_P2M_ENTRY       # phys_to_machine_mapping[pfn] = INVALID
             self.ballooned.append(pfn)
         return done
 
@@ -381,7 +410,7 @@ class GuestMM:
         reqs = []
         for mfn in res.extent_start[:max(got, 0)]:
             pfn = self.ballooned.pop()
-            self.d.p2m[pfn] = mfn
+            self.p2m[pfn] = mfn                     # set_phys_to_machine(pfn, mfn)
             reqs.append(mmu_update_t(mfn << PAGE_SHIFT | X.MMU_MACHPHYS_UPDATE, pfn))
             if pfn < self.lowmem_pages:
                 reqs.append(mmu_update_t(self._l1_for(PAGE_OFFSET + (pfn << PAGE_SHIFT), True), self.pte(pfn, True)))

@@ -57,26 +57,29 @@ def unmap_direct(kernel, pfn: int) -> None:
 def give_back(kernel, pfn: int) -> None:
     """decrease_reservation of one page: the pfn becomes a hole (INVALID in the P2M)."""
     d, m = kernel.d, kernel.d.machine
-    mfn = d.p2m[pfn]
+    mm = _mm(kernel)
+    mfn = mm.p2m[pfn] if mm is not None else d.p2m[pfn]
     unmap_direct(kernel, pfn)
-    if _mm(kernel) is not None:
+    if mm is not None:
         from xenlab.xen.public.memory import XENMEM_decrease_reservation, xen_memory_reservation
         d.hypercall("memory_op", XENMEM_decrease_reservation, xen_memory_reservation(extent_start=[mfn], nr_extents=1))
+        mm.p2m[pfn] = INVALID                      # the kernel's own P2M array
     else:
         m.m2p[mfn] = INVALID
         m.frame_table.free([mfn], m.memory)
         d.tot_pages -= 1
-    d.p2m[pfn] = INVALID
+        d.p2m[pfn] = INVALID
 
 
 def take_foreign(kernel, pfn: int, mfn: int) -> None:
     """A page that arrived (by transfer or reservation) goes into hole ``pfn``."""
     d, m = kernel.d, kernel.d.machine
-    d.p2m[pfn] = mfn
     mm = _mm(kernel)
     if mm is None:
+        d.p2m[pfn] = mfn
         m.m2p[mfn] = pfn
         return
+    mm.p2m[pfn] = mfn                              # the kernel's own P2M array
     from xenlab.xen.public.memory import mmu_update_t
     reqs = [mmu_update_t(mfn << PAGE_SHIFT | X.MMU_MACHPHYS_UPDATE, pfn)]
     if pfn < mm.lowmem_pages:

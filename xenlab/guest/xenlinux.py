@@ -172,6 +172,11 @@ class XenLinux:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} d{self.d.domain_id} workload={self.program.name}>"
 
+    @property
+    def p2m(self):
+        """phys_to_machine_mapping: the kernel's P2M array in its own memory (guest/p2m.py)."""
+        return self.mm.p2m
+
     def hypercall(self, v, name, *args) -> int:
         """``int $0x82`` on the CPU vcpu ``v`` runs on (hw/idt.py): the only way into Xen."""
         return idt.hypercall(v, name, *args)

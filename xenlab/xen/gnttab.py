@@ -373,6 +373,9 @@ def steal_page(machine, d, mfn: int) -> bool:
     ft.owner[mfn] = FREE                   # ownerless while in flight (page_set_owner(page, NULL))
     ft.type_info[mfn] = 0
     d.tot_pages -= 1
+    gpfn = int(machine.m2p[mfn])
+    if 0 <= gpfn < len(d.p2m) and d.p2m[gpfn] == mfn:      # Xen's record: d no longer has it
+        d.p2m[gpfn] = 0xFFFFFFFF
     return True
 
 

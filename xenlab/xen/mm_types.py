@@ -70,6 +70,14 @@ class VcpuMM:
     tlb: TLB = field(default_factory=TLB)
 
 
+def p2m_note(d, pfn: int, mfn: int) -> None:
+    """Xen's own record of ``d``'s pfn -> mfn (``d.p2m``), for the toolstack's and the model's
+    bookkeeping; kept where Xen learns of a change (MMU_MACHPHYS_UPDATE, decrease_reservation, a
+    grant transfer). The guest keeps its real P2M in its own memory and never reads this one."""
+    if d is not None and 0 <= pfn < len(d.p2m):
+        d.p2m[pfn] = int(mfn)
+
+
 def vcpu_mm(v) -> VcpuMM:
     mm = getattr(v, "mm", None)
     if mm is None:
