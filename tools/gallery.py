@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.browser.labserver import CHROMIUM, CHROMIUM_ARGS, OVERRIDES  # noqa: E402  (one copy of the browser set-up)
+from tests.browser.labserver import CHROMIUM, CHROMIUM_ARGS, LabServer  # noqa: E402  (one copy of the browser set-up)
 MAX_WIDTH = 960
 
 # The layout checks, run in the page on one widget's output element.
@@ -99,32 +95,10 @@ class Lab:
                         cell["outputs"] = []
                 (course / rel).parent.mkdir(parents=True, exist_ok=True)
                 (course / rel).write_text(json.dumps(nb), encoding="utf-8")
-        settings = self.tmp / "app-settings"
-        settings.mkdir()
-        (settings / "overrides.json").write_text(json.dumps(OVERRIDES), encoding="utf-8")
-        env = {**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": ""}
-        for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-            (self.tmp / key).mkdir()
-            env[key] = str(self.tmp / key)
-        from xenlab.cli import free_port
-        self.port, self.token = free_port(19500), secrets.token_hex(12)
-        self.log = open(self.tmp / "lab.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "xenlab.cli", "lab", "--dir", str(course), "--lang", langs[0], "--no-browser",
-             "--port", str(self.port), "--token", self.token, "--", "--LabApp.expose_app_in_browser=True",
-             f"--LabApp.app_settings_dir={settings}"], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("JupyterLab did not start:\n" + (self.tmp / "lab.log").read_text())
-            time.sleep(0.3)
+        # `xenlab lab` as a student starts it; its server and folders are labserver.py's
+        self.server = LabServer(course, work=self.tmp / "lab-work", cli=True, lang=langs[0], timeout_s=90)
+        self.server.__enter__()
+        self.base, self.token = self.server.base, self.server.token
 
     def url(self, lang: str, notebook: str) -> str:
         # a workspace of its own per page: JupyterLab would otherwise reopen the notebooks of earlier pages
@@ -132,13 +106,7 @@ class Lab:
         return f"{self.base}/lab/workspaces/gallery{self.n}/tree/{notebook.format(lang=lang)}?token={self.token}"
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        self.server.__exit__(None, None, None)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -210,9 +178,9 @@ def drive_ring_lab(s: Session, t):
         s.act(root, f"click {key}", lambda k=key: s.button(root, t(f"viz.ring.{k}")).click())
     s.act(root, "predict on", lambda: root.locator("button.widget-toggle-button", has_text=t("viz.ring.predict")).first.click())
     s.act(root, "produce asks", lambda: s.button(root, t("viz.ring.produce")).click())
+    # Enter (or leaving the box) answers, as the widget's tip says; the check button is for the mouse
     s.act(root, "answer 6", lambda: (root.locator("input[type=number]").first.fill("6"),
-                                     root.locator("input[type=number]").first.press("Tab"),
-                                     s.button(root, t("viz.ring.check")).click()))
+                                     root.locator("input[type=number]").first.press("Enter")))
     s.act(root, "push asks", lambda: s.button(root, t("viz.ring.push"), 0).click())
     s.act(root, "answer no", lambda: s.button(root, t("viz.ring.no")).click())
     for key in ("consume", "respond"):

@@ -404,10 +404,11 @@ def visible_text(outputs) -> str:
 
 
 def update_outputs(root: Path = ROOT, names=None) -> list:
-    """Run each source's Polish notebook in a fresh kernel and write what its `check` cells print
-    back into the source's `::: output` blocks (a shared block gets the Polish output; when a source
-    has per-language blocks its English notebook runs too and fills the `output en` blocks).
-    Review the diff: it is the new expected output."""
+    """Run each source's notebook in a fresh kernel, in Polish and in English, and write what its `check`
+    cells print back into the source: one shared `::: output` block where both languages print the same,
+    an `output pl` and an `output en` block where they differ (so a cell whose output became Polish gets
+    its pair, and a pair that prints the same again is merged). Review the diff: it is the new expected
+    output."""
     import asyncio
     import os
 
@@ -421,10 +422,8 @@ def update_outputs(root: Path = ROOT, names=None) -> list:
         checked = [i for i, b in enumerate(src.blocks) if b.kind == "code" and "check" in b.options]
         if not checked:
             continue
-        replacements = {}   # output block index -> new text
-        langs = ["pl"] + [lang for lang in LANGS[1:]
-                          if any(_outputs_after(src.blocks, i)[0].options for i in checked)]
-        for lang in langs:
+        got = {}   # lang -> the check cells' outputs, in order
+        for lang in LANGS:
             tree = "notebooks" if src.kind == "lecture" else "solutions"
             target = root / tree / lang / f"{src.name}.ipynb"
             nb = nbformat.reads(dumps(notebook(build_cells(src, lang, root), lang, src, src.kind)), as_version=4)
@@ -434,22 +433,28 @@ def update_outputs(root: Path = ROOT, names=None) -> list:
             env = {**os.environ, "JPY_SESSION_NAME": str(target)}
             client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True)
             asyncio.run(client.async_execute(env=env, cwd=str(root)))
-            got = [visible_text(c.outputs) for c in nb.cells
-                   if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
-            for i, text in zip(checked, got):
-                out = _output_for(src.blocks, i, lang)
-                if out.options or lang == "pl":   # a shared block takes the Polish run's output
-                    replacements[src.blocks.index(out)] = text
+            got[lang] = [visible_text(c.outputs) for c in nb.cells
+                         if c.cell_type == "code" and "nbval-check-output" in c.metadata.get("tags", [])]
         lines = src.path.read_text(encoding="utf-8").splitlines()
-        # Replace output blocks from the bottom up so earlier line numbers stay valid.
-        for index in sorted(replacements, reverse=True):
-            out, text = src.blocks[index], replacements[index]
-            start, end = out.line, out.line + len(out.text.splitlines()) if out.text else out.line
-            if out.text != text:
-                lines[start:end] = text.splitlines()
-        new = "\n".join(lines) + "\n"
-        if new != src.path.read_text(encoding="utf-8"):
-            src.path.write_text(new, encoding="utf-8")
+        # Replace the output blocks from the bottom up so earlier line numbers stay valid.
+        for n, i in reversed(list(enumerate(checked))):
+            outs = _outputs_after(src.blocks, i)
+            kind = outs[0].kind
+            first = outs[0].line - 1                       # the first output block's fence
+            last = outs[-1].line
+            while lines[last] != ":::":                    # the last output block's closing line
+                last += 1
+            texts = {lang: got[lang][n] for lang in LANGS}
+            if len(set(texts.values())) == 1:
+                new = [f"::: {kind}", *texts[LANGS[0]].splitlines(), ":::"]
+            else:
+                new = []
+                for lang in LANGS:
+                    new += [f"::: {kind} {lang}", *texts[lang].splitlines(), ":::"]
+            lines[first:last + 1] = new
+        text = "\n".join(lines) + "\n"
+        if text != src.path.read_text(encoding="utf-8"):
+            src.path.write_text(text, encoding="utf-8")
             changed.append(src.path)
     return changed
 

@@ -37,22 +37,108 @@ WIDGET_NOTEBOOKS = ("02_architecture", "03_segmentation", "04a_paging", "04b_p2m
                     "12_performance", "13_domain_management", "14_migration")
 
 
-def browser_missing() -> str:
-    """Why this machine cannot run the browser checks ('' when it can)."""
+def browser_missing(*modules: str) -> str:
+    """Why this machine cannot run the browser checks ('' when it can); ``modules`` are further Python
+    modules a check needs, each as "module:how to install it"."""
     missing = []
     if not Path(CHROMIUM).exists():
         missing.append(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("Python playwright is not installed (pip install -e '.[test]')")
+    for spec in ("playwright.sync_api:pip install -e '.[test]'", *modules):
+        module, how = spec.split(":", 1)
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(f"{module} is not installed ({how})")
     return "; ".join(missing)
 
 
-def _free_port() -> int:
+def require_browser(*modules: str) -> None:
+    """Skip the calling test when the browser checks cannot run, or fail it under XENLAB_REQUIRE_BROWSER=1
+    (as in .ci/run), where a skip would hide a missing install step."""
+    import pytest
+    reason = browser_missing(*modules)
+    if reason:
+        if os.environ.get("XENLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("XENLAB_REQUIRE_BROWSER=1 but " + reason)
+        pytest.skip(reason)
+
+
+def loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def jupyter_env(work: Path, **extra: str) -> dict:
+    """The environment for a server of our own: Jupyter's folders inside ``work`` (nothing of the user's
+    is read or written), no display, this checkout first on PYTHONPATH so kernels import its xenlab."""
+    env = {**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": "", **extra,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        (work / key).mkdir(parents=True, exist_ok=True)
+        env[key] = str(work / key)
+    return env
+
+
+def http_ready(url: str):
+    """A readiness probe: ``url`` answers 200."""
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+    return probe
+
+
+def port_ready(port: int):
+    """A readiness probe: something listens on the loopback ``port``."""
+    def probe() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return True
+        except OSError:
+            return False
+    return probe
+
+
+class ServerProcess:
+    """A server command started on this machine, ready when ``ready()`` says so, stopped by the PID this
+    object started (never by name: other servers on the machine are not ours)."""
+
+    def __init__(self, cmd: list, env: dict, log_path: Path, ready, what: str = "the server",
+                 timeout_s: float = 60):
+        self.cmd, self.env, self.log_path, self.ready = cmd, env, Path(log_path), ready
+        self.what, self.timeout_s, self.proc = what, timeout_s, None
+
+    def __enter__(self):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + self.timeout_s
+        while not self.ready():
+            if self.proc.poll() is not None:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"{self.what} exited:\n" + self.log_path.read_text())
+            if time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError(f"{self.what} did not answer within {self.timeout_s:.0f} s:\n"
+                                   + self.log_path.read_text())
+            time.sleep(0.3)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            self.proc.terminate()             # the launchers exec the server: this PID is the server
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+            self.log.close()
 
 
 def copy_course(dest: Path, names=WIDGET_NOTEBOOKS, langs=("pl", "en")) -> Path:
@@ -83,64 +169,54 @@ def write_notebook(path: Path, sources) -> Path:
 
 
 class LabServer:
-    """JupyterLab serving ``root`` (PYTHONPATH passed on, so kernels import this checkout's xenlab)."""
+    """JupyterLab serving ``root`` (PYTHONPATH passed on, so kernels import this checkout's xenlab).
 
-    def __init__(self, root: Path, work: Path | None = None):
+    ``cli=True`` starts it the way a student does, through ``xenlab lab --lang LANG`` (which execs
+    JupyterLab), so the launcher itself is under test; otherwise JupyterLab is started directly."""
+
+    def __init__(self, root: Path, work: Path | None = None, cli: bool = False, lang: str = "pl",
+                 timeout_s: float = 60):
         self.root = Path(root)
         self.work = Path(work or self.root.parent / "lab-work")
-        self.proc = None
-        self.port = _free_port()
+        self.cli, self.lang, self.timeout_s = cli, lang, timeout_s
+        self.server = None
+        self.port = loopback_port()
         self.token = secrets.token_hex(12)
         self.base = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def proc(self):
+        return self.server.proc if self.server else None
 
     def __enter__(self):
         self.work.mkdir(parents=True, exist_ok=True)
         settings = self.work / "app-settings"
         settings.mkdir(exist_ok=True)
         (settings / "overrides.json").write_text(json.dumps(OVERRIDES), encoding="utf-8")
-        env = {**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": "",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-        for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-            (self.work / key).mkdir(exist_ok=True)
-            env[key] = str(self.work / key)
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={self.root}",
-               "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={self.token}", "--LabApp.expose_app_in_browser=True",
-               f"--LabApp.app_settings_dir={settings}"]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
-        self.log = open(self.work / "lab.log", "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError((self.work / "lab.log").read_text())
-            if time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError("JupyterLab did not answer within 60 s")
-            time.sleep(0.3)
+        lab_args = ["--LabApp.expose_app_in_browser=True", f"--LabApp.app_settings_dir={settings}"]
+        if self.cli:
+            cmd = [sys.executable, "-m", "xenlab.cli", "lab", "--dir", str(self.root), "--lang", self.lang,
+                   "--no-browser", "--port", str(self.port), "--token", self.token, "--", *lab_args]
+        else:
+            cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={self.root}",
+                   "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+                   f"--IdentityProvider.token={self.token}", *lab_args]
+            if hasattr(os, "geteuid") and os.geteuid() == 0:
+                cmd.append("--allow-root")
+        self.server = ServerProcess(cmd, jupyter_env(self.work), self.work / "lab.log",
+                                    http_ready(f"{self.base}/api/status?token={self.token}"), "JupyterLab",
+                                    self.timeout_s).__enter__()
         return self
 
     def __exit__(self, *exc):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
+        if self.server is not None:
+            self.server.__exit__(*exc)
+            self.server = None
 
     @contextlib.contextmanager
-    def browser(self, viewport=VIEWPORT):
-        """A Chromium page on the JupyterLab app (``page.xen_errors`` collects console and page errors)."""
+    def browser(self, viewport=VIEWPORT, path: str = ""):
+        """A Chromium page on the JupyterLab app, or on the notebook ``path`` (relative to the served
+        folder) opened as a student opens it by URL; ``page.xen_errors`` collects console and page errors."""
         from playwright.sync_api import sync_playwright
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -151,7 +227,8 @@ class LabServer:
                 page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
                 page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
                 page.xen_errors = errors
-                page.goto(f"{self.base}/lab?token={self.token}")
+                page.goto(f"{self.base}/lab/tree/{path}?token={self.token}" if path
+                          else f"{self.base}/lab?token={self.token}")
                 page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell")
                 page.wait_for_function("() => window.jupyterapp.started !== undefined")
                 page.evaluate("() => window.jupyterapp.started")

@@ -6,80 +6,36 @@ that the "produce a request" and "push requests" buttons change the ring (the ca
 then stops the server by its PID. Needs voila (pip install -e ".[present]") and /usr/bin/chromium; skips
 without them unless XENLAB_REQUIRE_BROWSER=1 (as in .ci/run).
 """
-import os
-import subprocess
 import sys
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from xenlab.cli import free_port
+from tests.browser.labserver import (CHROMIUM, CHROMIUM_ARGS, ServerProcess, loopback_port, jupyter_env, port_ready,
+                                     require_browser)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("XENLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
-def _require():
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    for module, how in (("playwright.sync_api", "pip install -e '.[test]'"), ("voila", "pip install -e '.[present]'")):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(f"{module} is not installed ({how})")
-    if missing:
-        if os.environ.get("XENLAB_REQUIRE_BROWSER") == "1":
-            pytest.fail("XENLAB_REQUIRE_BROWSER=1 but " + "; ".join(missing))
-        pytest.skip("; ".join(missing))
-
-
 @pytest.fixture
 def presenting(tmp_path):
-    _require()
-    env = {**os.environ, "DISPLAY": "", "WAYLAND_DISPLAY": "", "XENLAB_LANG": "en"}
-    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        (tmp_path / key).mkdir()
-        env[key] = str(tmp_path / key)
-    port = free_port(19400)
-    log = open(tmp_path / "voila.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "xenlab.cli", "present", "09", "--lang", "en", "--no-browser",
-                             "--port", str(port), "--dir", str(ROOT)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break                     # listening; the first page view runs the notebook
-            except OSError:
-                pass
-            assert proc.poll() is None, (tmp_path / "voila.log").read_text()
-            assert time.monotonic() < deadline, "Voila did not answer within 60 s"
-            time.sleep(0.3)
-        yield base, proc
-    finally:
-        proc.terminate()                      # xenlab present exec'd voila: this PID is the server
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    require_browser("voila:pip install -e '.[present]'")
+    port = loopback_port()
+    cmd = [sys.executable, "-m", "xenlab.cli", "present", "09", "--lang", "en", "--no-browser",
+           "--port", str(port), "--dir", str(ROOT)]
+    # listening is enough: the first page view runs the notebook
+    with ServerProcess(cmd, jupyter_env(tmp_path, XENLAB_LANG="en"), tmp_path / "voila.log", port_ready(port),
+                       "Voila") as server:
+        yield f"http://127.0.0.1:{port}", server
 
 
 def test_present_shows_the_ring_viewer_without_code_and_its_buttons_work(presenting):
     from playwright.sync_api import sync_playwright
-    base, proc = presenting
+    base, server = presenting
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -133,4 +89,4 @@ def test_present_shows_the_ring_viewer_without_code_and_its_buttons_work(present
             assert not errors, errors
         finally:
             browser.close()
-    assert proc.poll() is None, "the server stopped during the test"
+    assert server.alive(), "the server stopped during the test"

@@ -91,8 +91,9 @@ def test_changing_a_workload_changes_its_mix():
     base = workloads.measure_mix("OSDB-OLTP", units=2)
     params = dict(workloads.PARAMS["OSDB-OLTP"], block_reads=16, messages=3)
     changed = workloads.measure_mix("OSDB-OLTP", units=2, params=params)
-    # each block read is lseek + read, each message a send, a switch and a receive
-    assert changed["mix"]["syscall"] - base["mix"]["syscall"] == pytest.approx(2 * (16 - 6) + 2 * (3 - 8))
+    # each block read is lseek + read (plain calls), each message a send, a switch and a receive
+    assert changed["mix"]["nullsys"] - base["mix"]["nullsys"] == pytest.approx(2 * (16 - 6))
+    assert changed["mix"]["syscall"] - base["mix"]["syscall"] == pytest.approx(2 * (3 - 8))
     assert changed["mix"]["switch"] - base["mix"]["switch"] == pytest.approx(3 - 8)
     # and the prediction follows the mix
     mixes = dict(workloads.frozen(), **{"OSDB-OLTP": changed})
@@ -123,22 +124,74 @@ def test_prediction_shape_and_native_baseline():
 def test_measured_agreement_with_figure_3_does_not_regress():
     rows = predict.compare()
     within = sum(abs(r["error"]) <= 0.10 for r in rows)
-    assert len(rows) == 18 and within >= 10           # measured: 10 of 18 (the issue asks for 15)
+    assert len(rows) == 18 and within >= 12           # measured: 12 of 18 (the issue asks for 15)
     pairs = predict.ordering_ok()
     assert sum(ok for *_, ok in pairs) >= len(pairs) - 1   # measured: all but OLTP's V-U pair
 
 
-@pytest.mark.xfail(strict=True, reason="the model gets 10 of 18 bars within 0.10 (U is predicted too slow on "
-                                       "build, IR, dbench and WEB99; V too fast on IR and OLTP, too slow on "
-                                       "dbench; X on WEB99 just outside); not fitted")
+@pytest.mark.xfail(strict=True, reason="the model gets 12 of 18 bars within 0.10; it misses V on OSDB-IR "
+                                       "(0.83 vs 0.47) and OSDB-OLTP (0.55 vs 0.12) and dbench (0.59 vs 0.74), "
+                                       "U on dbench (0.15 vs 0.27) and SPEC WEB99 (0.09 vs 0.33), X on SPEC "
+                                       "WEB99 (0.89 vs 0.99, -0.104); not fitted")
 def test_issue_target_15_of_18_bars():
     assert sum(abs(r["error"]) <= 0.10 for r in predict.compare()) >= 15
 
 
-@pytest.mark.xfail(strict=True, reason="OSDB-OLTP: the model puts V (0.38) above U (0.11); the paper has "
+@pytest.mark.xfail(strict=True, reason="OSDB-OLTP: the model puts V (0.55) above U (0.22); the paper has "
                                        "V 0.12 below U 0.18")
 def test_issue_target_ordering_everywhere():
     assert all(ok for *_, ok in predict.ordering_ok())
+
+
+def test_plain_calls_are_null_io_and_the_rest_stat():
+    # read/write/lseek/close copy no path or structure: lmbench's "null I/O"; other calls: "stat"
+    c = costs.op_costs()
+    assert c["L"]["nullsys"] == pytest.approx(0.50) and c["L"]["syscall"] == pytest.approx(1.28)
+    assert c["U"]["syscall"] - c["U"]["nullsys"] > 5                   # UML: the path copied in, stat out
+    mix = workloads.frozen()["OSDB-IR"]["mix"]
+    p = workloads.PARAMS["OSDB-IR"]
+    assert mix["nullsys"] == 2 * p["block_reads"] and mix["syscall"] == 2 * p["messages"]
+
+
+def test_fork_then_exec_costs_one_exec_row():
+    # lmbench: "exec proc" = fork + exec + exit + wait, "fork proc" = fork + exit + wait. A process a
+    # workload forks and then execs is one "fork" op and one "exec" op: together the exec row, not two forks.
+    u = costs.calibrate()
+    c = costs.op_costs()
+    for p in costs.PLATFORMS:
+        whole = costs.model_row(("table3_processes_us", "exec proc"), p, u)
+        assert c[p]["fork"] + c[p]["exec"] == pytest.approx(whole)
+    assert c["L"]["fork"] + c["L"]["exec"] == pytest.approx(530.0)     # L-UP exec proc, Table 3
+
+
+def test_file_bytes_are_priced_from_the_10k_rows():
+    rows = {(r["row"], r["platform"]): r for r in costs.calibration_table()}
+    for p in ("X", "V", "U"):
+        r = rows[("10K create", p)]
+        assert r["calibrates"] and abs(r["error"]) <= 0.10, r
+    assert not rows[("10K delete", "V")]["calibrates"] and rows[("10K delete", "V")]["why_not"]
+    c = costs.op_costs()
+    # native: (66.0 - 32.1 - 0.45) us for 10240 bytes (L-UP 10K create - 0K create - a null call)
+    assert c["L"]["wbyte"] == pytest.approx((66.0 - 32.1 - 0.45) / 10240)
+    # the copy and the clearing run natively on X and on U's kernel; VMware translates that kernel work
+    for op in ("rbyte", "wbyte", "zero"):
+        assert c["X"][op] == pytest.approx(c["L"][op])
+        assert c["V"][op] == pytest.approx(c["L"][op] * (1 + costs.calibrate()["v_bt"]))
+    assert c["U"]["zero"] == pytest.approx(c["L"]["zero"]) and c["U"]["rbyte"] > c["L"]["rbyte"]
+
+
+def test_bytes_and_cleared_pages_come_from_the_workload():
+    base = workloads.measure_mix("OSDB-IR", units=2)
+    params = dict(workloads.PARAMS["OSDB-IR"], read_bytes=10 * 8192, faults=3, anon_faults=50)
+    changed = workloads.measure_mix("OSDB-IR", units=2, params=params)
+    assert base["mix"]["rbyte"] == 60 * 8192 and changed["mix"]["rbyte"] == 10 * 8192
+    # no more pages are cleared than the model's run took faults
+    assert changed["mix"]["fault"] == 3 and changed["mix"]["zero"] == 3
+    mixes = dict(workloads.frozen(), **{"OSDB-IR": changed})
+    assert predict.predict(mixes=mixes)["OSDB-IR"] != predict.predict()["OSDB-IR"]
+    # dbench's unit is one SMB request of client.txt: its bytes are the trace's, per request
+    d = workloads.frozen()["dbench"]["mix"]
+    assert d["wbyte"] == pytest.approx(94_701_582 / 50_627) and d["rbyte"] == pytest.approx(37_950_391 / 50_627)
 
 
 def test_prediction_arrays_and_chart():

@@ -21,7 +21,7 @@ Workload operations handled here (guest/workload.py):
     ("fault", vector[, addr])    a process takes an exception (14 = page fault at addr, 0 = divide error ...)
     ("fpu",)                     a process uses the FPU after a task switch (lazy FPU: #NM)
     ("switch",)                  the kernel switches to another process: switch_mm's mmuext_op, then
-                                 __switch_to's ONE multicall (fpu_taskswitch + stack_switch)
+                                 __switch_to's ONE multicall (guest/switch_to.py)
     ("priv", insn, *operands)    the kernel needs a privileged operation (write_cr3, hlt, lgdt, in, out, cli, sti)
     ("insn", insn, ring, *ops)   the raw instruction executed in ring 1 or 3 (what an unported kernel would do)
 """
@@ -40,9 +40,7 @@ from xenlab.xen.public.vcpu import (VCPUOP_initialise, VCPUOP_is_up, VCPUOP_up, 
                                     vcpu_guest_context)
 from xenlab.xen.public.xen import SCHEDOP_block
 
-KERNEL_TEXT = 0xC0100000           # where the model puts the guest's handlers (addresses are labels)
-KERNEL_STACK_TOP = 0xC0400000
-STACK_SIZE = 0x2000                # 8 KiB per vcpu, as i386 Linux's THREAD_SIZE
+from xenlab.guest.layout import KERNEL_STACK_TOP, KERNEL_TEXT, STACK_SIZE  # noqa: E402,F401  (re-exported)
 HYPERVISOR_CALLBACK = KERNEL_TEXT + 0x1000
 FAILSAFE_CALLBACK = KERNEL_TEXT + 0x1010
 SYSCALL_ENTRY = KERNEL_TEXT + 0x0800
@@ -181,6 +179,8 @@ def pv_handle_trap(kernel, v, frame, syscall_nr: int = 0) -> bool | None:
         detail["cr2"] = vcpu_info_read(v, "arch.cr2")     # do_page_fault reads the address Xen saved
     elif frame.vector == 7:
         kernel.hypercall(v, "fpu_taskswitch", 0)            # math_state_restore(): clts
+        from xenlab.guest.switch_to import fpu_used
+        fpu_used(kernel, v)                                 # ... and the task now owns the FPU
     elif frame.vector == 0x80:
         detail["nr"] = syscall_nr
     if machine.trace.active:
@@ -227,20 +227,12 @@ def pv_privileged(kernel, v, insn: str, *operands) -> None:
 
 
 def pv_context_switch(kernel, v) -> list:
-    """A process switch as XenLinux makes it: two crossings into Xen instead of four.
-
-    switch_mm (linux-2.6-xen-sparse include/asm-i386/mach-xen/asm/mmu_context.h) loads the new page
-    tables with one mmuext_op (the model's processes share the kernel's tables here, so a local TLB
-    flush stands in for NEW_BASEPTR, as for write_cr3); then __switch_to (arch/i386/kernel/process-xen.c)
-    queues fpu_taskswitch(1) (the outgoing task used the FPU: set TS for lazy switching) and
-    stack_switch(__KERNEL_DS, next->esp0) and makes ONE multicall. Returns the multicall's entries,
-    each with its result."""
-    kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
-    esp0 = KERNEL_STACK_TOP - STACK_SIZE * v.vcpu_id
-    batch = [X.multicall_entry_t(X.__HYPERVISOR_fpu_taskswitch, [1]),
-             X.multicall_entry_t(X.__HYPERVISOR_stack_switch, [FLAT_KERNEL_DS, esp0])]
-    kernel.hypercall(v, "multicall", batch, len(batch))
-    return batch
+    """A process switch as XenLinux 3.0.0 makes it (guest/switch_to.py): switch_mm's mmuext_op, then
+    __switch_to's ONE multicall (fpu_taskswitch if the task used the FPU, stack_switch, the TLS
+    descriptors that differ, SET_IOPL if io_pl differs). Returns the multicall's entries, each with
+    its result."""
+    from xenlab.guest.switch_to import context_switch
+    return context_switch(kernel, v)
 
 
 # -- the unmodified (HVM) kernel ---------------------------------------------------------------------------------

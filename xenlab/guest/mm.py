@@ -60,7 +60,7 @@ class GuestMMError(RuntimeError):
 def kernel_stack_pfns(d, nr_pages: int | None = None) -> set[int]:
     """The pfns of each vcpu's 8 KiB ring-1 stack below KERNEL_STACK_TOP (stack_switch's kernel_sp):
     Xen writes exception frames there, so the kernel keeps them for that alone."""
-    from xenlab.guest.cpu import KERNEL_STACK_TOP, STACK_SIZE
+    from xenlab.guest.layout import KERNEL_STACK_TOP, STACK_SIZE
     if nr_pages is None:
         nr_pages = read_start_info(d).nr_pages
     top = (KERNEL_STACK_TOP - PAGE_OFFSET) >> PAGE_SHIFT
@@ -141,8 +141,9 @@ class GuestMM:
 
     def _new_table(self, reqs: list | None = None) -> int:
         """A zeroed page that Xen will accept as a page table: read-only in the direct map first.
-        With ``reqs`` the read-only update joins that batch (XenLinux's mm_pin does all of a new
-        address space's pages in one multicall) instead of costing an update_va_mapping each."""
+        With ``reqs`` the read-only update joins that batch as an mmu_update request instead of costing
+        an update_va_mapping each (a model shortcut: XenLinux 3.0's pgd_walk makes one
+        update_va_mapping per table page, no multicall, up to 3.0.4)."""
         pfn = self._take_pfn()
         self.machine.memory.clear_frame(self.mfn(pfn))          # memset through the direct map
         if self.root_pfn is not None and pfn < self.lowmem_pages:

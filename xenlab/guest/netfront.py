@@ -13,7 +13,8 @@ enqueuing receive requests", netif.h 3.0); sending does, subject to the ring's h
 
 Simplifications:
 - ``RX_BUFFERS`` buffers are posted (Linux adapts its target between 8 and 256).
-- (guest/pages.py does the decrease_reservation and MMU_MACHPHYS_UPDATE work of a flip.)
+- (guest/pages.py does the decrease_reservation and MMU_MACHPHYS_UPDATE work of a flip; the pages of one
+  refill go back in one multicall, as 3.0.0's network_alloc_rx_buffers does.)
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from xenlab.guest.xenbus import publish, read_state
 from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
-from xenlab.guest.pages import give_back, refill, take_foreign
+from xenlab.guest.pages import give_back_batch, refill, take_foreign
 from xenlab.hw.ethernet import IpStack, ip_bytes, mac_str
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io import netif as N
@@ -120,25 +121,23 @@ class Netfront:
             trace.emit("IO", f"netfront_{ring}_{name}", domid=self.d.domain_id, devid=self.devid, **payload)
 
     # -- RX buffers -------------------------------------------------------------------------------------
-    def _give_back(self, pfn: int) -> None:
-        """XENMEM_decrease_reservation of one page: the pfn becomes a hole for a flipped page."""
-        give_back(self.kernel, pfn)
-
     def alloc_rx_buffers(self) -> int:
         """Post RX buffers up to RX_BUFFERS (network_alloc_rx_buffers); no notification needed."""
         k, grants, ring = self.kernel, guest_grants(self.kernel), self.rx
-        posted = 0
+        posted, flipped = 0, []
         while len(self.rx_buffers) < RX_BUFFERS and not ring.full() and self.rx_free_ids:
             pfn = k.alloc_page()
             if self.rx_copy:
                 ref = grants.grant_foreign_access(self.backend_id, self.d.kernel.p2m[pfn])
             else:
-                self._give_back(pfn)
                 ref = grants.grant_foreign_transfer(self.backend_id, pfn)
+                flipped.append(pfn)
             rid = self.rx_free_ids.pop()
             self.rx_buffers[rid] = RxBuffer(pfn, ref)
             ring.produce_request(N.NetifRxRequest(id=rid, gref=ref))
             posted += 1
+        if flipped:                       # flip: the pages go back to Xen in one multicall (pages.py)
+            give_back_batch(k, flipped)
         if posted:
             ring.push_requests()
         return posted

@@ -71,6 +71,35 @@ def give_back(kernel, pfn: int) -> None:
         d.p2m[pfn] = INVALID
 
 
+def give_back_batch(kernel, pfns) -> list:
+    """netfront's network_alloc_rx_buffers (X@RELEASE-3.0.0:linux-2.6-xen-sparse/drivers/xen/netfront/
+    netfront.c:566-594): give a batch of pages back in ONE multicall, "zap PTEs and give away pages":
+    an ``update_va_mapping(va, 0)`` entry per page (the last one flushing every vcpu's TLB:
+    UVMF_TLB_FLUSH|UVMF_ALL), then ``memory_op(XENMEM_decrease_reservation)`` of all the frames.
+    Returns the entries, each with its result. Without guest page tables, one page at a time."""
+    from xenlab.xen.public.memory import XENMEM_decrease_reservation, xen_memory_reservation
+    pfns = list(pfns)
+    mm = _mm(kernel)
+    if mm is None or not pfns:
+        for pfn in pfns:
+            give_back(kernel, pfn)
+        return []
+    d = kernel.d
+    mfns = [mm.p2m[pfn] for pfn in pfns]                  # pfn_to_mfn: the kernel's own array
+    mcl = [X.multicall_entry_t(X.__HYPERVISOR_update_va_mapping, [PAGE_OFFSET + (pfn << PAGE_SHIFT), 0, 0])
+           for pfn in pfns if pfn < mm.lowmem_pages]
+    if mcl:
+        mcl[-1].args[2] = X.UVMF_TLB_FLUSH | X.UVMF_ALL      # after all PTEs are zapped, one flush
+    for pfn in pfns:
+        mm.p2m[pfn] = INVALID                               # set_phys_to_machine(pfn, INVALID_P2M_ENTRY)
+    reservation = xen_memory_reservation(extent_start=mfns, nr_extents=len(mfns))
+    mcl.append(X.multicall_entry_t(X.__HYPERVISOR_memory_op, [XENMEM_decrease_reservation, reservation]))
+    kernel.hypercall(d.vcpus[0], "multicall", mcl, len(mcl))
+    if mcl[-1].result != len(mfns):
+        raise RuntimeError(f"{d.name}: unable to reduce memory reservation ({mcl[-1].result} of {len(mfns)})")
+    return mcl
+
+
 def take_foreign(kernel, pfn: int, mfn: int) -> None:
     """A page that arrived (by transfer or reservation) goes into hole ``pfn``."""
     d, m = kernel.d, kernel.d.machine

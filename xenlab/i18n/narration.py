@@ -63,9 +63,25 @@ PHRASES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in (
 )]
 
 
+def _all_phrases():
+    """PHRASES, then the PHRASES of every catalogue area that declares some (``catalogues/pl_output.py``:
+    the labels the course's cells print), compiled once."""
+    global _PHRASES_ALL
+    if _PHRASES_ALL is None:
+        from xenlab.i18n.catalogues import AREAS
+        _PHRASES_ALL = PHRASES + [(re.compile(p), k) for a in AREAS for p, k in getattr(a, "PHRASES", ())]
+    return _PHRASES_ALL
+
+
+_PHRASES_ALL = None
+
+
 def say(phrase: str) -> str:
-    """``phrase`` (one of the model's fixed phrases) in the current language."""
-    for pattern, key in PHRASES:
+    """``phrase`` (one of the model's fixed phrases) in the current language; several lines are said
+    one by one."""
+    if "\n" in phrase:
+        return "\n".join(say(line) for line in phrase.split("\n"))
+    for pattern, key in _all_phrases():
         m = pattern.fullmatch(phrase)
         if m:
             return t(key, **m.groupdict())

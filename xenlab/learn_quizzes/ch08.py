@@ -7,4 +7,7 @@ QUESTIONS = [
     {"qid": "quiz.08.wallclock", "answer": "offset", "choices": ("offset", "hypercall", "tsc"),
      "wrong": {"hypercall": "hypercall"}},
     {"qid": "quiz.08.timer", "answer": 10},
+    # texts of this one: xenlab/i18n/catalogues/multicall.py
+    {"qid": "quiz.08.runstate", "answer": 100,
+     "wrong": lambda v: {0: "no_offline", 1900: "sum", 2000: "sum"}.get(v)},
 ]

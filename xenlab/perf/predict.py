@@ -21,7 +21,8 @@ from __future__ import annotations
 from xenlab.perf.costs import PLATFORMS, op_costs
 from xenlab.perf.workloads import BENCHMARKS, HZ, frozen
 
-COST_OPS = ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
+COST_OPS = ("syscall", "nullsys", "signal", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte",
+            "rbyte", "wbyte", "zero")
 
 
 def unit_times(mix_entry: dict, costs: dict) -> dict[str, dict[str, float]]:
@@ -109,16 +110,20 @@ def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str
 
 
 def mix_text(mixes: dict | None = None) -> str:
-    """The frozen operation mixes, per unit of work, as measured on the model."""
+    """The frozen operation mixes, per unit of work, as measured on the model (bytes in KB)."""
     mixes = mixes or frozen()
-    ops = ("syscall", "fault", "switch", "fork", "exec", "create", "delete", "disk", "packet", "byte")
-    short = {"syscall": "sysc", "fault": "fault", "switch": "switch", "fork": "fork", "exec": "exec",
-             "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt", "byte": "bytes"}
-    lines = [f"{'benchmark':<18}" + "".join(f"{short[o]:>9}" for o in ops) + f"{'OS %':>6}"]
+    ops = ("syscall", "nullsys", "fault", "zero", "switch", "fork", "exec", "create", "delete", "disk", "packet",
+           "byte", "rbyte", "wbyte")
+    short = {"syscall": "sysc", "nullsys": "rw/seek", "fault": "fault", "switch": "switch", "fork": "fork",
+             "exec": "exec", "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt",
+             "byte": "net KB", "rbyte": "read KB", "wbyte": "writ KB", "zero": "zeroed"}
+    kb = {"byte", "rbyte", "wbyte"}
+    lines = [f"{'benchmark':<17}" + "".join(f"{short[o]:>8}" for o in ops) + f"{'OS %':>6}"]
     for name in BENCHMARKS:
         e = mixes[name]
         share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
-        lines.append(f"{name:<18}" + "".join(f"{e['mix'].get(o, 0):>9.4g}" for o in ops) + f"{share:>6}")
+        vals = [e["mix"].get(o, 0) / (1024 if o in kb else 1) for o in ops]
+        lines.append(f"{name:<17}" + "".join(f"{v:>8.4g}" for v in vals) + f"{share:>6}")
     return "\n".join(lines)
 
 

@@ -23,6 +23,9 @@ Simplifications:
   client of OSDB and dbench runs in the same guest as in the paper, but without its own process).
 - The network peer is the model's "outside" host: a web response's segment is a ping of that size, its
   echo stands for the client's ACK; only sent bytes count as the server's bytes.
+- The model's system calls carry no buffers, so the bytes a unit's reads and writes copy
+  (``read_bytes``, ``write_bytes``) are parameters, passed into the mix as "rbyte" and "wbyte"; so is
+  which of the page faults counted are on anonymous memory (``anon_faults``, the mix's "zero").
 - CPU work outside the kernel is not simulated: its length comes from the cited share of time the
   benchmark spends in the OS (``os_share``), or is given directly (SPEC INT: one second per unit).
 """
@@ -39,7 +42,10 @@ NR = {"fork": 2, "read": 3, "write": 4, "open": 5, "close": 6, "creat": 8, "unli
       "lseek": 19, "kill": 37, "mmap": 90, "munmap": 91, "socketcall": 102, "ipc": 117, "fsync": 118,
       "wait4": 114, "fstat64": 197, "stat64": 195, "rename": 38}
 # Which system calls are operations of their own in the cost model (costs.OPS); the rest are "syscall".
-OP_OF_NR = {2: "fork", 11: "exec", 8: "create", 10: "delete", 37: "signal"}
+# read, write, lseek and close copy no path or structure (their data is counted in bytes): lmbench's
+# "null I/O" prices them ("nullsys"); any other call is priced like lmbench's "stat" ("syscall").
+OP_OF_NR = {2: "fork", 11: "exec", 8: "create", 10: "delete", 37: "signal",
+            3: "nullsys", 4: "nullsys", 19: "nullsys", 6: "nullsys"}
 HZ = 100                        # Linux 2.4 i386 timer interrupts per second (include/asm-i386/param.h)
 PAGE = 4096
 USER_BASE = 0x0804_8000
@@ -57,6 +63,7 @@ PARAMS = {
         # CPU2000: Measuring CPU Performance in the New Millennium", IEEE Computer 33(7), 2000); ~100 MB
         # touched once over a run of ~300 s (estimate) = 85 first-touch faults per second.
         "faults": 85,
+        "anon_faults": 85,                  # the data: anonymous memory, each page cleared at its first touch
         "syscalls": 40,                     # reading inputs, writing outputs (estimate)
     },
     "Linux build time": {
@@ -65,7 +72,7 @@ PARAMS = {
         # driver runs cpp0, cc1 and as as separate programs (gcc -v): 5 fork + exec per file.
         "processes": 5,
         # Per process: the dynamic loader's startup, ~25 system calls and ~8 mmaps (strace of a small
-        # dynamically linked program; estimate).
+        # dynamically linked program; estimate), mostly open, stat, mprotect: priced like lmbench's stat.
         "startup_syscalls": 33,
         # A 2.4 kernel source file includes ~150 headers (gcc -H on kernel/sched.c; estimate); cpp looks
         # each up along the -I path (2 opens), fstats, reads it (2 reads) and closes it.
@@ -75,8 +82,13 @@ PARAMS = {
         "pipe_transfers": 125,
         # cc1 grows to ~8 MB on a typical file (estimate), the other four ~0.6 MB each: first touches.
         "faults": 2600,
+        "anon_faults": 2048,                # cc1's 8 MB of heap are anonymous; the rest maps program files
         "creates": 2,                       # the .o and its .flags file (Rules.make, 2.4)
         "disk_writes": 1,                   # the .o written back (8 KB request; estimate)
+        # Bytes the kernel copies for the file (see read_bytes below): the pipe_transfers' 4 KB written
+        # into and read out of the pipe, and the headers read (~4 KB each; estimate).
+        "read_bytes": 125 * 4096 * 2 + 150 * 4096,
+        "write_bytes": 8192,                # the .o (the disk_writes' 8 KB)
         # "Native Linux spends about 7% of the CPU time in the OS" on this build (SOSP'03 §4.1, text).
         "os_share": 0.07,
     },
@@ -88,7 +100,9 @@ PARAMS = {
         # shared_buffers is 64 blocks (postgresql.conf.sample), so a scan reads through the kernel's
         # cache: ~60 blocks per query (estimate).
         "block_reads": 60,
+        "read_bytes": 60 * 8192,            # each block read copies BLCKSZ = 8192 bytes (PostgreSQL 7.1 default)
         "faults": 20,                       # sort and hash memory first touched (estimate)
+        "anon_faults": 20,                  # that memory is anonymous (malloc)
         "os_share": 0.25,                   # estimate: a cached read-only query, a quarter in the kernel
     },
     "OSDB-OLTP": {
@@ -99,14 +113,32 @@ PARAMS = {
         "semops": 4,
         # a commit writes the WAL and fsyncs it (PostgreSQL 7.1 default fsync=true): one disk write
         "disk_writes": 1,
+        "read_bytes": 6 * 8192,             # the block_reads, BLCKSZ = 8192 each
+        "write_bytes": 8192,                # the commit's WAL page: one BLCKSZ page (PostgreSQL 7.1's xlog)
         "faults": 4,
+        "anon_faults": 4,                   # private memory first touched (malloc), as for OSDB-IR (estimate)
         "os_share": 0.35,                   # estimate: OLTP is system-call heavy
     },
     "dbench": {
-        "unit": "one file-system operation of dbench's NetBench trace (client.txt)",
-        # ~90,000 operations per run, one client (SOSP'03 §4.1). The trace's mix (dbench client.txt,
-        # Tridgell): mostly reads, writes, opens/closes and stats; ~1 create and ~1 unlink per 12 ops.
-        "syscalls": 1.6, "creates": 1 / 12, "deletes": 1 / 12,
+        "unit": "one SMB request of dbench's NetBench trace (client.txt)",
+        # dbench 1.x replays client.txt (A. Tridgell, 1999; its README: "about 4MB ... the 90 thousand
+        # operations that a netbench client does", SOSP'03 §4.1: "about 90,000"): 96,535 lines, of
+        # which 50,627 SMB requests. Counted from the file (REQUEST lines), with what dbench's
+        # fileio.c makes of each: SMBwrite/writebraw/read/readbraw 27,985 (lseek + write or read),
+        # SMBgetatr 7,966 (stat), SMBopenX 4,795 (open + fstat), SMBclose 3,617, SMBunlink 1,004,
+        # SMBmv 195 (rename), SMBmkdir/rmdir 25; the other requests make no system call.
+        "requests": 50_627,
+        # every request's system calls but the creates and unlinks, ops of their own (a "create" is
+        # lmbench's creat + close: it takes one open and one close of the trace): lseek + read/write
+        # and close, and the calls that take a path or fill a structure (stat, open, fstat, rename,
+        # mkdir, rmdir)
+        "io_calls": (2 * 27_985 + 3_617 - 1_004) / 50_627,
+        "path_calls": (7_966 + 2 * 4_795 - 1_004 + 195 + 25) / 50_627,
+        # files deleted are the files the trace created (it starts and ends with the same tree):
+        # one open in each such pair creates its file (estimate: creates = unlinks)
+        "creates": 1_004 / 50_627, "deletes": 1_004 / 50_627,
+        # bytes in the trace's writes and reads (client.txt ByteCounts)
+        "write_bytes": 94_701_582 / 50_627, "read_bytes": 37_950_391 / 50_627,
         "disk_writes": 1 / 10,              # dirty data written back (estimate)
         # dbench "produces only the filesystem load ... all the same IO calls that the smbd server in
         # Samba would produce" and parses client.txt between them (dbench(1) man page): the parsing is
@@ -118,9 +150,12 @@ PARAMS = {
         # SPECweb99 file set: 35% class 0 (0.1-0.9 KB), 50% class 1 (1-9 KB), 14% class 2 (10-90 KB),
         # 1% class 3 (100-900 KB) (SPECweb99 Release 1.02 design document): mean ~14.7 KB.
         "response_bytes": 14_700, "segment": 1448,
-        "syscalls": 14,                     # accept/read/stat/open/read-or-mmap/writev/close/log (estimate)
+        # accept/read/stat/open/read-or-mmap/writev/close/log (estimate); which of them copy no path or
+        # structure is not known, so all are priced like lmbench's stat
+        "syscalls": 14,
         "switches": 2,                      # one Apache process per connection (estimate)
         "faults": 2,
+        "anon_faults": 0,                   # Apache maps the files it sends (mmap): page-cache pages
         "cgi": 0.005,                       # 0.5% CGI: fork + exec (SOSP'03 §4.1: the mix)
         "disk_reads": 0.2,                  # 2 GB file set, RAM-sized cache: some misses (estimate)
         # Apache spends 20-25% of its CPU time in user code, 35-50% in system calls and 25-40% in
@@ -169,7 +204,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
     elif name == "Linux build time":
         n = p["processes"] * units
         b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])] + _syscalls(NR["mmap"], 8)
-               + _syscalls(NR["read"], p["startup_syscalls"] - 8) + [("syscall", NR["wait4"])], n)]
+               + _syscalls(NR["fstat64"], p["startup_syscalls"] - 8) + [("syscall", NR["wait4"])], n)]
         b += [(_syscalls(NR["open"], 2) + [("syscall", NR["fstat64"])] + _syscalls(NR["read"], 2)
                + [("syscall", NR["close"])], p["headers"] * units)]
         b += [([("syscall", NR["write"]), ("switch",), ("syscall", NR["read"])], p["pipe_transfers"] * units)]
@@ -184,15 +219,16 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
                p.get("disk_writes", 0) * units)]
         b += _fault_blocks(p["faults"] * units)
     elif name == "dbench":
-        b += [(_syscalls(NR["read"], 1), round(p["syscalls"] * units))]
-        b += [([("syscall", NR["creat"]), ("syscall", NR["close"])], round(p["creates"] * units))]
+        b += [(_syscalls(NR["read"], 1), round(p["io_calls"] * units))]
+        b += [(_syscalls(NR["stat64"], 1), round(p["path_calls"] * units))]
+        b += [([("syscall", NR["creat"])], round(p["creates"] * units))]
         b += [([("syscall", NR["unlink"])], round(p["deletes"] * units))]
         b += [([("io", "blk", "xvda", "write", 256, 8, 0x11)], round(p["disk_writes"] * units))]
     elif name == "SPEC WEB99":
         segs = -(-p["response_bytes"] // p["segment"])        # segments of the mean response
         last = p["response_bytes"] - (segs - 1) * p["segment"]
         body = [("io", "net", "ping", "10.0.0.1", p["segment"])] * (segs - 1) + [("io", "net", "ping", "10.0.0.1", last)]
-        b += [(body + _syscalls(NR["read"], p["syscalls"]) + [("switch",)] * p["switches"], units)]
+        b += [(body + _syscalls(NR["fstat64"], p["syscalls"]) + [("switch",)] * p["switches"], units)]
         b += _fault_blocks(p["faults"] * units)
         b += [([("syscall", NR["fork"]), ("syscall", NR["execve"])], round(p["cgi"] * units))]
         b += [([("io", "blk", "xvda", "read", 512, 8)], round(p["disk_reads"] * units))]
@@ -202,7 +238,7 @@ def program_blocks(name: str, units: int, params: dict | None = None) -> list:
 
 
 # How many units one measurement runs (enough that fractional parameters come out whole).
-UNITS = {"SPEC INT2000": 10, "Linux build time": 1, "OSDB-IR": 10, "OSDB-OLTP": 10, "dbench": 120,
+UNITS = {"SPEC INT2000": 10, "Linux build time": 1, "OSDB-IR": 10, "OSDB-OLTP": 10, "dbench": 500,
          "SPEC WEB99": 20}
 
 
@@ -250,8 +286,8 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
         io = getattr(k, "io_log", [])
         vif = k.vifs[0].stats
         hc = dict(d.hypercall_counts)
-    counts = {op: 0 for op in ("syscall", "signal", "fault", "switch", "fork", "exec", "create", "delete",
-                               "disk", "packet", "byte")}
+    counts = {op: 0 for op in ("syscall", "nullsys", "signal", "fault", "switch", "fork", "exec", "create", "delete",
+                               "disk", "packet", "byte", "rbyte", "wbyte", "zero")}
     for nr, n in nrs.items():
         counts[OP_OF_NR.get(nr, "syscall")] += n
     counts["fault"] = cpu.get("#PF", 0)
@@ -262,8 +298,14 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
     counts["packet"] = vif["tx_packets"]
     counts["acks"] = vif["rx_packets"]
     counts["byte"] = vif["tx_bytes"] - 42 * vif["tx_packets"]   # payload: less Ethernet+IP+ICMP headers
-    mix = {op: n / units for op, n in counts.items()}
     p = PARAMS[name] if params is None else params
+    # the bytes the unit's system calls copy: parameters (the model's calls carry no buffers)
+    counts["rbyte"] = p.get("read_bytes", 0) * units
+    counts["wbyte"] = p.get("write_bytes", 0) * units
+    # of the page faults counted, those on anonymous memory clear a fresh page (a parameter: the
+    # model's guest maps no files)
+    counts["zero"] = min(p.get("anon_faults", 0) * units, counts["fault"])
+    mix = {op: n / units for op, n in counts.items()}
     return {"benchmark": name, "unit": p["unit"], "units_run": units, "mix": mix,
             "hypercalls": {k2: v / units for k2, v in sorted(hc.items())},
             "os_share": p.get("os_share"), "compute_us": p.get("compute_us")}

@@ -84,7 +84,7 @@ class MigrationReport:
         lines = [t("narration.migrate.head", domain=self.domain,
                    how=t("narration.migrate.live" if self.live else "narration.migrate.stop_and_copy"),
                    pages=s.max_pfn, mib=s.max_pfn * 4096 >> 20),
-                 " iter   sent  skipped  dirtied  rate(Mb/s)  time(ms)"]
+                 t("out.migrate.columns")]
         suspended = "  " + t("narration.migrate.suspended")
         for it in s.iterations:
             lines.append(f"{it.iteration:5d} {it.sent:6d} {it.skipped:8d} {it.dirtied:8d} {it.rate_mbit:11d} "

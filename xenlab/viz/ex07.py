@@ -17,6 +17,7 @@ prints both reports and returns the scheduler lab with all of them.
 from __future__ import annotations
 
 from xenlab.i18n import t
+from xenlab.i18n.narration import say
 from xenlab.xen.sched import Scheduler, TaskSlice, register_scheduler
 
 MS = 1_000_000
@@ -108,7 +109,7 @@ def playground(rr_do_schedule=None, bvt_charge=None, bvt_pick=None, atropos_pick
         for sched in (xens, mine):
             try:
                 report = simulate(sched, specs, duration_ns)
-                print(f"sched={sched}\n{report.table()}")
+                print(f"sched={sched}\n{say(report.table())}")
                 if sched == mine:
                     working.append(mine)
             except Exception as exc:                # the student's code must not break the notebook

@@ -16,6 +16,7 @@ import tempfile
 
 from xenlab.grading.runner import CheckTimeout, call_with_timeout
 from xenlab.i18n import t
+from xenlab.i18n.narration import say
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 
@@ -118,7 +119,7 @@ def disk_run(handle_request, seed: int = 0) -> str:
         rows.append((label, got, B.BLKIF_RSP_ERROR, got == B.BLKIF_RSP_ERROR and rw.read_bytes() == bytes(image)))
     left = sum(n for _, _, _, n in served)
     word = {k: t(f"viz.exercise.{k}") for k in ("agree", "differs", "yours")}
-    lines = [f"{word['agree'] if ok else word['differs']:8s} {label:44s} {word['yours']}="
+    lines = [f"{word['agree'] if ok else word['differs']:8s} {say(label):44s} {word['yours']}="
              f"{t('viz.ex10.no_answer') if got is None else got!s:16s} blkback={want}"
              for label, got, want, ok in rows]
     problems = list(dict.fromkeys(p for _, _, p, _ in served if p))
@@ -165,6 +166,6 @@ def grant_rows(map_grant_ref, seed: int = 0) -> str:
         yours = problem if problem else (f"{G.GNTST_NAMES.get(got[0], got[0])}, {got[1]:#x}"
                                          if isinstance(got, tuple) and len(got) == 2
                                          and all(isinstance(x, int) for x in got) else repr(got))
-        lines.append(f"{word['agree'] if ok else word['differs']:8s} {label:48s} {word['yours']}={yours:28s} "
+        lines.append(f"{word['agree'] if ok else word['differs']:8s} {say(label):48s} {word['yours']}={yours:28s} "
                      f"{word['xen']}={G.GNTST_NAMES[xen[0]]}, {xen[1]:#x}")
     return "\n".join(lines)

@@ -230,14 +230,14 @@ def _rx_once(mode: str, seed: int = 0) -> dict:
         m.run_for(20 * MS)
         front, nb = g.kernel.vifs[0], m.xend.devices.netback
         netif = nb.netifs[(g.domain_id, 0)]
-        unmapped = None
-        for e in evs:
+        unmapped = []                                       # pages unmapped, not yet given back, in order
+        for e in evs:                                       # (netfront unmaps a batch, then gives it back)
             if e.domid != g.domain_id:
                 continue
             if e.name == "update_va_mapping" and e["val"] == 0:
-                unmapped = (e["va"] - PAGE_OFFSET) >> 12
-            elif e.name == "decrease_reservation" and unmapped is not None:
-                given_back[unmapped] = e["mfn"]
+                unmapped.append((e["va"] - PAGE_OFFSET) >> 12)
+            elif e.name == "decrease_reservation" and unmapped:
+                given_back[unmapped.pop(0)] = e["mfn"]
         bufs = {b.ref: b.pfn for b in front.rx_buffers.values()}
         posted = {pfn: (int(g.p2m[pfn]), given_back.get(pfn)) for pfn in bufs.values()}
         mark = len(evs)

@@ -63,7 +63,7 @@ def vif_rows(machine) -> list[dict]:
 
 
 def hops_text(h: list[dict]) -> str:
-    return "\n".join(f"{x['time_us']:10.1f} us  {x['stage']:<12} {x['where']:<28} {x['what']}" for x in h)
+    return "\n".join(f"{x['time_us']:10.1f} us  {x['label']:<12} {x['where']:<28} {x['what']}" for x in h)
 
 
 NET_COLUMNS = ("domain", "vif", "mode", "tx_pkts", "tx_bytes", "rx_pkts", "rx_bytes", "rx_dropped", "tx_errors")
@@ -89,7 +89,7 @@ def hops_html(h: list[dict]) -> str:
         what = x["what"]
         if what.startswith("slot "):
             what = t("viz.views.net.slot", slot=what[5:])
-        body.append([f"{x['time_us']:.1f}", x["stage"], where, what])
+        body.append([f"{x['time_us']:.1f}", x["label"], where, what])
     return table_html(heads, body, align_right=(0,))
 
 

@@ -19,6 +19,7 @@ student's code.
 from __future__ import annotations
 
 from xenlab.i18n import t
+from xenlab.i18n.narration import say
 from xenlab.viz.student import Guarded
 
 TIMEOUT_S = 1.0
@@ -102,10 +103,10 @@ def trap_sandbox(route) -> str:
         b = yours[i] if i < len(yours) else None
         mark = _mark(bool(a and b and a[:2] == b[:2]))
         left = f"{a[0]!s:>12} {'->'.join(map(str, a[1])):12s}" if a else f"{'-':>12} {'':12s}"
-        right = f"{b[0]!s:>14} {'->'.join(map(str, b[1])):12s} {b[2]}" if b else f"{'-':>14}"
+        right = f"{b[0]!s:>14} {'->'.join(map(str, b[1])):12s} {say(b[2])}" if b else f"{'-':>14}"
         out.append(f"{mark} {left}   {right}")
     out.append("")
-    out.append(t("viz.sandbox.trap.domains", xen=dx.state.name.lower(), yours=dy.state.name.lower())
+    out.append(t("viz.sandbox.trap.domains", xen=say(dx.state.value), yours=say(dy.state.value))
                + (t("viz.sandbox.trap.crashed") if dy.is_crashed and not dx.is_crashed else ""))
     return "\n".join(out)
 

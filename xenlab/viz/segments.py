@@ -66,7 +66,8 @@ def rows_text(rows: list[dict], translate: bool = False) -> str:
             what = f"-> {r['selector']:#06x}:{r['offset']:#x}"
         else:
             what = f"{r['base']:#010x} {r['limit']:#07x}({r['byte_limit']:#x}) {r['g']} {r['db']}"
-        out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {r['kind']:24s} {r['dpl']} {what} "
+        kind = kind_text(r["kind"]) if translate else r["kind"]
+        out.append(f"{r['index']:5d} {r['selector']:#06x} {r['raw']:#018x} {kind:24s} {r['dpl']} {what} "
                    f"{int(r['present'])} | {ok if r['ok'] else refused}: {say(r['rule']) if translate else r['rule']}")
     return "\n".join(out)
 
@@ -132,10 +133,12 @@ def rule_text(rule: str) -> str:
 
 def kind_text(kind: str) -> str:
     """type_name's words ('code execute/read', 'data read/write expand-down', 'call-gate') translated;
-    system names (tss, ldt, call-gate) are Intel's and stay."""
+    the other system names (tss, ldt) are Intel's and stay."""
     words = {"code": "code", "data": "data", "execute/read": "execute_read", "execute-only": "execute_only",
              "read/write": "read_write", "read-only": "read_only", "conforming": "conforming",
              "expand-down": "expand_down", "read": None}
+    if kind == "call-gate":
+        return t("out.03.call_gate_kind")
     if not kind.startswith(("code", "data")):
         return kind
     out = []

@@ -1,9 +1,11 @@
 """multicall: many hypercalls for one crossing into Xen (X@RELEASE-3.0.0:xen/common/multicall.c).
 
 Every hypercall costs a trap into ring 0 and a return. XenLinux therefore batches: its context switch
-(``__switch_to`` in linux-2.6-xen-sparse/arch/i386/kernel/process-xen.c) queues ``fpu_taskswitch``,
-``stack_switch`` and the TLS descriptor updates as entries of a ``multicall_entry_t`` array and makes
-ONE ``HYPERVISOR_multicall``. Xen walks the array in order:
+(``__switch_to``, X@RELEASE-3.0.0:linux-2.6-xen-sparse/arch/xen/i386/kernel/process.c:464-561; the model's
+guest/switch_to.py) queues ``fpu_taskswitch``, ``stack_switch``, the TLS descriptor updates and
+``physdev_op`` (IOPL) as entries of a ``multicall_entry_t`` array and makes ONE ``HYPERVISOR_multicall``;
+netfront zaps the PTEs of the pages it gives away and gives them back (``update_va_mapping`` entries and
+a ``memory_op``) in one multicall. Xen walks the array in order:
 
 - each entry's hypercall runs exactly as a direct call would, and its return value is written back to
   that entry's ``result``; a failing entry does NOT stop the entries after it: the caller must look
@@ -11,6 +13,11 @@ ONE ``HYPERVISOR_multicall``. Xen walks the array in order:
 - a multicall inside a multicall is refused (``_MCSF_in_multicall``: -EINVAL);
 - the array must be readable (``array_access_ok``), else -EFAULT before any entry runs;
 - the multicall itself returns 0 once the batch is done (the entries' results say what happened).
+
+The whole batch is ONE crossing into Xen: ``hypercall_from_guest`` counts the multicall once
+(``machine.stats["hypercalls"]``, a ``hypercall`` trace event), each entry adds a ``multicall_entry``
+event and ``machine.stats["multicall_entries"]``, and ``multicall_done`` closes the batch with its
+number of hypercalls; ``crossing_counts`` sums a trace up as "N hypercalls, 1 crossing".
 
 Preemption (described, not needed by the model): after each entry Xen checks
 ``hypercall_preempt_check()``; if softirq work is pending it creates a continuation for the remaining
@@ -76,6 +83,21 @@ def do_multicall(current, call_list, nr_calls: int) -> int:
             if trace.active:
                 trace.emit("PV", "multicall_result", domid=current.domid, vcpu=current.vcpu_id,
                            pcpu=current.processor, index=i, op=name, rc=rc, errno=E.errno_name(rc))
+        if trace.active:                                   # "N hypercalls, 1 crossing" in the trace
+            trace.emit("PV", "multicall_done", domid=current.domid, vcpu=current.vcpu_id,
+                       pcpu=current.processor, hypercalls=nr_calls, crossings=1,
+                       failed=sum(1 for e in call_list[:nr_calls] if e.result < 0))
         return 0
     finally:
         pcpu.in_multicall = False
+
+
+def crossing_counts(events, domid: int | None = None) -> dict:
+    """From a PV trace (``machine.trace.record("PV")``): ``crossings``, the entries into Xen (one per
+    ``int $0x82``, a multicall being one), and ``hypercalls``, the hypercalls Xen ran (each multicall
+    entry counts, the multicall itself does not); only domain ``domid``'s when given."""
+    mine = [e for e in events if domid is None or e.domid == domid]
+    crossings = sum(1 for e in mine if e.name == "hypercall")
+    multicalls = sum(1 for e in mine if e.name == "hypercall" and e["op"] == "multicall")
+    entries = sum(1 for e in mine if e.name == "multicall_entry")
+    return {"crossings": crossings, "hypercalls": crossings - multicalls + entries}

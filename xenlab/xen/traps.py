@@ -14,7 +14,7 @@ vector 0x80 is registered without the IF flag, Xen puts a direct trap gate in th
 A privileged instruction (write CR3, HLT, LGDT, IN/OUT, CLI/STI) executed outside ring 0 raises #GP.
 Xen's #GP handler emulates the few it allows (port I/O for a domain with I/O privilege, a CR3 reload
 from the guest kernel) and bounces every other one to the guest's #GP handler. A paravirtualised kernel
-therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT``).
+therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT`` in guest/cpu.py).
 
 Simplifications:
 - The bounce frame is written as bytes on the guest's ring-1 stack, as create_bounce_frame does

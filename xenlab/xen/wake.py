@@ -28,17 +28,20 @@ def vcpu_cpu_time(v, now: int) -> int:
 
 
 def _not_running_state(v) -> int:
-    if v.down or (v.domain is not None and (v.domain.is_shutdown or v.domain.is_dying)):
-        return RUNSTATE_offline
-    return RUNSTATE_runnable if v.runnable() else RUNSTATE_blocked
+    """The state a descheduled vcpu enters (X@3.0.4-branched:xen/common/schedule.c:587-591): blocked if
+    it blocked itself (_VCPUF_blocked, which dominates), else runnable if it may run, else offline
+    (paused, down, its domain shut down: "a 'catch all' state", public/vcpu.h)."""
+    if v.blocked:
+        return RUNSTATE_blocked
+    return RUNSTATE_runnable if v.runnable() else RUNSTATE_offline
 
 
 # -- sleep and wake ------------------------------------------------------------------------------------
 def vcpu_sleep_nosync(machine, v) -> None:
     if v.runnable():
         return
-    if v.runstate == RUNSTATE_runnable:
-        vcpu_runstate_change(v, _not_running_state(v), machine.now)
+    if v.runstate == RUNSTATE_runnable:                 # waiting for a CPU, now may not run: offline
+        vcpu_runstate_change(v, RUNSTATE_offline, machine.now)
     machine.scheduler.sleep(v)
     if machine.trace.active:
         machine.trace.emit("SCHED", "sleep", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
@@ -46,8 +49,10 @@ def vcpu_sleep_nosync(machine, v) -> None:
 
 def vcpu_wake(machine, v) -> None:
     if not v.runnable():
-        if v.runstate != RUNSTATE_running:
-            vcpu_runstate_change(v, _not_running_state(v), machine.now)
+        # Still may not run: a blocked vcpu whose _VCPUF_blocked was cleared (it is paused or down)
+        # is offline now (3.0.4 vcpu_wake).
+        if not v.blocked and v.runstate == RUNSTATE_blocked:
+            vcpu_runstate_change(v, RUNSTATE_offline, machine.now)
         return
     if v.runstate in (RUNSTATE_blocked, RUNSTATE_offline):
         vcpu_runstate_change(v, RUNSTATE_runnable, machine.now)

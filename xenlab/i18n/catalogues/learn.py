@@ -673,22 +673,22 @@ _add("06.masked",
      ("q", "Port domeny back jest zamaskowany, a front wysyła powiadomienie. Co się stanie?",
            "The port of the domain back is masked, and front sends a notification. What happens?"),
      ("choice.upcall", "back dostanie wywołanie (upcall) od razu", "back gets an upcall at once"),
-     ("choice.pending_only", "bit pending się ustawi, ale wywołania nie będzie", "the pending bit is set, but there is no upcall"),
+     ("choice.pending_only", "bit oczekiwania się ustawi, ale wywołania nie będzie", "the pending bit is set, but there is no upcall"),
      ("choice.lost", "zdarzenie przepadnie", "the event is lost"),
-     ("why", "Krok 1 ustawia bit pending, krok 2 kończy na masce: selektor i evtchn_upcall_pending zostają bez "
+     ("why", "Krok 1 ustawia bit oczekiwania, krok 2 kończy na masce: selektor i evtchn_upcall_pending zostają bez "
              "zmian. Odmaskowanie powtórzy kroki 3–4 i dopiero wtedy przyjdzie wywołanie.",
              "Step 1 sets the pending bit, step 2 stops at the mask: the selector and evtchn_upcall_pending stay "
              "unchanged. Unmasking repeats steps 3–4, and only then does the upcall come."),
      ("wrong.mask_ignored", "Maska portu działa jak wyłączenie jednego przerwania: Xen sprawdza ją w kroku 2.",
                             "A port mask works like disabling one interrupt: Xen checks it in step 2."),
-     ("wrong.lost", "Bit pending zostaje ustawiony, więc po odmaskowaniu zdarzenie zostanie obsłużone.",
+     ("wrong.lost", "Bit oczekiwania zostaje ustawiony, więc po odmaskowaniu zdarzenie zostanie obsłużone.",
                     "The pending bit stays set, so the event is handled after unmasking."))
 _add("06.coalesce",
      ("q", "Port back jest zamaskowany; front wysyła kolejno powiadomienia (razem: {sends}), potem back odmaskowuje port. Ile razy "
            "wykona się procedura obsługi tego portu?",
            "back's port is masked; front sends {sends} notifications, then back unmasks the port. How many times "
            "will the port's handler run?"),
-     ("why", "Zdarzenie to jeden bit pending: kolejne powiadomienia przy ustawionym bicie nic nie zmieniają "
+     ("why", "Zdarzenie to jeden bit oczekiwania: kolejne powiadomienia przy ustawionym bicie nic nie zmieniają "
              "(krok 1: „już oczekuje”). Procedura wykona się {answer} raz; co się wydarzyło, odczyta z pamięci "
              "współdzielonej (np. z bufora cyklicznego).",
              "An event is one pending bit: further notifications while it is set change nothing (step 1: "
@@ -711,7 +711,7 @@ _add("quiz.06.data",
      ("choice.nothing", "nic poza faktem, że port oczekuje", "nothing but the fact that the port is pending"),
      ("choice.count", "liczbę powiadomień", "the number of notifications"),
      ("choice.payload", "krótką wiadomość", "a short message"),
-     ("why", "Zdarzenie to jeden bit pending; dane przekazuje się przez pamięć współdzieloną.",
+     ("why", "Zdarzenie to jeden bit oczekiwania; dane przekazuje się przez pamięć współdzieloną.",
              "An event is one pending bit; data goes through shared memory."),
      ("wrong.count", "Kolejne powiadomienia przy ustawionym bicie nic nie zmieniają: nie ma licznika.",
                      "Further notifications while the bit is set change nothing: there is no counter."),
@@ -719,11 +719,11 @@ _add("quiz.06.data",
                        "Data go in descriptor rings in shared pages (chapter 9)."))
 _add("quiz.06.masked",
      ("q", "Co się dzieje ze zdarzeniem wysłanym na zamaskowany port?", "What happens to an event sent to a masked port?"),
-     ("choice.kept", "czeka (bit pending) do odmaskowania", "it waits (the pending bit) until unmasking"),
+     ("choice.kept", "czeka (bit oczekiwania) do odmaskowania", "it waits (the pending bit) until unmasking"),
      ("choice.lost", "ginie", "it is lost"), ("choice.delivered", "zostaje dostarczone mimo maski", "it is delivered despite the mask"),
-     ("why", "Xen ustawia bit pending i zatrzymuje się na masce; odmaskowanie powtarza kroki 3–4.",
+     ("why", "Xen ustawia bit oczekiwania i zatrzymuje się na masce; odmaskowanie powtarza kroki 3–4.",
              "Xen sets the pending bit and stops at the mask; unmasking repeats steps 3–4."),
-     ("wrong.lost", "Gdyby ginęło, maskowanie gubiłoby przerwania; bit pending to zapamiętuje.",
+     ("wrong.lost", "Gdyby ginęło, maskowanie gubiłoby przerwania; bit oczekiwania to zapamiętuje.",
                     "If it were lost, masking would lose interrupts; the pending bit remembers it."),
      ("wrong.delivered", "Maska zatrzymuje dostarczenie w kroku 2.", "The mask stops delivery in step 2."))
 _add("quiz.06.pirq",

@@ -108,11 +108,11 @@ PL: dict[str, object] = {
     "viz.ex09.done": "zakończone operacje I/O: {done} z {total}",
     "viz.ex09.image": "dane w pliku obrazu bajt w bajt: {ok}",
     "viz.ex09.read": "odczyt zgodny z tym, co zapisano: {ok}",
-    "viz.ex09.events": "{who}: zdarzenia gość->backend wysłane {sent}, wstrzymane {held}",
+    "viz.ex09.events": "{who}: zdarzenia gość->część zaplecza wysłane {sent}, wstrzymane {held}",
     "viz.ex09.you": "Twój bufor",
     "viz.ex09.model": "bufor modelu",
     "viz.ex09.problems": "problemy w Twoich funkcjach:",
-    "viz.ex09.hang": "gość czeka na operację, która się nie kończy: backend nie został obudzony albo gość przegapił odpowiedź",
+    "viz.ex09.hang": "gość czeka na operację, która się nie kończy: część zaplecza nie została obudzona albo gość przegapił odpowiedź",
     # exercises 10 and 10b on the live model
     "viz.ex10.no_answer": "brak odpowiedzi",
     "viz.ex10.left": "odwzorowania uprawnień pozostawione przez Twoją funkcję: {n}",
