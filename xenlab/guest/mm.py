@@ -118,7 +118,7 @@ class GuestMM:
         return self.mfn(pfn) << PAGE_SHIFT | _PAGE_PRESENT | (_PAGE_RW if writable else 0) | (_PAGE_USER if user else 0)
 
     def _call(self, name, *args) -> int:
-        rc = self.d.hypercall(name, *args)
+        rc = idt.hypercall(self.d.vcpus[0], name, *args)
         if rc < 0:
             raise GuestMMError(f"{name} failed with {rc}: {getattr(self.machine, 'mm_last_error', '')}")
         return rc
@@ -397,7 +397,7 @@ class GuestMM:
             if pfn < self.lowmem_pages:
                 self._call("update_va_mapping", PAGE_OFFSET + (pfn << PAGE_SHIFT), 0, X.UVMF_INVLPG)
         res = xen_memory_reservation(extent_start=[self.mfn(p) for p in pfns], nr_extents=nr)
-        done = self.d.hypercall("memory_op", XENMEM_decrease_reservation, res)
+        done = idt.hypercall(self.d.vcpus[0], "memory_op", XENMEM_decrease_reservation, res)
         for pfn in pfns[:max(done, 0)]:
             self.p2m[pfn] = INVALID_P2M_ENTRY       # phys_to_machine_mapping[pfn] = INVALID
             self.ballooned.append(pfn)
@@ -407,7 +407,7 @@ class GuestMM:
         """Ask Xen for ``nr`` pages back (within max_pages) and fill ballooned pfns with them."""
         nr = min(nr, len(self.ballooned))
         res = xen_memory_reservation(extent_start=[], nr_extents=nr)
-        got = self.d.hypercall("memory_op", XENMEM_increase_reservation, res)
+        got = idt.hypercall(self.d.vcpus[0], "memory_op", XENMEM_increase_reservation, res)
         reqs = []
         for mfn in res.extent_start[:max(got, 0)]:
             pfn = self.ballooned.pop()

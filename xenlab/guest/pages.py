@@ -16,6 +16,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.hw import idt
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.xen.public import xen as X
 
@@ -62,7 +63,7 @@ def give_back(kernel, pfn: int) -> None:
     unmap_direct(kernel, pfn)
     if mm is not None:
         from xenlab.xen.public.memory import XENMEM_decrease_reservation, xen_memory_reservation
-        d.hypercall("memory_op", XENMEM_decrease_reservation, xen_memory_reservation(extent_start=[mfn], nr_extents=1))
+        idt.hypercall(d.vcpus[0], "memory_op", XENMEM_decrease_reservation, xen_memory_reservation(extent_start=[mfn], nr_extents=1))
         mm.p2m[pfn] = INVALID                      # the kernel's own P2M array
     else:
         m.m2p[mfn] = INVALID
@@ -122,7 +123,7 @@ def refill(kernel, pfn: int) -> bool:
     if _mm(kernel) is not None:
         from xenlab.xen.public.memory import XENMEM_increase_reservation, xen_memory_reservation
         res = xen_memory_reservation(extent_start=[], nr_extents=1)
-        if d.hypercall("memory_op", XENMEM_increase_reservation, res) != 1:
+        if idt.hypercall(d.vcpus[0], "memory_op", XENMEM_increase_reservation, res) != 1:
             return False
         take_foreign(kernel, pfn, res.extent_start[0])
         return True
