@@ -25,6 +25,7 @@ from xenlab.xen.evtchn import evtchn_destroy, evtchn_init
 from xenlab.xen.page_alloc import FrameTable, OutOfMemory
 from xenlab.xen.public.xen import SHUTDOWN_NAMES, VIRQ_DOM_EXC
 from xenlab.xen.sched import get_scheduler
+from xenlab.xen.setup import install_gates
 from xenlab.xen.timer import (NR_SOFTIRQS, PRIO_GUEST, PRIO_SCHED, PRIO_TICK, SCHEDULE_SOFTIRQ,
                               SOFTIRQ_NAMES, TimerQueue)
 from xenlab.xen.trace import TraceBus
@@ -84,6 +85,7 @@ class Machine:
         self.cpus = [PhysicalCPU(i, tsc_hz=tsc_mhz * 1_000_000, hvm_capable=self.hvm,
                                  tsc_offset=int(self.child_rng(f"tsc{i}").integers(0, 1 << 32)))
                      for i in range(cpus)]
+        install_gates(self)                  # trap_init (and start_vmx): Xen programs the CPUs' gates
         self.frame_table = FrameTable(nr_frames, self.child_rng("heap"), (XEN_RESERVED_MB << 20) >> PAGE_SHIFT)
         self.m2p = np.full(nr_frames, M2P_INVALID, dtype=np.uint32)
         self.xen_heap_frames: set[int] = set()
@@ -277,8 +279,17 @@ class Machine:
 
     def _attach_kernel(self, d: Domain) -> None:
         from xenlab.guest import make_kernel
+        if d.kind == "hvm":
+            from xenlab.xen.hvm import hvm_domain_init
+            hvm_domain_init(d)            # Xen's HVM set-up: virtual timer, ioreq slots and channels
+        else:
+            from xenlab.xen.domain_build import build_bootstrap
+            build_bootstrap(self, d)      # the P2M array and bootstrap tables the kernel starts from
         d.kernel = make_kernel(d)
         d.kernel.boot()
+        if d.kind == "hvm":
+            from xenlab.dom0.qemu_dm import spawn
+            spawn(self, d)                # xend (image.py) starts the domain's qemu-dm in dom0
 
     def create_domain(self, config: DomainConfig) -> Domain:
         """What ``xm create`` does, through dom0's privileged hypercalls; returns the running domain."""

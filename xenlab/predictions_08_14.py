@@ -18,7 +18,7 @@ MS = 1_000_000
 def paused_clocks(ms: int) -> dict:
     """Pause a domain for `ms` ms: which of its four clocks stands still (and by how much each moved)."""
     import xenlab
-    from xenlab.xen.time import four_clocks
+    from xenlab.guest.time import four_clocks
     m = xenlab.Machine(seed=0)
     web = m.create_domain(xenlab.DomainConfig(name="web", memory=16, workload="cpu-bound"))
     m.run_for(50 * MS)

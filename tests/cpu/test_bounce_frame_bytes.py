@@ -2,6 +2,7 @@
 (X@RELEASE-3.0.0:xen/arch/x86/x86_32/entry.S:356-408), read back from machine memory."""
 import xenlab
 from xenlab.guest.cpu import KERNEL_STACK_TOP, read_stack
+from xenlab.hw import idt
 from xenlab.hw.paging import walk
 from xenlab.xen import traps as T
 from xenlab.xen.event import vcpu_info_write
@@ -20,7 +21,7 @@ def raw_words(m, v, va, n):
 
 def test_gp_from_ring3_pushes_error_eip_cs_eflags_esp_ss_below_kernel_sp():
     m, d, v = domu()
-    frame = T.do_trap(v, 13, error_code=0x1234, from_ring=3)
+    frame = idt.exception(v, 13, error_code=0x1234, from_ring=3)      # the CPU raises #GP, Xen bounces it
     assert frame is not None and frame.frame_esp == KERNEL_STACK_TOP - 24
     # Lowest address first: error code, EIP, CS (mask 0 in bits 16-23), EFLAGS (IF set, as mask was 0),
     # the interrupted ESP and SS (pushed because the guest came from ring 3).

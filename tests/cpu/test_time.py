@@ -4,7 +4,8 @@ import pytest
 import xenlab
 from xenlab.guest.cpu import guest_system_time
 from xenlab.xen.public.xen import SI_WC_NSEC, SI_WC_SEC, VCPU_INFO_SIZE, VI_TIME, VTI_VERSION
-from xenlab.xen.time import (DEFAULT_BOOT_WALLCLOCK, NSEC_PER_SEC, do_settime, four_clocks, get_s_time,
+from xenlab.guest.time import four_clocks
+from xenlab.xen.time import (DEFAULT_BOOT_WALLCLOCK, NSEC_PER_SEC, do_settime, get_s_time,
                              read_vcpu_time_info, read_wallclock, scale_delta, set_time_scale,
                              update_vcpu_system_time)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import xenlab
+from xenlab.guest.p2m import read_start_info
 from xenlab.toolstack import migrate as M
 from xenlab.toolstack.save import (DEF_MAX_ITERS, MAX_MBIT_RATE, Link, next_rate, precopy_should_stop,
                                    scan_order)
@@ -104,8 +105,14 @@ def test_migrated_memory_is_identical():
     after = b.memory.data.reshape(-1, 4096)[np.asarray(new.p2m)]
     differ = np.flatnonzero((after != snap["mem"]).any(axis=1)).tolist()
     # what the guest had when it was suspended; dom0 still writes the console/xenstore rings' consumer
-    # indices (pfns 1, 2) after that, and restore patches start_info (pfn 0)
-    assert set(differ) <= {0, 1, 2} | page_tables
+    # indices (pfns 1, 2) after that, and restore patches start_info (pfn 0). The guest's P2M array
+    # (start_info's mfn_list) holds machine frames: it is rewritten for the new host, entry for entry.
+    info = read_start_info(new)
+    first = (info.mfn_list - 0xC0000000) >> 12
+    p2m_pages = set(range(first, first + -(-info.nr_pages * 4 // 4096)))
+    words = after[sorted(p2m_pages)].view(np.uint32).reshape(-1)[:info.nr_pages]
+    assert np.array_equal(words, np.asarray(new.p2m, dtype=np.uint32))
+    assert set(differ) <= {0, 1, 2} | page_tables | p2m_pages
     for pfn in set(differ) & page_tables:                    # canonicalised: same pfns, new frames
         old = snap["mem"][pfn].view(np.uint32)
         new_ = after[pfn].view(np.uint32)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import xenlab
+from xenlab.guest.p2m import read_start_info
 from xenlab.guest.suspend import RECORD_OFFSET
 from xenlab.toolstack import save as S
 from xenlab.toolstack.restore import RestoreError, restore_domain
@@ -81,6 +82,15 @@ def test_round_trip_is_byte_for_byte_on_new_frames():
     assert report.pages == len(d2.p2m)
     assert not np.array_equal(np.asarray(d2.p2m), np.asarray(d.p2m))     # other machine frames
     differ = set(np.flatnonzero((after != before).any(axis=1)).tolist())
+    # The guest's P2M array (start_info's mfn_list, 4 bytes a pfn) holds machine frames: the restorer
+    # rewrites it for the new host (xc_linux_restore: memcpy(live_p2m, p2m, P2M_SIZE)).
+    info = read_start_info(d2)
+    first = (info.mfn_list - 0xC0000000) >> 12
+    p2m_pages = set(range(first, first + -(-info.nr_pages * 4 // 4096)))
+    for pfn in p2m_pages:
+        assert np.array_equal(after[pfn].view(np.uint32)[:min(1024, info.nr_pages - 1024 * (pfn - first))],
+                              np.asarray(d2.p2m, dtype=np.uint32)[1024 * (pfn - first):1024 * (pfn - first + 1)])
+    differ -= p2m_pages
     assert differ <= {0} | tables                                   # every page but start_info ...
     for pfn in differ - {0}:                                         # ... and page tables: same pfns, new mfns
         old, new = before[pfn].view(np.uint32), after[pfn].view(np.uint32)

@@ -1,7 +1,7 @@
 """Shared set-up for the scheduler tests: a machine, some domains, a recorder."""
 import xenlab
 from xenlab.guest.workload import cpu_bound
-from xenlab.xen.sched.measure import SchedRecorder
+from xenlab.sched_lab import SchedRecorder
 
 MS = 1_000_000
 S = 1_000_000_000

@@ -6,7 +6,7 @@ from xenlab.guest.workload import interactive, periodic
 from xenlab.toolstack import XmError, xm
 from xenlab.xen.public import errno as E
 from xenlab.xen.sched import credit2 as C2
-from xenlab.xen.sched.measure import wake_latencies
+from xenlab.sched_lab import wake_latencies
 
 US = 1_000
 

@@ -6,7 +6,7 @@ from xenlab.guest.workload import interactive, periodic
 from xenlab.toolstack import XmError, xm
 from xenlab.xen.public import errno as E
 from xenlab.xen.sched import rtds as R
-from xenlab.xen.sched.measure import window_times
+from xenlab.sched_lab import window_times
 
 
 def rt(period_us, budget_us, extratime=0):

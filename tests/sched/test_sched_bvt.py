@@ -5,7 +5,7 @@ from sched_helpers import MS, S, machine_with, share
 from xenlab.guest.workload import interactive
 from xenlab.xen.public import errno as E
 from xenlab.xen.sched import bvt as B
-from xenlab.xen.sched.measure import wake_latencies
+from xenlab.sched_lab import wake_latencies
 
 
 def test_shares_follow_inverse_mcu_advance():

@@ -5,7 +5,7 @@ from sched_helpers import MS, S, machine_with, share
 from xenlab.guest.workload import interactive
 from xenlab.xen.public import errno as E
 from xenlab.xen.sched import credit as C
-from xenlab.xen.sched.measure import wake_latencies
+from xenlab.sched_lab import wake_latencies
 
 
 def test_weights_256_512_give_1_to_2_over_10s():

@@ -8,7 +8,7 @@ from xenlab.guest.workload import Program, interactive
 from xenlab.xen.public import errno as E
 from xenlab.xen.sched import atropos as A
 from xenlab.xen.sched import sedf as SE
-from xenlab.xen.sched.measure import window_times
+from xenlab.sched_lab import window_times
 
 RESERVED = {
     "atropos": ({"period": 20 * MS, "slice": 5 * MS, "latency": 20 * MS, "xtratime": 0},

@@ -3,6 +3,7 @@ widgets driven by their methods and buttons."""
 import pytest
 
 import xenlab
+from xenlab.guest.p2m import read_start_info
 from xenlab import i18n
 from xenlab.guest.gdt import guest_gdt
 from xenlab.hw.paging import PFEC_user_mode, PFEC_write_access
@@ -163,7 +164,10 @@ def test_frame_codes_by_owner_and_type(machine):
     names = [n for n, _ in TYPE_CODES]
     pts = page_table_frames(m, a.domain_id)
     assert pts and all(types[f] in (names.index("l1"), names.index("l2"), names.index("l3")) for f in pts)
-    assert types[a.p2m[3]] == names.index("l2" if m.paging == "2level" else "l3")   # the root (pfn 3)
+    root = a.kernel.mm.root_pfn                                           # the kernel's root table
+    assert types[a.p2m[root]] == names.index("l2" if m.paging == "2level" else "l3")
+    boot = (read_start_info(a).pt_base - 0xC0000000) >> 12               # the builder's bootstrap root
+    assert types[a.p2m[boot]] == names.index("l2" if m.paging == "2level" else "l3")
     g = frame_grid(m, "type", width=128)
     assert g["grid"].shape[1] == 128 and sum(g["counts"].values()) == m.frame_table.nr_frames
     runs = p2m_runs(a)

@@ -9,15 +9,23 @@ Devices: a 16550 UART at 0x3f8 (what the guest writes appears on its console), t
 0x70/0x71 (read from the domain's wall-clock time, in BCD), and the POST port 0x80. Anything else
 reads as 0xff and ignores writes, like an empty ISA bus.
 
+qemu-dm sees Xen only as a dom0 process does: it binds each ioreq channel with
+``EVTCHNOP_bind_interdomain`` and notifies with ``EVTCHNOP_send`` (hypercalls from dom0, through
+/dev/xen/evtchn in reality), reads and writes the shared ioreq page (public/hvm/ioreq.h), and reads
+the time from dom0's shared_info.
+
 Simplifications:
 - No PCI, IDE, VGA, keyboard or network card; one byte per access.
 - qemu-dm runs inside dom0's event handler instead of as a process scheduled by dom0's kernel.
+- The ioreq page is the list ``d.hvm.ioreqs`` of ioreq records (mapped by reference, not as bytes).
 """
 from __future__ import annotations
 
-from xenlab.xen.evtchn import ECS_INTERDOMAIN, ECS_UNBOUND, get_free_port
-from xenlab.xen.event import evtchn_set_pending
-from xenlab.xen.hvm import IOREQ_READ, STATE_IOREQ_INPROCESS, STATE_IOREQ_READY, STATE_IORESP_READY
+from xenlab.xen.public import event_channel as ev
+from xenlab.xen.public.hvm.ioreq import IOREQ_READ, STATE_IOREQ_INPROCESS, STATE_IOREQ_READY, STATE_IORESP_READY
+from xenlab.xen.public.shared import read_wallclock
+
+NSEC_PER_SEC = 1_000_000_000
 
 COM1 = 0x3F8
 UART_LSR = COM1 + 5
@@ -43,16 +51,16 @@ class QemuDM:
         self.handled = 0
         self.log: list[tuple[int, str, int, int]] = []     # (time, dir, port, data)
         dom0 = machine.dom0
-        for v, gport in zip(d.vcpus, d.hvm.ports):
-            # bind_interdomain on behalf of qemu-dm (the privcmd/evtchn device in dom0).
-            lport = get_free_port(dom0)
-            lchn, gchn = dom0.evtchn[lport], d.evtchn[gport]
-            assert gchn.state == ECS_UNBOUND and gchn.remote_domid == 0
-            lchn.state, lchn.remote_domid, lchn.remote_port = ECS_INTERDOMAIN, d.domain_id, gport
-            gchn.state, gchn.remote_domid, gchn.remote_port = ECS_INTERDOMAIN, 0, lport
-            self.dom0_ports.append(lport)
-            if dom0.kernel is not None:
-                dom0.kernel.port_handlers[lport] = self.on_event
+        for gport in d.hvm.ports:
+            # bind_interdomain from dom0 (what qemu-dm asks of /dev/xen/evtchn): Xen left each ioreq
+            # port unbound for dom0.
+            bind = ev.evtchn_bind_interdomain(remote_dom=d.domain_id, remote_port=gport)
+            rc = dom0.kernel.hypercall(dom0.vcpus[0], "event_channel_op",
+                                       ev.evtchn_op(ev.EVTCHNOP_bind_interdomain, bind))
+            if rc != 0:
+                raise RuntimeError(f"qemu-dm: cannot bind d{d.domain_id}'s ioreq port {gport}: {rc}")
+            self.dom0_ports.append(bind.local_port)
+            dom0.kernel.port_handlers[bind.local_port] = self.on_event
 
     def __repr__(self) -> str:
         return f"<qemu-dm for d{self.d.domain_id}: {self.handled} ioreqs, dom0 ports {self.dom0_ports}>"
@@ -75,8 +83,7 @@ class QemuDM:
         self.machine.trace.emit("IO", "qemu_dm", domid=0, port=req.addr, target=self.d.domain_id,
                                 dir="in" if req.dir == IOREQ_READ else "out", data=req.data)
         req.state = STATE_IORESP_READY
-        v = self.d.vcpus[i]
-        evtchn_set_pending(v, req.vp_eport)
+        v0.domain.kernel.hypercall(v0, "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_send, ev.evtchn_send(port)))
 
     # -- devices ---------------------------------------------------------------------------------------
     def read(self, port: int) -> int:
@@ -100,10 +107,9 @@ class QemuDM:
             self.post_codes.append(value & 0xFF)
 
     def _cmos(self, index: int) -> int:
-        """RTC registers 0 (seconds), 2 (minutes), 4 (hours) from the wall-clock, in BCD."""
-        from xenlab.xen.time import NSEC_PER_SEC
-        t = self.machine.time
-        secs = t.wc_sec + (t.wc_nsec + self.machine.now) // NSEC_PER_SEC
+        """RTC registers 0 (seconds), 2 (minutes), 4 (hours) from dom0's wall-clock, in BCD."""
+        _, wc_sec, wc_nsec = read_wallclock(self.machine.dom0)
+        secs = wc_sec + (wc_nsec + self.machine.now) // NSEC_PER_SEC
         day = secs % 86400
         return {0: _bcd(day % 60), 2: _bcd(day // 60 % 60), 4: _bcd(day // 3600)}.get(index, 0)
 

@@ -31,25 +31,11 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from xenlab.xen.public.io.xs_wire import XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX
+from xenlab.xen.public.io.xs_wire import OK, XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XsError, is_error
 
-OK = "OK"  # the payload of xenstored's acknowledgement
 SPECIAL_WATCHES = ("@introduceDomain", "@releaseDomain")
 _VALID = re.compile(r"^/([A-Za-z0-9_@\-]+(/[A-Za-z0-9_@\-]+)*)?$")  # xenstored's valid_chars
 _LETTERS = {"n": "", "r": "r", "w": "w", "b": "rw"}
-
-
-@dataclass(frozen=True)
-class XsError:
-    """An XS_ERROR reply: ``errno`` is the name xenstored sends, e.g. "ENOENT"."""
-    errno: str
-
-    def __repr__(self) -> str:
-        return f"XsError({self.errno})"
-
-
-def is_error(reply) -> bool:
-    return isinstance(reply, XsError)
 
 
 def domain_path(domid: int) -> str:

@@ -22,8 +22,8 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
-from xenlab.dom0.xenbus import publish, read_state, switch_state
-from xenlab.dom0.xenstore import is_error
+from xenlab.guest.xenbus import publish, read_state, switch_state
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io import blkif as B
@@ -132,7 +132,7 @@ class Blkfront:
         """Grant a ring page, allocate an event channel, publish both, go Initialised."""
         k, d = self.kernel, self.d
         self.ring_pfn = k.alloc_page()
-        mfn = d.p2m[self.ring_pfn]
+        mfn = d.kernel.p2m[self.ring_pfn]
         sring = B.new_blkif_sring(self.machine.memory, mfn << 12,
                                   on_event=functools.partial(self._ring_event))
         self.ring = FrontRing(sring)
@@ -193,7 +193,7 @@ class Blkfront:
         for i in range(0, n, PER_PAGE):
             cnt = min(PER_PAGE, n - i)
             pfn = k.alloc_page()
-            mfn = self.d.p2m[pfn]
+            mfn = self.d.kernel.p2m[pfn]
             if op == B.BLKIF_OP_WRITE:
                 chunk = io.data[offset + i * SECTOR: offset + (i + cnt) * SECTOR]
                 mem.write_bytes(mfn << 12, chunk)
@@ -246,7 +246,7 @@ class Blkfront:
         k, mem, grants = self.kernel, self.machine.memory, guest_grants(self.kernel)
         io = sh.io
         if sh.req.operation == B.BLKIF_OP_PROBE and rsp.status >= 0:
-            raw = mem.read_bytes(self.d.p2m[sh.pfns[0]] << 12, 4096)
+            raw = mem.read_bytes(self.d.kernel.p2m[sh.pfns[0]] << 12, 4096)
             size = B.VdiskT.sizeof()
             io.vdisks = [B.VdiskT.unpack(raw[i * size:(i + 1) * size]) for i in range(rsp.status)]
         elif sh.req.operation == B.BLKIF_OP_READ and rsp.status == B.BLKIF_RSP_OKAY:
@@ -254,7 +254,7 @@ class Blkfront:
             off = sh.offset
             for pfn, seg in zip(sh.pfns, sh.req.seg):
                 n = seg.nr_sects * SECTOR
-                data[off:off + n] = mem.read_bytes((self.d.p2m[pfn] << 12) + seg.first_sect * SECTOR, n)
+                data[off:off + n] = mem.read_bytes((self.d.kernel.p2m[pfn] << 12) + seg.first_sect * SECTOR, n)
                 off += n
             io.data = bytes(data)
         for pfn, seg in zip(sh.pfns, sh.req.seg):

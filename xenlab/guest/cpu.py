@@ -8,8 +8,13 @@ A XenLinux kernel (linux-2.6-xen-sparse, arch/i386/kernel/traps-xen.c, entry-xen
 - never executes a privileged instruction: each has a paravirtual replacement (``pv_privileged``);
 - reads system time with one RDTSC and its ``vcpu_time_info`` (``guest_system_time``).
 
-An unmodified HVM kernel runs the same instructions natively in guest ring 0 (``hvm_privileged``):
+An unmodified HVM kernel runs the same instructions natively in guest ring 0 (``hvm_cpu_op``):
 some cause VM exits (xen/hvm.py), the rest cost nothing extra.
+
+The kernel names no Xen function: it executes instructions through the CPU (hw/idt.py for the PV
+kernel: exceptions, ``int $n``, privileged instructions, the hypercall gate; hw/vmx.py for the HVM
+kernel: VM exits), which enters the handlers Xen installed at boot, and it reads its shared_info page
+by the public layout (xenlab/xen/public/shared.py).
 
 Workload operations handled here (guest/workload.py):
     ("syscall", nr)              a process makes system call ``nr`` with int $0x80
@@ -22,19 +27,36 @@ Workload operations handled here (guest/workload.py):
 """
 from __future__ import annotations
 
-from xenlab.xen import traps as T
+from xenlab.guest.time import guest_system_time  # noqa: F401  (time-xen.c; re-exported)
+from xenlab.hw import idt, vmx
+from xenlab.hw.idt import PRIVILEGED
+from xenlab.xen.public import xen as X
 from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_DS, FLAT_KERNEL_SS, TRAP_NAMES,
                                            trap_info)
+from xenlab.xen.public.memory import mmuext_op_t
+from xenlab.xen.public.physdev import PHYSDEVOP_set_iopl, physdev_set_iopl
+from xenlab.xen.public.shared import vcpu_info_read, vcpu_info_write
+from xenlab.xen.public.vcpu import (VCPUOP_initialise, VCPUOP_is_up, VCPUOP_up, VGCF_IN_KERNEL, cpu_user_regs,
+                                    vcpu_guest_context)
 from xenlab.xen.public.xen import SCHEDOP_block
 
-KERNEL_TEXT = 0xC0100000           # where the model puts the guest's handlers (addresses are labels)
-KERNEL_STACK_TOP = 0xC0400000
-STACK_SIZE = 0x2000                # 8 KiB per vcpu, as i386 Linux's THREAD_SIZE
+from xenlab.guest.layout import KERNEL_STACK_TOP, KERNEL_TEXT, STACK_SIZE  # noqa: E402,F401  (re-exported)
 HYPERVISOR_CALLBACK = KERNEL_TEXT + 0x1000
 FAILSAFE_CALLBACK = KERNEL_TEXT + 0x1010
 SYSCALL_ENTRY = KERNEL_TEXT + 0x0800
 CPU_OPS = ("syscall", "fault", "fpu", "priv", "insn", "switch")
 PF_USER_WRITE_NOT_PRESENT = 0x6      # error code: bit 1 write, bit 2 user, bit 0 clear = not present
+
+# What XenLinux does instead of each privileged instruction (linux-2.6-xen-sparse's paravirtual ops).
+PV_REPLACEMENT = {
+    "write_cr3": "mmuext_op(MMUEXT_TLB_FLUSH_LOCAL) (or MMUEXT_NEW_BASEPTR for a new table)",
+    "hlt": "set_timer_op(next tick) + sched_op(SCHEDOP_block)",
+    "lgdt": "set_gdt(frames, entries)",
+    "out": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
+    "in": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
+    "cli": "vcpu_info->evtchn_upcall_mask = 1 (a plain memory write)",
+    "sti": "vcpu_info->evtchn_upcall_mask = 0, then check evtchn_upcall_pending",
+}
 
 
 def handler_address(vector: int) -> int:
@@ -59,7 +81,6 @@ def pv_boot(kernel) -> None:
     """trap_init() and friends on the boot CPU, then smp_prepare_cpus: each further vcpu is started
     with VCPUOP_initialise (a context holding the same virtual IDT, callbacks and page tables, and its
     own kernel stack) and VCPUOP_up, as linux-2.6-xen-sparse's smpboot.c does."""
-    from xenlab.xen.physdev import PHYSDEVOP_set_iopl, physdev_set_iopl
     v0 = kernel.d.vcpus[0]
     table = xenlinux_trap_table()
     kernel.hypercall(v0, "set_trap_table", table)
@@ -73,7 +94,6 @@ def pv_boot(kernel) -> None:
 
 def vcpu_context(kernel, v0, vcpu_id: int, table) -> "object":
     """cpu_initialize_context: the starting state of secondary vcpu ``vcpu_id``."""
-    from xenlab.xen.public.vcpu import VGCF_IN_KERNEL, cpu_user_regs, vcpu_guest_context
     iopl = 1 if kernel.d.is_privileged else 0
     return vcpu_guest_context(
         flags=VGCF_IN_KERNEL,
@@ -89,7 +109,6 @@ def vcpu_context(kernel, v0, vcpu_id: int, table) -> "object":
 
 def bring_up_vcpu(kernel, v0, vcpu_id: int, table=None) -> tuple[int, int]:
     """__cpu_up: VCPUOP_initialise (unless it already has a context), then VCPUOP_up; returns both codes."""
-    from xenlab.xen.public.vcpu import VCPUOP_initialise, VCPUOP_is_up, VCPUOP_up
     rc_init = 0
     if not kernel.hypercall(v0, "vcpu_op", VCPUOP_is_up, vcpu_id, None):
         ctxt = vcpu_context(kernel, v0, vcpu_id, table if table is not None else xenlinux_trap_table())
@@ -98,53 +117,26 @@ def bring_up_vcpu(kernel, v0, vcpu_id: int, table=None) -> tuple[int, int]:
     return rc_init, rc_up
 
 
-# -- time -----------------------------------------------------------------------------------------------------
-def guest_system_time(v) -> int:
-    """get_nsec_offset() + shadow system time: read vcpu_time_info like a seqlock, RDTSC, scale.
-
-    system time = system_time + ((((tsc - tsc_timestamp) << tsc_shift) * tsc_to_system_mul) >> 32)
-
-    Sandbox (exercise 08): a kernel whose ``system_time_fn`` is set computes the value with it, as
-    ``system_time_fn(tsc, system_time, tsc_timestamp, mul, shift)``; NotImplemented means the formula.
-    """
-    from xenlab.xen.time import read_vcpu_time_info, scale_delta
-    machine = v.domain.machine
-    formula = getattr(v.domain.kernel, "system_time_fn", None)
-    for _ in range(100):
-        t = read_vcpu_time_info(v)
-        if t["version"] & 1:
-            continue                                   # Xen is rewriting it: try again
-        tsc = machine.cpus[v.processor].rdtsc(machine.now)
-        if read_vcpu_time_info(v)["version"] != t["version"]:
-            continue
-        if formula is not None:
-            ns = formula(tsc, t["system_time"], t["tsc_timestamp"], t["tsc_to_system_mul"], t["tsc_shift"])
-            if ns is not NotImplemented:
-                return int(ns)
-        return t["system_time"] + scale_delta(tsc - t["tsc_timestamp"], t["tsc_shift"], t["tsc_to_system_mul"])
-    raise AssertionError(f"{v.label}: vcpu_time_info stayed odd (an update that never finished)")
-
-
 # -- the PV kernel ---------------------------------------------------------------------------------------------
 def pv_cpu_op(kernel, v, op) -> None:
     kind = op[0]
     if kind == "syscall":
-        path, frame = T.software_interrupt(v, 0x80, from_ring=3)
+        path, frame = idt.int_n(v, 0x80, from_ring=3)
         if frame is not None:
             pv_handle_trap(kernel, v, frame, syscall_nr=op[1] if len(op) > 1 else 0)
     elif kind == "fault":
         vector = op[1]
         addr = op[2] if len(op) > 2 else 0
         if vector == 14:
-            frame = T.do_page_fault(v, addr, PF_USER_WRITE_NOT_PRESENT, from_ring=3)
+            frame = idt.page_fault(v, addr, PF_USER_WRITE_NOT_PRESENT, from_ring=3)
         else:
-            frame = T.do_trap(v, vector, 0 if vector in (10, 11, 12, 13, 17) else None, from_ring=3)
+            frame = idt.exception(v, vector, 0 if vector in (10, 11, 12, 13, 17) else None, from_ring=3)
         if frame is not None:
             pv_handle_trap(kernel, v, frame)
     elif kind == "fpu":
         # switch_to(): a new process gets the FPU lazily, so the kernel sets TS first (stts hypercall).
         kernel.hypercall(v, "fpu_taskswitch", 1)
-        frame = T.device_not_available(v, from_ring=3)
+        frame = idt.device_not_available(v, from_ring=3)
         if frame is not None:
             pv_handle_trap(kernel, v, frame)
     elif kind == "priv":
@@ -153,7 +145,7 @@ def pv_cpu_op(kernel, v, op) -> None:
         pv_context_switch(kernel, v)
     elif kind == "insn":
         insn, ring = op[1], op[2]
-        result, frame = T.privileged_instruction(v, insn, ring, *op[3:])
+        result, frame = idt.execute_privileged(v, insn, ring, *op[3:])
         if frame is not None:
             pv_handle_trap(kernel, v, frame)
 
@@ -162,23 +154,22 @@ def read_stack(kernel, v, nwords: int = 6) -> list[int]:
     """The top ``nwords`` 32-bit words of vcpu ``v``'s ring-1 stack where Xen wrote the last exception
     frame, read through the kernel's own mappings (what a handler sees at its ESP)."""
     from xenlab.hw.paging import walk
-    frame = T.arch(v).last_bounce
-    if frame is None or frame.frame_esp is None:
+    esp = idt.guest_esp(v)
+    if esp is None:
         return []
     machine = v.domain.machine
     out = []
     for i in range(nwords):
-        maddr, _ = walk(machine.memory, v.cr3, frame.frame_esp + 4 * i, "r", machine.paging, set_ad=False)
+        maddr, _ = walk(machine.memory, v.cr3, esp + 4 * i, "r", machine.paging, set_ad=False)
         out.append(machine.memory.read_u32(maddr))
     return out
 
 
-def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> bool | None:
+def pv_handle_trap(kernel, v, frame, syscall_nr: int = 0) -> bool | None:
     """The guest kernel's handler runs in ring 1, then returns with iret (ring 1 -> 3 needs no Xen).
 
     For a page fault it returns what the kernel's do_page_fault decided: True when it fixed the
     entry (with mmu_update, through Xen), False when the access was bad (SIGSEGV)."""
-    from xenlab.xen.event import vcpu_info_read, vcpu_info_write
     machine = v.domain.machine
     stats = kernel.cpu_stats.setdefault(v.vcpu_id, {})
     name = "syscall" if frame.vector == 0x80 else TRAP_NAMES.get(frame.vector, str(frame.vector))
@@ -202,19 +193,16 @@ def pv_handle_trap(kernel, v, frame: T.BounceFrame, syscall_nr: int = 0) -> bool
         result = mm.do_page_fault(detail["cr2"], frame.error_code or 0)
     if frame.masks_events:                                  # iret restores the saved event mask
         vcpu_info_write(v, "evtchn_upcall_mask", frame.saved_upcall_mask)
-    T.ring_crossing(v, (1, frame.from_ring), "iret")
+    idt.iret(v, frame.from_ring)
     if frame.masks_events and not frame.saved_upcall_mask:
         kernel.deliver_upcall(v)                           # events that arrived meanwhile
     return result
 
 
 def pv_privileged(kernel, v, insn: str, *operands) -> None:
-    """The paravirtual replacement of each privileged instruction (T.PV_REPLACEMENT)."""
-    from xenlab.xen.event import vcpu_info_read, vcpu_info_write
+    """The paravirtual replacement of each privileged instruction (PV_REPLACEMENT)."""
     machine = v.domain.machine
     if insn == "write_cr3":
-        from xenlab.xen.public import xen as X
-        from xenlab.xen.public.memory import mmuext_op_t
         kernel.hypercall(v, "mmuext_op", [mmuext_op_t(cmd=X.MMUEXT_TLB_FLUSH_LOCAL)], 1, None, X.DOMID_SELF)
     elif insn == "hlt":
         kernel.hypercall(v, "set_timer_op", machine.now + 1_000_000)
@@ -222,7 +210,7 @@ def pv_privileged(kernel, v, insn: str, *operands) -> None:
     elif insn == "lgdt":
         kernel.hypercall(v, "set_gdt", list(operands[0]) if operands else [], operands[1] if len(operands) > 1 else 0)
     elif insn in ("in", "out"):
-        result, frame = T.privileged_instruction(v, insn, 1, *operands)   # dom0: emulated; domU: refused
+        result, frame = idt.execute_privileged(v, insn, 1, *operands)   # dom0: emulated; domU: refused
         if frame is not None:
             pv_handle_trap(kernel, v, frame)
     elif insn == "cli":
@@ -232,10 +220,10 @@ def pv_privileged(kernel, v, insn: str, *operands) -> None:
         if vcpu_info_read(v, "evtchn_upcall_pending"):
             kernel.deliver_upcall(v)                        # force_evtchn_callback()
     else:
-        raise ValueError(f"unknown privileged operation {insn!r}; known: {', '.join(T.PRIVILEGED)}")
+        raise ValueError(f"unknown privileged operation {insn!r}; known: {', '.join(PRIVILEGED)}")
     if machine.trace.active:
         machine.trace.emit("HW", "pv_op", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, insn=insn,
-                           replacement=T.PV_REPLACEMENT[insn])
+                           replacement=PV_REPLACEMENT[insn])
 
 
 def pv_context_switch(kernel, v) -> list:
@@ -249,7 +237,6 @@ def pv_context_switch(kernel, v) -> list:
 
 # -- the unmodified (HVM) kernel ---------------------------------------------------------------------------------
 def hvm_cpu_op(kernel, v, op) -> None:
-    from xenlab.xen import hvm as H
     machine = v.domain.machine
     kind = op[0]
     stats = kernel.cpu_stats.setdefault(v.vcpu_id, {})
@@ -260,27 +247,12 @@ def hvm_cpu_op(kernel, v, op) -> None:
             machine.trace.emit("HVM", "native", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor, op=kind)
         return
     if kind == "fault":                                  # #PF: shadow paging intercepts every one
-        H.hvm_exception(v, 14, PF_USER_WRITE_NOT_PRESENT, op[2] if len(op) > 2 else 0)
+        vmx.guest_exception(v, 14, PF_USER_WRITE_NOT_PRESENT, op[2] if len(op) > 2 else 0)
     elif kind == "fpu":                                  # Xen intercepts #NM for lazy FPU switching
-        H.hvm_exception(v, 7)
+        vmx.guest_exception(v, 7)
     elif kind == "priv":
-        H.hvm_instruction(v, op[1], *op[2:])
+        vmx.guest_instruction(v, op[1], *op[2:])
     elif kind == "switch":                               # the unmodified kernel writes CR3 itself
-        H.hvm_instruction(v, "write_cr3")
+        vmx.guest_instruction(v, "write_cr3")
     elif kind == "insn":
-        H.hvm_instruction(v, op[1], *op[3:])
-
-
-def hvm_boot(kernel) -> None:
-    """Xen's HVM set-up for the domain and xend's device model in dom0."""
-    from xenlab.dom0.qemu_dm import spawn
-    from xenlab.xen.hvm import hvm_domain_init
-    hvm_domain_init(kernel.d)
-    for v, port in zip(kernel.d.vcpus, kernel.d.hvm.ports):
-        kernel.port_handlers[port] = _ioreq_done
-    spawn(kernel.d.machine, kernel.d)
-
-
-def _ioreq_done(v, port: int) -> None:
-    from xenlab.xen.hvm import hvm_io_assist
-    hvm_io_assist(v)
+        vmx.guest_instruction(v, op[1], *op[3:])

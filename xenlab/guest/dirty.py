@@ -6,9 +6,9 @@ working set). The op ``("dirty", rate, wss[, first_pfn])`` makes every following
 ``first_pfn`` (like the paper's "MMuncher" when wss is large). ``("dirty", 0, 0)`` stops writing.
 
 Each write stores a real 8-byte value (the vcpu's write counter) into the page, at word
-``pfn % 512``, so a page's bytes tell which write touched it last; then the page is marked in Xen's
-log-dirty bitmap (xen/shadow.py ``mark_dirty``), which is what the write fault on a read-only
-shadow entry does in Xen.
+``pfn % 512``, so a page's bytes tell which write touched it last; then the stores go through the CPU (hw/idt.py
+``log_dirty_write``): in log-dirty mode each page is read-only in Xen's shadow, and the write fault
+enters Xen's handler, which marks the page in the log-dirty bitmap (xen/shadow.py ``mark_dirty``).
 
 Writes are computed in bulk, up to "now", when a compute slice ends or the vcpu is descheduled
 (switch_out); with an integer remainder so the long-run rate is exact. Only the last write to each
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xenlab.xen.shadow import mark_dirty
+from xenlab.hw import idt
 
 NS_PER_S = 1_000_000_000
 WORDS_PER_PAGE = 512
@@ -52,6 +52,24 @@ def default_first_pfn(nr_pages: int, wss: int) -> int:
     return max(FIRST_FREE_PFN, (nr_pages - wss) // 2)
 
 
+def nr_pfns(kernel) -> int:
+    """How many pfns the kernel has: its P2M's length (PV), or the pages of its guest-physical memory."""
+    mm = getattr(kernel, "mm", None)
+    if mm is not None and getattr(mm, "p2m", None) is not None:
+        return len(mm.p2m)
+    return len(kernel.d.p2m)                   # no P2M of its own (HVM): the size of its memory
+
+
+def frames_of(kernel, first: int, n: int) -> np.ndarray:
+    """The machine frames behind pfns first..first+n-1: the PV kernel's own P2M array; for an HVM
+    kernel (which knows no machine frames) what the CPU reaches through Xen's physical map."""
+    mm = getattr(kernel, "mm", None)
+    if mm is not None and getattr(mm, "p2m", None) is not None:
+        return mm.p2m.array()[first:first + n]
+    from xenlab.hw import vmx
+    return np.asarray([vmx.guest_phys(kernel.d, p << 12) >> 12 for p in range(first, first + n)], dtype=np.int64)
+
+
 def validate_op(op: tuple) -> str | None:
     """Why a dirty op is malformed, or None."""
     if len(op) not in (3, 4) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
@@ -71,10 +89,11 @@ def dirty_op(ctx, op: tuple) -> None:
     if rate == 0 or wss == 0:
         ctx.dirty = None
         return
-    first = op[3] if len(op) > 3 else default_first_pfn(len(d.p2m), wss)
-    if first < FIRST_FREE_PFN or first + wss > len(d.p2m):
+    nr = nr_pfns(ctx.kernel)
+    first = op[3] if len(op) > 3 else default_first_pfn(nr, wss)
+    if first < FIRST_FREE_PFN or first + wss > nr:
         ctx.kernel.panic(ctx.v, f"dirty: working set pfns {first}..{first + wss - 1} are outside "
-                                f"pfns {FIRST_FREE_PFN}..{len(d.p2m) - 1} of this {len(d.p2m)}-page guest")
+                                f"pfns {FIRST_FREE_PFN}..{nr - 1} of this {nr}-page guest")
         return
     ctx.dirty = DirtyState(rate, wss, first, flushed_at=now)
 
@@ -90,18 +109,19 @@ def flush_writes(ctx, now: int) -> int:
         return 0
     n, ds.carry = divmod(ds.carry + ds.rate * (now - start), NS_PER_S)
     if n:
-        write_pages(ctx.v.domain, ds, int(n))
+        write_pages(ctx.v.domain, ds, int(n), ctx.kernel)
     return int(n)
 
 
-def write_pages(d, ds: DirtyState, n: int) -> None:
+def write_pages(d, ds: DirtyState, n: int, kernel=None) -> None:
     """Writes ds.count .. ds.count+n-1; write k goes to pfn first + k % wss (only the last wss matter)."""
     if ds.mfns is None or ds.mfns.size != ds.wss:
-        ds.mfns = np.asarray(d.p2m[ds.first_pfn:ds.first_pfn + ds.wss], dtype=np.int64)
+        ds.mfns = np.asarray(frames_of(kernel if kernel is not None else d.kernel, ds.first_pfn, ds.wss),
+                             dtype=np.int64)
     kept = min(n, ds.wss)
     k = np.arange(ds.count + n - kept, ds.count + n, dtype=np.int64)
     idx = k % ds.wss
     words = d.machine.memory.data.view(np.uint64)
     words[ds.mfns[idx] * WORDS_PER_PAGE + (ds.first_pfn + idx) % WORDS_PER_PAGE] = (k + 1).astype(np.uint64)
     ds.count += n
-    mark_dirty(d, ds.first_pfn + idx)
+    idt.log_dirty_write(d, ds.first_pfn + idx)      # a write fault per page Xen keeps read-only

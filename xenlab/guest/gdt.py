@@ -13,6 +13,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.hw import idt
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.segments import DescriptorTable, SegmentDescriptor
 from xenlab.xen.public import xen as X
@@ -28,17 +29,17 @@ class GuestGDT:
         self.d = d
         mm = d.kernel.mm
         self.pfn = mm._take_pfn()
-        self.mfn = d.p2m[self.pfn]
+        self.mfn = mm.p2m[self.pfn]
         mem = d.machine.memory
         mem.clear_frame(self.mfn)
         for index, (dpl, code) in ((GDT_ENTRY_KERNEL_CS, (1, True)), (GDT_ENTRY_KERNEL_DS, (1, False)),
                                    (GDT_ENTRY_USER_CS, (3, True)), (GDT_ENTRY_USER_DS, (3, False))):
             mem.write_u64((self.mfn << PAGE_SHIFT) + 8 * index, SegmentDescriptor.flat(dpl, code).encode())
         if self.pfn < mm.lowmem_pages:                        # make_page_readonly
-            rc = d.hypercall("update_va_mapping", PAGE_OFFSET + (self.pfn << PAGE_SHIFT), mm.pte(self.pfn, False),
+            rc = idt.hypercall(d.vcpus[0], "update_va_mapping", PAGE_OFFSET + (self.pfn << PAGE_SHIFT), mm.pte(self.pfn, False),
                              X.UVMF_INVLPG)
             assert rc == 0, rc
-        self.rc = d.hypercall("set_gdt", [self.mfn], GDT_ENTRIES)
+        self.rc = idt.hypercall(d.vcpus[0], "set_gdt", [self.mfn], GDT_ENTRIES)
 
     @property
     def table(self) -> DescriptorTable:
@@ -50,7 +51,7 @@ class GuestGDT:
     def install(self, index: int, desc) -> int:
         """update_descriptor(ma, desc) for entry ``index``: 0 or -errno (a descriptor or a raw u64)."""
         raw = desc if isinstance(desc, int) else desc.encode()
-        return self.d.hypercall("update_descriptor", self.maddr(index), raw)
+        return idt.hypercall(self.d.vcpus[0], "update_descriptor", self.maddr(index), raw)
 
     def __repr__(self) -> str:
         return f"<GuestGDT d{self.d.domain_id} mfn {self.mfn:#x}, {GDT_ENTRIES} entries, set_gdt rc={self.rc}>"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, check_mode
-from xenlab.xen.shadow_pt import gpa_to_maddr, hvm_access, sh_invlpg, sh_update_cr3, shadow_pt
+from xenlab.hw import vmx
 
 PAGE_OFFSET = 0xC0000000
 FIRST_FREE_PFN = 16                      # below: the builder's pages and the BIOS area
@@ -36,7 +36,7 @@ class HVMGuestMM:
 
     def __repr__(self) -> str:
         return (f"<HVMGuestMM d{self.d.domain_id} {self.mode} root gfn {self.root_pfn}, "
-                f"{len(self.free_pfns)} free pfns; {shadow_pt(self.d)!r}>")
+                f"{len(self.free_pfns)} free pfns>")
 
     @property
     def v(self):
@@ -48,7 +48,7 @@ class HVMGuestMM:
         return self.free_pfns.pop()
 
     def _phys_write(self, gpa: int, value: int) -> None:
-        self.machine.memory.write(gpa_to_maddr(self.d, gpa), self.esize, value)
+        self.machine.memory.write(vmx.guest_phys(self.d, gpa), self.esize, value)
 
     def pte(self, pfn: int, writable: bool, user: bool = False) -> int:
         """An entry as the guest writes it: a guest-physical frame number and flags."""
@@ -68,17 +68,17 @@ class HVMGuestMM:
             for j in range(min(self.per_table, self.lowmem_pages - i * self.per_table)):
                 self._phys_write((l1 << PAGE_SHIFT) + j * self.esize, self.pte(i * self.per_table + j, True))
         self.root_pfn = root
-        sh_update_cr3(self.v, root << PAGE_SHIFT)           # mov %eax, %cr3: the first VM exit
+        vmx.load_cr3(self.v, root << PAGE_SHIFT)           # mov %eax, %cr3: the first VM exit
 
     def _zeroed_phys(self) -> int:
         pfn = self._take_pfn()
-        self.machine.memory.clear_frame(self.d.p2m[pfn])
+        self.machine.memory.clear_frame(vmx.guest_phys(self.d, pfn << PAGE_SHIFT) >> PAGE_SHIFT)
         return pfn
 
     # -- after boot: every table write is a store through the MMU --------------------------------------
     def store(self, va: int, value: int, size: int | None = None) -> str:
         """A store by the kernel; returns how it went ("native", "filled", "emulated", "fault")."""
-        return hvm_access(self.v, va, "w", value, size or self.esize)[0]
+        return vmx.guest_access(self.v, va, "w", value, size or self.esize)[0]
 
     def _direct(self, pfn: int) -> int:
         if pfn >= self.lowmem_pages:
@@ -91,11 +91,11 @@ class HVMGuestMM:
         gfn = self.root_pfn
         for depth, lv in enumerate(levels[:-1]):
             index = (va >> lv.shift) & (lv.entries - 1)
-            e = self.machine.memory.read(gpa_to_maddr(self.d, (gfn << PAGE_SHIFT) + index * self.esize), self.esize)
+            e = self.machine.memory.read(vmx.guest_phys(self.d, (gfn << PAGE_SHIFT) + index * self.esize), self.esize)
             if not e & _PAGE_PRESENT:
                 table = self._take_pfn()
                 self.store(self._direct(table), 0)             # memset(page, 0): one store per page
-                self.machine.memory.clear_frame(self.d.p2m[table])
+                self.machine.memory.clear_frame(vmx.guest_phys(self.d, table << PAGE_SHIFT) >> PAGE_SHIFT)
                 e = (table << PAGE_SHIFT | _PAGE_PRESENT) if not lv.rights else self.pte(table, True, True)
                 self.store(self._direct(gfn) + index * self.esize, e)
             gfn = (e & 0xFFFFFF000) >> PAGE_SHIFT
@@ -114,11 +114,11 @@ class HVMGuestMM:
 
     def unmap_page(self, va: int) -> None:
         self.set_pte(va, 0)
-        sh_invlpg(self.v, va)
+        vmx.invlpg(self.v, va)
 
     def translate(self, va: int, access: str = "r", user: bool = False) -> int | None:
         """The machine address the CPU reaches through the shadow (may fill it); None on a guest fault."""
-        return hvm_access(self.v, va, access, None, 4, user)[1]
+        return vmx.guest_access(self.v, va, access, None, 4, user)[1]
 
     # -- demand paging -------------------------------------------------------------------------------
     def add_vma(self, start: int, size: int, writable: bool = True) -> None:
@@ -127,7 +127,7 @@ class HVMGuestMM:
     def touch(self, va: int, write: bool = False, user: bool = True) -> int:
         """An access by a program; a #PF Xen injects goes to the kernel's handler, which maps a page."""
         access = "w" if write else "r"
-        got = hvm_access(self.v, va, access, None, 4, user)
+        got = vmx.guest_access(self.v, va, access, None, 4, user)
         if got[0] == "fault":
             self.faults += 1
             for start, end, writable in self.vmas:
@@ -136,7 +136,7 @@ class HVMGuestMM:
                     break
             else:
                 raise RuntimeError(f"segfault at {va:#x}")
-            got = hvm_access(self.v, va, access, None, 4, user)
+            got = vmx.guest_access(self.v, va, access, None, 4, user)
         return got[1]
 
 

@@ -6,7 +6,10 @@ PAGE_OFFSET (0xC0000000) with batched ``mmu_update`` (up to 2048 requests per ca
 paper batches), mapping its own page-table pages read-only, pins the root and switches CR3 with
 ``MMUEXT_NEW_BASEPTR``. Before a fresh page becomes a page table it is made read-only in the direct
 map (``make_page_readonly``), or Xen would refuse to validate it. The kernel reads its tables
-directly (``translate``) but every write is a hypercall. It keeps its own P2M (``d.p2m``).
+directly (``translate``) but every write is a hypercall. Its P2M is the array the builder left in its
+own memory (start_info's ``mfn_list``, guest/p2m.py); the bootstrap page tables at ``pt_base`` stay
+pinned and read-only, and the pages below them (start_info, console, xenstore, the P2M) are never
+handed out.
 
 Processes (guest/process.py): ``new_process`` builds a second address space in one batch, sharing the
 kernel's L1s above PAGE_OFFSET; ``switch_to`` loads it with NEW_BASEPTR; ``exit_process`` unpins it.
@@ -24,14 +27,19 @@ Simplifications:
 - Kernel mappings are copied into a process's root when it is made; a kernel L1 added later is not
   propagated to existing processes (Linux's vmalloc_sync / pgd_list).
 - Processes are not carried across save/restore: ``from_restored`` finds the root CR3 points at.
+- The kernel's TLB is the one the model keeps per vcpu (``v.mm.tlb``): the hardware's, not Xen's data.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, PageFault, walk
+from xenlab.guest.p2m import PhysToMachine, read_start_info
+from xenlab.hw import idt
 from xenlab.hw.tlb import translate as tlb_translate
-from xenlab.xen.mm_types import HYPERVISOR_VIRT_START, PGT_TYPE_KEY, PGT_count_mask, PGT_writable_page, vcpu_mm
 from xenlab.xen.public import xen as X
+from xenlab.xen.public.arch_x86_32 import HYPERVISOR_VIRT_START
 from xenlab.xen.public.memory import (INVALID_P2M_ENTRY, XENMEM_decrease_reservation,
                                       XENMEM_increase_reservation, mmu_update_t, mmuext_op_t,
                                       xen_memory_reservation)
@@ -49,25 +57,41 @@ class GuestMMError(RuntimeError):
     """The guest kernel asked Xen for something and was refused (a kernel bug: it would BUG())."""
 
 
-def kernel_stack_pfns(d) -> set[int]:
+def kernel_stack_pfns(d, nr_pages: int | None = None) -> set[int]:
     """The pfns of each vcpu's 8 KiB ring-1 stack below KERNEL_STACK_TOP (stack_switch's kernel_sp):
     Xen writes exception frames there, so the kernel keeps them for that alone."""
-    from xenlab.guest.cpu import KERNEL_STACK_TOP, STACK_SIZE
+    from xenlab.guest.layout import KERNEL_STACK_TOP, STACK_SIZE
+    if nr_pages is None:
+        nr_pages = read_start_info(d).nr_pages
     top = (KERNEL_STACK_TOP - PAGE_OFFSET) >> PAGE_SHIFT
     per = STACK_SIZE >> PAGE_SHIFT
-    return {p for i in range(len(d.vcpus)) for p in range(top - per * (i + 1), top - per * i) if p < len(d.p2m)}
+    return {p for i in range(len(d.vcpus)) for p in range(top - per * (i + 1), top - per * i) if p < nr_pages}
+
+
+def bootstrap_pfns(info) -> range:
+    """The pfns of the builder's bootstrap page tables (start_info's pt_base, nr_pt_frames)."""
+    if not info.pt_base:
+        return range(0)
+    first = (info.pt_base - PAGE_OFFSET) >> PAGE_SHIFT
+    return range(first, first + info.nr_pt_frames)
 
 
 class GuestMM:
     """Page tables of one PV domain (vcpu 0's address space)."""
 
-    def __init__(self, d, batch: int = MMU_BATCH):
+    def __init__(self, d, batch: int = MMU_BATCH, p2m: PhysToMachine | None = None):
         self.d, self.machine, self.mode = d, d.machine, d.machine.paging
         self.esize = 4 if self.mode == "2level" else 8
         self.batch = batch
-        # pfn 0 start_info, 1 console, 2 xenstore; the vcpus' kernel stacks are never handed out
-        self.free_pfns = [p for p in range(len(d.p2m) - 1, 2, -1) if p not in kernel_stack_pfns(d)]
-        self.pt_pfns: set[int] = set()
+        info = read_start_info(d)
+        self.p2m = p2m if p2m is not None else PhysToMachine.from_start_info(d)
+        self.bootstrap = bootstrap_pfns(info)
+        # Below first_free: start_info, console, xenstore, the P2M array, the bootstrap tables; the vcpus'
+        # kernel stacks are never handed out either.
+        self.first_free = max(3, self.bootstrap.stop)
+        stacks = kernel_stack_pfns(d, len(self.p2m))
+        self.free_pfns = [p for p in range(len(self.p2m) - 1, self.first_free - 1, -1) if p not in stacks]
+        self.pt_pfns: set[int] = set(self.bootstrap)
         self.ballooned: list[int] = []
         self.vmas: list[tuple[int, int, bool]] = []
         self.root_pfn: int | None = None
@@ -75,7 +99,7 @@ class GuestMM:
         self.current = None                  # the Process whose root CR3 holds (None: the kernel's)
         self.processes: dict[int, object] = {}
         self.next_pid = 1
-        self.lowmem_pages = min(len(d.p2m), (HYPERVISOR_VIRT_START[self.mode] - PAGE_OFFSET) >> PAGE_SHIFT)
+        self.lowmem_pages = min(len(self.p2m), (HYPERVISOR_VIRT_START[self.mode] - PAGE_OFFSET) >> PAGE_SHIFT)
 
     def __repr__(self) -> str:
         root = "none" if self.root_pfn is None else f"pfn {self.root_pfn:#x}"
@@ -88,13 +112,13 @@ class GuestMM:
         return self.d.vcpus[0]
 
     def mfn(self, pfn: int) -> int:
-        return self.d.p2m[pfn]
+        return self.p2m[pfn]                  # pfn_to_mfn: the kernel's own array
 
     def pte(self, pfn: int, writable: bool, user: bool = False) -> int:
         return self.mfn(pfn) << PAGE_SHIFT | _PAGE_PRESENT | (_PAGE_RW if writable else 0) | (_PAGE_USER if user else 0)
 
     def _call(self, name, *args) -> int:
-        rc = self.d.hypercall(name, *args)
+        rc = idt.hypercall(self.d.vcpus[0], name, *args)
         if rc < 0:
             raise GuestMMError(f"{name} failed with {rc}: {getattr(self.machine, 'mm_last_error', '')}")
         return rc
@@ -121,9 +145,6 @@ class GuestMM:
         an update_va_mapping each (a model shortcut: XenLinux 3.0's pgd_walk makes one
         update_va_mapping per table page, no multicall, up to 3.0.4)."""
         pfn = self._take_pfn()
-        ti = int(self.machine.frame_table.type_info[self.mfn(pfn)])
-        if ti & PGT_count_mask and ti & PGT_TYPE_KEY != PGT_writable_page:
-            raise GuestMMError(f"pfn {pfn:#x} is not writable memory")
         self.machine.memory.clear_frame(self.mfn(pfn))          # memset through the direct map
         if self.root_pfn is not None and pfn < self.lowmem_pages:
             va = PAGE_OFFSET + (pfn << PAGE_SHIFT)
@@ -137,18 +158,50 @@ class GuestMM:
     @classmethod
     def from_restored(cls, d) -> "GuestMM":
         """The kernel's bookkeeping after a restore or migration: its tables are already in memory
-        (re-pinned by the toolstack), so find the root from CR3 and the table pages by their type."""
+        (re-pinned by the toolstack), so find the root from CR3 (through the M2P) and the table pages
+        by walking its own tables below Xen's area, as the kernel reads them."""
         g = cls(d)
         m = d.machine
+        # xc_linux_restore copies the new host's P2M into the guest's array ("memcpy(live_p2m, p2m,
+        # P2M_SIZE)"); the restorer here (toolstack/restore.py) does not yet, so the copy is made here
+        # from the P2M the restorer built (d.p2m). Remove once the toolstack does it.
+        fresh = list(d.p2m)
+        for pfn in range(min(len(g.p2m), len(fresh))):
+            g.p2m[pfn] = fresh[pfn]
         g.root_pfn = int(m.m2p[d.vcpus[0].cr3 >> PAGE_SHIFT])
-        table_types = (1, 2, 3)                          # PGT_l1/l2/l3_page_table >> 29
-        g.pt_pfns = {pfn for pfn, mfn in enumerate(d.p2m)
-                     if mfn != INVALID_P2M_ENTRY and (int(m.frame_table.type_info[mfn]) >> 29) in table_types
-                     and int(m.frame_table.type_info[mfn]) & PGT_count_mask}
-        g.ballooned = [pfn for pfn, mfn in enumerate(d.p2m) if mfn == INVALID_P2M_ENTRY]
-        taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d)
-        g.free_pfns = [pfn for pfn in range(len(d.p2m) - 1, 2, -1) if pfn not in taken]
+        g.pt_pfns = g._reachable_tables(g.root_pfn) | set(g.bootstrap)
+        entries = g.p2m.array()
+        g.ballooned = [int(p) for p in np.flatnonzero(entries == INVALID_P2M_ENTRY)]
+        taken = g.pt_pfns | set(g.ballooned) | kernel_stack_pfns(d, len(g.p2m))
+        g.free_pfns = [pfn for pfn in range(len(g.p2m) - 1, g.first_free - 1, -1) if pfn not in taken]
         return g
+
+    def _reachable_tables(self, root_pfn: int) -> set[int]:
+        """The pfns of the page-table pages reachable from ``root_pfn`` (the root, PAE's L2s, the L1s)
+        through present entries for addresses below HYPERVISOR_VIRT_START."""
+        mem, esize = self.machine.memory, self.esize
+        top = HYPERVISOR_VIRT_START[self.mode]
+        found = {root_pfn}
+        if self.mode == "2level":
+            tables, span = [(root_pfn, 1024)], 1 << 22
+        else:
+            tables, span = [], 1 << 21
+            for i in range(4):
+                e = mem.read((self.mfn(root_pfn) << PAGE_SHIFT) + 8 * i, 8)
+                if e & _PAGE_PRESENT:
+                    pfn = self.mfn_to_pfn((e & _ADDR) >> PAGE_SHIFT)
+                    found.add(pfn)
+                    tables.append((pfn, 512, i << 30))
+        for table in tables:
+            pfn, n = table[0], table[1]
+            base = table[2] if len(table) > 2 else 0
+            for i in range(n):
+                if base + i * span >= top:
+                    break
+                e = mem.read((self.mfn(pfn) << PAGE_SHIFT) + esize * i, esize)
+                if e & _PAGE_PRESENT:
+                    found.add(self.mfn_to_pfn((e & _ADDR) >> PAGE_SHIFT))
+        return found
 
     # -- boot -----------------------------------------------------------------------------------
     def boot(self) -> int:
@@ -235,7 +288,7 @@ class GuestMM:
         return va
 
     def _check_pfn(self, pfn: int) -> int:
-        if not 0 <= pfn < len(self.d.p2m) or self.d.p2m[pfn] == INVALID_P2M_ENTRY:
+        if not 0 <= pfn < len(self.p2m) or self.p2m[pfn] == INVALID_P2M_ENTRY:
             raise ValueError(f"pfn {pfn:#x} is not a populated page of d{self.d.domain_id}")
         return pfn
 
@@ -266,7 +319,7 @@ class GuestMM:
         return walk(self.machine.memory, self.v.cr3, int(va), access, self.mode, user=user, set_ad=False)[0]
 
     def pfn_to_mfn(self, pfn: int) -> int:
-        return self.d.p2m[pfn]
+        return self.p2m[pfn]
 
     def mfn_to_pfn(self, mfn: int) -> int:
         return int(self.machine.m2p[mfn])                       # the read-only M2P window
@@ -299,9 +352,8 @@ class GuestMM:
         vcpu_info and bounces to the kernel's vector-14 handler; the handler fixes the entry with
         mmu_update and returns with iret, and the access is retried. GuestMMError on a SIGSEGV."""
         from xenlab.guest.cpu import pv_handle_trap
-        from xenlab.xen.traps import do_page_fault as xen_do_page_fault
         access = "w" if write else "r"
-        tlb = vcpu_mm(self.v).tlb
+        tlb = self.v.mm.tlb                    # the CPU's TLB as this vcpu left it (one per vcpu here)
         try:
             return tlb_translate(tlb, self.machine.memory, self.v.cr3, va, access, self.mode, user=user)
         except PageFault as pf:
@@ -309,7 +361,7 @@ class GuestMM:
         if getattr(self.d.kernel, "mm", None) is not self:
             raise GuestMMError("touch() needs the kernel's own GuestMM (domain.kernel.mm): its handler fixes faults")
         self.faults += 1
-        frame = xen_do_page_fault(self.v, fault.vaddr, fault.error_code, from_ring=3 if user else 1)
+        frame = idt.page_fault(self.v, fault.vaddr, fault.error_code, from_ring=3 if user else 1)
         if frame is None:
             raise GuestMMError(f"d{self.d.domain_id} crashed: no page-fault handler registered")
         if not pv_handle_trap(self.d.kernel, self.v, frame):
@@ -345,9 +397,9 @@ class GuestMM:
             if pfn < self.lowmem_pages:
                 self._call("update_va_mapping", PAGE_OFFSET + (pfn << PAGE_SHIFT), 0, X.UVMF_INVLPG)
         res = xen_memory_reservation(extent_start=[self.mfn(p) for p in pfns], nr_extents=nr)
-        done = self.d.hypercall("memory_op", XENMEM_decrease_reservation, res)
+        done = idt.hypercall(self.d.vcpus[0], "memory_op", XENMEM_decrease_reservation, res)
         for pfn in pfns[:max(done, 0)]:
-            self.d.p2m[pfn] = INVALID_P2M_ENTRY
+            self.p2m[pfn] = INVALID_P2M_ENTRY       # phys_to_machine_mapping[pfn] = INVALID
             self.ballooned.append(pfn)
         return done
 
@@ -355,11 +407,11 @@ class GuestMM:
         """Ask Xen for ``nr`` pages back (within max_pages) and fill ballooned pfns with them."""
         nr = min(nr, len(self.ballooned))
         res = xen_memory_reservation(extent_start=[], nr_extents=nr)
-        got = self.d.hypercall("memory_op", XENMEM_increase_reservation, res)
+        got = idt.hypercall(self.d.vcpus[0], "memory_op", XENMEM_increase_reservation, res)
         reqs = []
         for mfn in res.extent_start[:max(got, 0)]:
             pfn = self.ballooned.pop()
-            self.d.p2m[pfn] = mfn
+            self.p2m[pfn] = mfn                     # set_phys_to_machine(pfn, mfn)
             reqs.append(mmu_update_t(mfn << PAGE_SHIFT | X.MMU_MACHPHYS_UPDATE, pfn))
             if pfn < self.lowmem_pages:
                 reqs.append(mmu_update_t(self._l1_for(PAGE_OFFSET + (pfn << PAGE_SHIFT), True), self.pte(pfn, True)))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xenlab.dom0.xenbus import publish, read_state
-from xenlab.dom0.xenstore import is_error
+from xenlab.guest.xenbus import publish, read_state
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.guest.pages import give_back_batch, refill, take_foreign
 from xenlab.hw.ethernet import IpStack, ip_bytes, mac_str
@@ -95,7 +95,7 @@ class Netfront:
         mem = self.machine.memory
         grants = guest_grants(k)
         pfns = [k.alloc_page(), k.alloc_page()]
-        mfns = [d.p2m[p] for p in pfns]
+        mfns = [d.kernel.p2m[p] for p in pfns]
         self.tx = FrontRing(N.new_netif_tx_sring(mem, mfns[0] << 12, on_event=functools.partial(self._ring_event, "tx")))
         self.rx = FrontRing(N.new_netif_rx_sring(mem, mfns[1] << 12, on_event=functools.partial(self._ring_event, "rx")))
         self.tx_free_ids = list(range(self.tx.nr_ents - 1, -1, -1))
@@ -128,7 +128,7 @@ class Netfront:
         while len(self.rx_buffers) < RX_BUFFERS and not ring.full() and self.rx_free_ids:
             pfn = k.alloc_page()
             if self.rx_copy:
-                ref = grants.grant_foreign_access(self.backend_id, self.d.p2m[pfn])
+                ref = grants.grant_foreign_access(self.backend_id, self.d.kernel.p2m[pfn])
             else:
                 ref = grants.grant_foreign_transfer(self.backend_id, pfn)
                 flipped.append(pfn)
@@ -155,7 +155,7 @@ class Netfront:
         while self.tx_waiting and not ring.full() and self.tx_free_ids:
             frame = self.tx_waiting.pop(0)
             pfn = k.alloc_page()
-            mfn = self.d.p2m[pfn]
+            mfn = self.d.kernel.p2m[pfn]
             mem.write_bytes(mfn << 12, frame)
             ref = grants.grant_foreign_access(self.backend_id, mfn, readonly=True)
             rid = self.tx_free_ids.pop()
@@ -219,7 +219,7 @@ class Netfront:
                     else:                                   # nothing came: fill the hole again
                         refill(k, buf.pfn)
                 if rsp.status > 0:
-                    start = (self.d.p2m[buf.pfn] << 12) + rsp.offset
+                    start = (self.d.kernel.p2m[buf.pfn] << 12) + rsp.offset
                     frames.append(mem.read_bytes(start, rsp.status))
                     self.stats["rx_packets"] += 1
                     self.stats["rx_bytes"] += rsp.status

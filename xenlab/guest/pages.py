@@ -16,6 +16,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.hw import idt
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.xen.public import xen as X
 
@@ -57,16 +58,18 @@ def unmap_direct(kernel, pfn: int) -> None:
 def give_back(kernel, pfn: int) -> None:
     """decrease_reservation of one page: the pfn becomes a hole (INVALID in the P2M)."""
     d, m = kernel.d, kernel.d.machine
-    mfn = d.p2m[pfn]
+    mm = _mm(kernel)
+    mfn = mm.p2m[pfn] if mm is not None else d.p2m[pfn]
     unmap_direct(kernel, pfn)
-    if _mm(kernel) is not None:
+    if mm is not None:
         from xenlab.xen.public.memory import XENMEM_decrease_reservation, xen_memory_reservation
-        d.hypercall("memory_op", XENMEM_decrease_reservation, xen_memory_reservation(extent_start=[mfn], nr_extents=1))
+        idt.hypercall(d.vcpus[0], "memory_op", XENMEM_decrease_reservation, xen_memory_reservation(extent_start=[mfn], nr_extents=1))
+        mm.p2m[pfn] = INVALID                      # the kernel's own P2M array
     else:
         m.m2p[mfn] = INVALID
         m.frame_table.free([mfn], m.memory)
         d.tot_pages -= 1
-    d.p2m[pfn] = INVALID
+        d.p2m[pfn] = INVALID
 
 
 def give_back_batch(kernel, pfns) -> list:
@@ -83,13 +86,13 @@ def give_back_batch(kernel, pfns) -> list:
             give_back(kernel, pfn)
         return []
     d = kernel.d
-    mfns = [d.p2m[pfn] for pfn in pfns]
+    mfns = [mm.p2m[pfn] for pfn in pfns]                  # pfn_to_mfn: the kernel's own array
     mcl = [X.multicall_entry_t(X.__HYPERVISOR_update_va_mapping, [PAGE_OFFSET + (pfn << PAGE_SHIFT), 0, 0])
            for pfn in pfns if pfn < mm.lowmem_pages]
     if mcl:
         mcl[-1].args[2] = X.UVMF_TLB_FLUSH | X.UVMF_ALL      # after all PTEs are zapped, one flush
     for pfn in pfns:
-        d.p2m[pfn] = INVALID                                # set_phys_to_machine(pfn, INVALID_P2M_ENTRY)
+        mm.p2m[pfn] = INVALID                               # set_phys_to_machine(pfn, INVALID_P2M_ENTRY)
     reservation = xen_memory_reservation(extent_start=mfns, nr_extents=len(mfns))
     mcl.append(X.multicall_entry_t(X.__HYPERVISOR_memory_op, [XENMEM_decrease_reservation, reservation]))
     kernel.hypercall(d.vcpus[0], "multicall", mcl, len(mcl))
@@ -101,11 +104,12 @@ def give_back_batch(kernel, pfns) -> list:
 def take_foreign(kernel, pfn: int, mfn: int) -> None:
     """A page that arrived (by transfer or reservation) goes into hole ``pfn``."""
     d, m = kernel.d, kernel.d.machine
-    d.p2m[pfn] = mfn
     mm = _mm(kernel)
     if mm is None:
+        d.p2m[pfn] = mfn
         m.m2p[mfn] = pfn
         return
+    mm.p2m[pfn] = mfn                              # the kernel's own P2M array
     from xenlab.xen.public.memory import mmu_update_t
     reqs = [mmu_update_t(mfn << PAGE_SHIFT | X.MMU_MACHPHYS_UPDATE, pfn)]
     if pfn < mm.lowmem_pages:
@@ -119,7 +123,7 @@ def refill(kernel, pfn: int) -> bool:
     if _mm(kernel) is not None:
         from xenlab.xen.public.memory import XENMEM_increase_reservation, xen_memory_reservation
         res = xen_memory_reservation(extent_start=[], nr_extents=1)
-        if d.hypercall("memory_op", XENMEM_increase_reservation, res) != 1:
+        if idt.hypercall(d.vcpus[0], "memory_op", XENMEM_increase_reservation, res) != 1:
             return False
         take_foreign(kernel, pfn, res.extent_start[0])
         return True

@@ -26,9 +26,14 @@ from dataclasses import dataclass, field
 
 from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, walk
-from xenlab.xen.mm_types import L2_PAGETABLE_FIRST_XEN_SLOT
+from xenlab.xen.public.arch_x86_32 import HYPERVISOR_VIRT_START
 from xenlab.xen.public import xen as X
 from xenlab.xen.public.memory import mmu_update_t
+
+# The first L2 slot of Xen's area, which a guest's L2 may not map (from HYPERVISOR_VIRT_START: 1008
+# without PAE, 428 in the PAE L2 that covers the top GiB).
+L2_PAGETABLE_FIRST_XEN_SLOT = {"2level": HYPERVISOR_VIRT_START["2level"] >> 22,
+                               "pae": (HYPERVISOR_VIRT_START["pae"] >> 21) & 511}
 
 USER_BASE = 0x08048000            # where an i386 ELF executable's text starts
 

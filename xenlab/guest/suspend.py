@@ -28,9 +28,9 @@ from __future__ import annotations
 import struct
 
 from xenlab.guest.dirty import DirtyState, flush_writes
+from xenlab.hw import idt
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import SCHEDOP_shutdown, SHUTDOWN_suspend, VIRQ_TIMER, sched_shutdown
-from xenlab.xen.shadow import mark_dirty
 
 RESUME_MAGIC = b"XLRESUME"
 RESUME_VERSION = 1
@@ -73,20 +73,29 @@ def write_resume_record(kernel) -> int:
     body += b"".join(_vcpu_record(ctx, now) for ctx in kernel.contexts)
     if len(body) > RECORD_MAX:
         raise ValueError(f"{d.name}: the resume record needs {len(body)} bytes, more than {RECORD_MAX}")
-    d.machine.memory.write_bytes((d.p2m[RECORD_PFN] << 12) + RECORD_OFFSET, body.ljust(RECORD_MAX, b"\0"))
-    mark_dirty(d, [RECORD_PFN])
+    d.machine.memory.write_bytes((_mfn(kernel, RECORD_PFN) << 12) + RECORD_OFFSET, body.ljust(RECORD_MAX, b"\0"))
+    idt.log_dirty_write(d, [RECORD_PFN])
     return len(body)
+
+
+def _mfn(kernel, pfn: int) -> int:
+    """pfn_to_mfn through the kernel's own P2M (an HVM kernel has none: Xen's physical map)."""
+    mm = getattr(kernel, "mm", None)
+    if mm is not None and getattr(mm, "p2m", None) is not None:
+        return mm.p2m[pfn]
+    return kernel.d.p2m[pfn]
 
 
 def canonicalise_start_info(d) -> None:
     """__do_suspend: store_mfn and console_mfn become pfns (mfn_to_pfn), for the restorer to map back."""
     from xenlab.xen.public.xen import start_info
     mem, m2p = d.machine.memory, d.machine.m2p
-    base = d.p2m[0] << 12
+    base = _mfn(d.kernel, 0) << 12
+    nr = start_info.unpack(mem.read_bytes(base, 1104)).nr_pages
     info = start_info.unpack(mem.read_bytes(base, 1104))
     for name in ("store_mfn", "console_mfn"):
         mfn = getattr(info, name)
-        if 0 < mfn < len(m2p) and int(m2p[mfn]) < len(d.p2m):
+        if 0 < mfn < len(m2p) and int(m2p[mfn]) < nr:
             setattr(info, name, int(m2p[mfn]))
     mem.write_bytes(base, info.pack())
 
@@ -100,13 +109,13 @@ def request_suspend(kernel) -> int:
     write_resume_record(kernel)
     canonicalise_start_info(d)
     # start_info, the console and xenstore rings: touched on the way down (xencons_suspend ...).
-    mark_dirty(d, [0, 1, 2])
+    idt.log_dirty_write(d, [0, 1, 2])
     return kernel.hypercall(d.vcpus[0], "sched_op", SCHEDOP_shutdown, sched_shutdown(SHUTDOWN_suspend))
 
 
 def read_resume_record(d) -> list[dict]:
     """Parse the record from the guest's memory (raises ValueError when it is not there)."""
-    raw = d.machine.memory.read_bytes((d.p2m[RECORD_PFN] << 12) + RECORD_OFFSET, RECORD_MAX)
+    raw = d.machine.memory.read_bytes((_mfn(d.kernel, RECORD_PFN) << 12) + RECORD_OFFSET, RECORD_MAX)
     return parse_resume_record(raw, d.name)
 
 

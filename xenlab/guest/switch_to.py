@@ -73,7 +73,7 @@ class RunQueue:
 
 
 def stack_top(v) -> int:
-    from xenlab.guest.cpu import KERNEL_STACK_TOP, STACK_SIZE
+    from xenlab.guest.layout import KERNEL_STACK_TOP, STACK_SIZE
     return KERNEL_STACK_TOP - STACK_SIZE * v.vcpu_id
 
 
@@ -93,7 +93,7 @@ def runqueue(kernel, v) -> RunQueue:
 def new_task(kernel, v, name: str, thread_of: Task | None = None) -> Task:
     """fork, or clone(CLONE_VM) with ``thread_of`` (a thread shares its mm, TLS and io_pl): a task on
     vcpu ``v`` whose 4 KiB kernel stack is a fresh page of the kernel's direct map."""
-    from xenlab.guest.mm import PAGE_OFFSET
+    from xenlab.guest.layout import PAGE_OFFSET
     rq = runqueue(kernel, v)
     pfn = kernel.mm.alloc_pfn()
     if pfn >= kernel.mm.lowmem_pages:
@@ -125,7 +125,7 @@ def set_thread_area(kernel, v, task: Task, slot: int, desc: int) -> int:
 
 def switch_entries(kernel, v, prev: Task, nxt: Task) -> list:
     """__switch_to's multicall array for prev -> nxt, in process.c's order (nothing is sent)."""
-    from xenlab.xen.physdev import physdev_set_iopl
+    from xenlab.xen.public.physdev import physdev_set_iopl
     mcl = []
     if prev.used_fpu:                                      # __unlazy_fpu, queued instead of trapping
         mcl.append(X.multicall_entry_t(X.__HYPERVISOR_fpu_taskswitch, [1]))
@@ -167,23 +167,3 @@ def context_switch(kernel, v, nxt: Task | None = None) -> list:
 def fpu_used(kernel, v) -> None:
     """math_state_restore (the #NM handler): the running task now owns the FPU (TS_USEDFPU)."""
     runqueue(kernel, v).current.used_fpu = True
-
-
-def example(nr_tls: int = 1, seed: int = 0, memory: int = 32):
-    """The chapter-5 scenario: a paused domU whose task A used the FPU and whose next task B has
-    ``nr_tls`` TLS descriptors (glibc's, Wine's ...) and called iopl(3). Returns (machine, domain)."""
-    import xenlab
-    from xenlab.hw.segments import SegmentDescriptor
-    if not 0 <= nr_tls <= GDT_ENTRY_TLS_ENTRIES:
-        raise ValueError(f"nr_tls={nr_tls}: Linux has {GDT_ENTRY_TLS_ENTRIES} TLS slots")
-    m = xenlab.Machine(seed=seed)
-    d = m.create_domain(xenlab.DomainConfig(name="app", memory=memory))
-    d.pause()
-    k, v = d.kernel, d.vcpus[0]
-    a, b = runqueue(k, v).tasks
-    for slot in range(nr_tls):            # small byte-granular data segments of the process, DPL 3
-        desc = SegmentDescriptor(base=0x0804F000 + 0x1000 * slot, limit=0xFFF, type=0x2, s=1, dpl=3, p=1, db=1, g=0)
-        set_thread_area(k, v, b, slot, desc)
-    b.io_pl = 3
-    a.used_fpu = True
-    return m, d

@@ -126,7 +126,7 @@ def io_bound(compute_ns: int = 200 * US, nr_sectors: int = 64, dev: str | None =
 
 def device_time_ns(nr_sectors: int) -> int:
     """What the model's disk takes to serve one request of ``nr_sectors`` (dom0/blkback.py's queue)."""
-    from xenlab.dom0.blkback import DISK_REQUEST_NS, DISK_SECTOR_NS
+    from xenlab.hw.disk import DISK_REQUEST_NS, DISK_SECTOR_NS
     return DISK_REQUEST_NS + nr_sectors * DISK_SECTOR_NS
 
 

@@ -14,15 +14,17 @@ Simplifications:
 """
 from __future__ import annotations
 
-from xenlab.guest.cpu import CPU_OPS, guest_system_time, hvm_boot, hvm_cpu_op, pv_boot, pv_cpu_op
+from xenlab.guest.cpu import CPU_OPS, hvm_cpu_op, pv_boot, pv_cpu_op
 from xenlab.guest.dirty import dirty_op, flush_writes
+from xenlab.guest.time import guest_system_time
 from xenlab.guest.workload import Program, resolve
+from xenlab.hw import idt, vmx
+from xenlab.hw.clock import PRIO_GUEST
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.xen import (BITS_PER_LONG, CONSOLEIO_write, SCHEDOP_block, SCHEDOP_shutdown,
                                    SCHEDOP_yield, SHUTDOWN_NAMES, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
                                    VCPU_INFO_SIZE, VI_EVTCHN_PENDING_SEL, VIRQ_DOM_EXC, VIRQ_TIMER,
                                    sched_shutdown)
-from xenlab.xen.timer import PRIO_GUEST
 
 MAX_ZERO_TIME_OPS = 10_000
 
@@ -86,8 +88,7 @@ class VcpuContext:
             if not v.is_running or v.blocked or not v.runnable():
                 return
             if getattr(v, "waiting_ioreq", False):             # HVM: the device model has not answered
-                from xenlab.xen.hvm import hvm_wait_io
-                if hvm_wait_io(v):
+                if vmx.vm_entry(v):                            # Xen's resume path keeps it waiting
                     return
             if self.pc >= len(self.program.ops):
                 self.kernel.hypercall(v, "sched_op", SCHEDOP_shutdown, sched_shutdown(0))
@@ -171,9 +172,14 @@ class XenLinux:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} d{self.d.domain_id} workload={self.program.name}>"
 
+    @property
+    def p2m(self):
+        """phys_to_machine_mapping: the kernel's P2M array in its own memory (guest/p2m.py)."""
+        return self.mm.p2m
+
     def hypercall(self, v, name, *args) -> int:
-        from xenlab.xen.hypercall import hypercall_from_guest
-        return hypercall_from_guest(v, name, *args)
+        """``int $0x82`` on the CPU vcpu ``v`` runs on (hw/idt.py): the only way into Xen."""
+        return idt.hypercall(v, name, *args)
 
     # -- boot ----------------------------------------------------------------------------------------------
     def boot(self) -> None:
@@ -280,8 +286,7 @@ class XenLinux:
             mem.write_u8(vi + 1, 0)                                   # restore the saved mask (0)
 
     def _enter_event_callback(self, v) -> None:
-        from xenlab.xen.traps import event_callback
-        event_callback(v)
+        idt.event_upcall(v)                       # Xen's exit path bounces us into the callback
 
     def _scan_and_dispatch(self, v, mem, base: int, vi: int) -> None:
         self.upcalls += 1
@@ -352,14 +357,17 @@ class HVMGuest(XenLinux):
     banner = "Linux version 2.6.16 (unmodified, HVM) #1 SMP"
 
     def boot(self) -> None:
-        for v in self.d.vcpus:
-            # The virtual platform timer is bound by Xen's HVM code, not by the guest.
-            bind = ev.evtchn_bind_virq(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
-            from xenlab.xen.evtchn import evtchn_bind_virq
-            if evtchn_bind_virq(v, bind) == 0:
-                self.port_handlers[bind.port] = self._timer_interrupt
+        # The virtual platform timer is bound by Xen's HVM code (hvm_domain_init), not by the guest:
+        # to this kernel it is just the timer interrupt; so is the ioreq channel's completion.
+        for port in self.d.hvm.timer_ports:
+            if port:
+                self.port_handlers[port] = self._timer_interrupt
+        for port in self.d.hvm.ports:
+            self.port_handlers[port] = self._ioreq_done
         self.d.console_output.append(self.banner)
-        hvm_boot(self)                 # Xen's ioreq channels and xend's qemu-dm in dom0 (guest/cpu.py)
+
+    def _ioreq_done(self, v, port: int) -> None:
+        vmx.io_assist(v)                          # Xen completes the I/O qemu-dm answered
 
     def _enter_event_callback(self, v) -> None:
         """No upcall into an unmodified kernel: Xen consumes these events itself (interrupt injection)."""

@@ -24,6 +24,8 @@ class PhysicalCPU:
     softirq_pending: int = 0             # bitmask of raised softirqs
     in_multicall: bool = False           # mc_state[cpu].flags & _MCSF_in_multicall (xen/common/multicall.c)
     stats: dict = field(default_factory=dict)
+    gates: dict = field(default_factory=dict)   # what Xen programmed: IDT gates, VM-exit entry (hw/idt.py, hw/vmx.py)
+    guest_esp: int | None = None         # ESP a guest handler starts with after the last gate (hw/idt.py)
 
     def rdtsc(self, now_ns: int) -> int:
         """Cycle counter at system time ``now_ns`` (integer arithmetic, no floats)."""

@@ -54,7 +54,7 @@ PHRASES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in (
     (r"selector already set", "narration.evtchn.selector_set"),
     (r"upcall already pending", "narration.evtchn.upcall_pending"),
     (r"upcall", "narration.evtchn.upcall"),
-    # xen/traps.py PV_REPLACEMENT: what a PV kernel does instead of a privileged instruction
+    # guest/cpu.py PV_REPLACEMENT: what a PV kernel does instead of a privileged instruction
     (r"mmuext_op\(MMUEXT_TLB_FLUSH_LOCAL\) \(or MMUEXT_NEW_BASEPTR for a new table\)", "narration.pv.write_cr3"),
     (r"set_timer_op\(next tick\) \+ sched_op\(SCHEDOP_block\)", "narration.pv.hlt"),
     (r"dom0: emulated by Xen after physdev_op\(SET_IOPL\); domU: a split driver instead", "narration.pv.port"),

@@ -1,6 +1,6 @@
 """The four clocks (chapter 8) of several domains, side by side, as the machine runs.
 
-``sample_clocks(machine)`` reads each domain's clocks the guest's way (xen/time.py four_clocks);
+``sample_clocks(machine)`` reads each domain's clocks the guest's way (guest/time.py four_clocks);
 ``ClockRecorder`` collects samples while the machine runs in small steps; ``clock_series`` turns the
 samples into arrays per domain, and ``clock_panels`` into four aligned panels sharing one x axis, the
 system time of the machine: the cycle counter (the TSC of the domain's pCPU), system time as the guest
@@ -15,7 +15,8 @@ import numpy as np
 
 from xenlab.i18n import t
 from xenlab.viz.base import View
-from xenlab.xen.time import NSEC_PER_SEC, four_clocks
+from xenlab.guest.time import four_clocks
+from xenlab.xen.time import NSEC_PER_SEC
 
 
 def sample_clocks(machine) -> dict[int, dict]:

@@ -118,7 +118,7 @@ def domain_configs(sched: str, specs) -> list:
 
 
 def simulate(sched: str, specs, duration_ns: int = 1000 * MS, cpus: int = 1, seed: int = 0):
-    from xenlab.xen.sched.measure import run_experiment
+    from xenlab.sched_lab import run_experiment
     _, report = run_experiment(sched, domain_configs(sched, specs), duration_ns, cpus=cpus, seed=seed)
     return report
 

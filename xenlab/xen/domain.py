@@ -198,6 +198,12 @@ class Domain:
         return (f"<Domain {self.domain_id} {self.name!r} {self.kind} {self.state.value} "
                 f"{self.tot_pages} pages, {len(self.vcpus)} vcpus, cpu {self.cpu_time / 1e9:.3f}s>")
 
+    def put_domain(self) -> None:
+        """put_domain (xen/include/xen/sched.h): dropping a reference may be the last one of a dying
+        domain, which is then destructed. A method, as Xen's inline on struct domain, so the page and
+        grant code that drops references needs no import of this module (domain.c calls into them)."""
+        maybe_destruct(self)
+
     def dump(self) -> str:
         lines = [repr(self)]
         for v in self.vcpus:

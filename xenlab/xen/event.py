@@ -24,27 +24,13 @@ that call to Xen's own code.
 from __future__ import annotations
 
 from xenlab.xen.public.xen import (BITS_PER_LONG, NR_EVENT_CHANNELS, SI_EVTCHN_MASK, SI_EVTCHN_PENDING,
-                                   VCPU_INFO_SIZE, VI_ARCH_CR2, VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_MASK,
-                                   VI_EVTCHN_UPCALL_PENDING, VIRQ_TIMER)
+                                   VI_EVTCHN_PENDING_SEL, VI_EVTCHN_UPCALL_PENDING, VIRQ_TIMER)
+from xenlab.xen.public.shared import (VI_FIELDS, shared_info_base, vcpu_info_addr,  # noqa: F401  (re-exported)
+                                      vcpu_info_read, vcpu_info_write)
+from xenlab.xen.time import update_dom_time
+from xenlab.xen.wake import vcpu_unblock
 
-_VI_FIELDS = {"evtchn_upcall_pending": (VI_EVTCHN_UPCALL_PENDING, 1),
-              "evtchn_upcall_mask": (VI_EVTCHN_UPCALL_MASK, 1),
-              "evtchn_pending_sel": (VI_EVTCHN_PENDING_SEL, 4),
-              "arch.cr2": (VI_ARCH_CR2, 4)}
-
-
-def shared_info_base(d) -> int:
-    return d.shared_info_mfn << 12
-
-
-def vcpu_info_read(v, name: str) -> int:
-    off, size = _VI_FIELDS[name]
-    return v.domain.machine.memory.read(shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE + off, size)
-
-
-def vcpu_info_write(v, name: str, value: int) -> None:
-    off, size = _VI_FIELDS[name]
-    v.domain.machine.memory.write(shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE + off, size, value)
+_VI_FIELDS = VI_FIELDS
 
 
 def _bit(d, base: int, port: int) -> tuple[int, int]:
@@ -83,11 +69,6 @@ def port_is_masked(d, port: int) -> bool:
 
 def local_events_need_delivery(v) -> bool:
     return bool(vcpu_info_read(v, "evtchn_upcall_pending")) and not vcpu_info_read(v, "evtchn_upcall_mask")
-
-
-def vcpu_info_addr(v) -> int:
-    """Machine address of v's vcpu_info inside its domain's shared_info frame."""
-    return shared_info_base(v.domain) + v.vcpu_id * VCPU_INFO_SIZE
 
 
 def evtchn_set_pending(v, port: int) -> None:
@@ -138,7 +119,6 @@ def _check_pollers(d, port: int) -> None:
     """SCHEDOP_poll (3.0.2+): a vcpu polling this port wakes even if the port is masked."""
     for w in d.vcpus:
         if port in w.poll_ports:
-            from xenlab.xen.schedule import vcpu_unblock
             w.poll_ports = ()
             vcpu_unblock(d.machine, w)
 
@@ -219,7 +199,6 @@ def _logic_unmask(v, port: int) -> bool | None:
 
 def vcpu_mark_events_pending(v) -> None:
     """evtchn_notify(): wake a blocked (or polling) vcpu; a running one takes the upcall on return."""
-    from xenlab.xen.schedule import vcpu_unblock
     machine = v.domain.machine
     v.poll_ports = ()
     vcpu_unblock(machine, v)
@@ -229,7 +208,6 @@ def vcpu_mark_events_pending(v) -> None:
 
 def send_guest_vcpu_virq(v, virq: int) -> None:
     if virq == VIRQ_TIMER:
-        from xenlab.xen.time import update_dom_time
         update_dom_time(v)            # 3.0 t_timer_fn: refresh the time base, then the tick
     port = v.virq_to_evtchn[virq]
     if port == 0:

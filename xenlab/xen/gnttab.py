@@ -428,8 +428,7 @@ def _unpin(rd, ref: int, flags: int) -> None:
         del rgt.active[ref]
         _put_page(machine, act.frame)                  # the last reference of a dead granter's page
         if rd.is_dying:
-            from xenlab.xen.domain import maybe_destruct
-            maybe_destruct(rd)
+            rd.put_domain()
 
 
 # -- GNTTABOP_setup_table and query_size -----------------------------------------------------------------------
@@ -479,6 +478,9 @@ def steal_page(machine, d, mfn: int) -> bool:
     ft.owner[mfn] = FREE                   # ownerless while in flight (page_set_owner(page, NULL))
     ft.type_info[mfn] = 0
     d.tot_pages -= 1
+    gpfn = int(machine.m2p[mfn])
+    if 0 <= gpfn < len(d.p2m) and d.p2m[gpfn] == mfn:      # Xen's record: d no longer has it
+        d.p2m[gpfn] = 0xFFFFFFFF
     return True
 
 

@@ -24,6 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenlab.xen.costs import charge
+from xenlab.xen.event import evtchn_set_pending
+from xenlab.xen.evtchn import ECS_INTERDOMAIN, ECS_UNBOUND, evtchn_bind_virq, get_free_port
+from xenlab.xen.public.event_channel import evtchn_bind_virq as evtchn_bind_virq_t
+from xenlab.xen.public.hvm.ioreq import (IOREQ_READ, IOREQ_TYPE_PIO, IOREQ_WRITE, STATE_IOREQ_INPROCESS,  # noqa: F401
+                                         STATE_IOREQ_NONE, STATE_IOREQ_READY, STATE_IORESP_READY, ioreq)
+from xenlab.xen.public.xen import VIRQ_TIMER
+from xenlab.xen.schedule import do_block, vcpu_sleep_nosync
 
 EXIT_REASON_EXCEPTION_NMI = 0
 EXIT_REASON_EXTERNAL_INTERRUPT = 1
@@ -43,31 +50,9 @@ EXIT_REASON_MSR_WRITE = 32
 EXIT_REASON_NAMES = {v: k[len("EXIT_REASON_"):] for k, v in dict(globals()).items()
                      if k.startswith("EXIT_REASON_")}
 
-# public/hvm/ioreq.h
-IOREQ_READ = 1
-IOREQ_WRITE = 0
-STATE_IOREQ_NONE = 0
-STATE_IOREQ_READY = 1
-STATE_IOREQ_INPROCESS = 2
-STATE_IORESP_READY = 3
-IOREQ_TYPE_PIO = 0
-
 PIT_PORTS = range(0x40, 0x44)       # emulated inside Xen (vmx_vpit in 3.0)
 HLT_WAKE_NS = 1_000_000             # the virtual PIT's next tick after HLT (HZ=1000)
 NATIVE = ("cli", "sti", "lgdt")     # run by the hardware in guest mode, no exit
-
-
-@dataclass
-class ioreq:
-    """struct ioreq in the shared ioreq page: one per vcpu."""
-    addr: int = 0
-    data: int = 0
-    count: int = 1
-    size: int = 1
-    vp_eport: int = 0
-    state: int = STATE_IOREQ_NONE
-    dir: int = IOREQ_WRITE
-    type: int = IOREQ_TYPE_PIO
 
 
 @dataclass
@@ -79,12 +64,17 @@ class HVMDomain:
     exits: dict = field(default_factory=dict)        # reason name -> count
     pit_latch: int = 0
     last_value: dict = field(default_factory=dict)   # vcpu -> value of the last IN
+    timer_ports: list = field(default_factory=list)  # vcpu -> port of its virtual timer interrupt
 
 
 def hvm_domain_init(d) -> HVMDomain:
-    """Give an HVM domain its ioreq slots and one unbound event channel per vcpu for dom0's device model."""
-    from xenlab.xen.evtchn import ECS_UNBOUND, get_free_port
+    """Xen's HVM set-up of a domain: the virtual platform timer of each vcpu (bound to VIRQ_TIMER by
+    Xen, not by the unmodified guest; its ports are ``timer_ports``), then the ioreq slots and one
+    unbound event channel per vcpu for dom0's device model."""
     h = d.hvm = HVMDomain()
+    for v in d.vcpus:
+        bind = evtchn_bind_virq_t(virq=VIRQ_TIMER, vcpu=v.vcpu_id)
+        h.timer_ports.append(bind.port if evtchn_bind_virq(v, bind) == 0 else 0)
     for v in d.vcpus:
         port = get_free_port(d)
         chn = d.evtchn[port]
@@ -132,7 +122,6 @@ def hvm_instruction(v, insn: str, *operands) -> str:
 
 def hvm_hlt(v) -> str:
     """Block until the next virtual timer interrupt (the PIT tick), as vmx_do_hlt does."""
-    from xenlab.xen.schedule import do_block
     machine = v.domain.machine
     machine.timers.set_timer(v.singleshot_timer, machine.now + HLT_WAKE_NS)
     do_block(v)
@@ -160,8 +149,6 @@ def handle_io(v, port: int, is_read: bool, value: int) -> str:
 
 def send_ioreq(v, port: int, is_read: bool, value: int) -> str:
     """Fill the vcpu's ioreq, notify dom0's device model, and block the vcpu until it answers."""
-    from xenlab.xen.event import evtchn_set_pending
-    from xenlab.xen.schedule import vcpu_sleep_nosync
     d = v.domain
     machine = d.machine
     req = d.hvm.ioreqs[v.vcpu_id]
@@ -176,7 +163,6 @@ def send_ioreq(v, port: int, is_read: bool, value: int) -> str:
     v.waiting_ioreq = True
     vcpu_sleep_nosync(machine, v)
     charge(v, "world_switch")
-    from xenlab.xen.evtchn import ECS_INTERDOMAIN
     if chn.state == ECS_INTERDOMAIN:
         rd = machine.domains[chn.remote_domid]
         evtchn_set_pending(rd.vcpus[rd.evtchn[chn.remote_port].notify_vcpu_id], chn.remote_port)
@@ -185,7 +171,6 @@ def send_ioreq(v, port: int, is_read: bool, value: int) -> str:
 
 def hvm_wait_io(v) -> bool:
     """hvm_wait_io(): keep the vcpu blocked until its ioreq is answered. True while it must wait."""
-    from xenlab.xen.schedule import vcpu_sleep_nosync
     if hvm_io_assist(v) or not getattr(v, "waiting_ioreq", False):
         return False
     v.blocked = True

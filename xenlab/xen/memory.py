@@ -23,7 +23,7 @@ Simplifications:
 from __future__ import annotations
 
 from xenlab.xen.hypercall import hypercall, is_uint
-from xenlab.xen.mm_types import (PGC_allocated, PGT_pinned, get_page, mm_log, put_page,
+from xenlab.xen.mm_types import (p2m_note, PGC_allocated, PGT_pinned, get_page, mm_log, put_page,
                                  put_page_and_type)
 from xenlab.xen.page_alloc import OutOfMemory
 from xenlab.xen.public import errno as E
@@ -103,6 +103,9 @@ def decrease_reservation(machine, d, res: M.xen_memory_reservation) -> int:
             if int(ft.count_info[mfn]) & PGC_allocated:
                 ft.count_info[mfn] = int(ft.count_info[mfn]) & ~PGC_allocated
                 put_page(machine, mfn)
+            gpfn = int(machine.m2p[mfn])
+            if 0 <= gpfn < len(d.p2m) and d.p2m[gpfn] == mfn:
+                p2m_note(d, gpfn, M.INVALID_P2M_ENTRY)
             machine.m2p[mfn] = M.INVALID_M2P_ENTRY
             if machine.trace.active:
                 machine.trace.emit("MEM", "decrease_reservation", domid=d.domain_id, mfn=mfn)

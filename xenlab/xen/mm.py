@@ -32,7 +32,7 @@ from xenlab.hw.memory import PAGE_SHIFT
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW
 from xenlab.xen import descriptor as _descriptor  # noqa: F401  (registers set_gdt, update_descriptor)
 from xenlab.xen.hypercall import hypercall, is_uint
-from xenlab.xen.mm_types import (ENTRY_SIZE, HYPERVISOR_VIRT_START, L1_DISALLOW_MASK, L2_DISALLOW_MASK,
+from xenlab.xen.mm_types import (p2m_note, ENTRY_SIZE, HYPERVISOR_VIRT_START, L1_DISALLOW_MASK, L2_DISALLOW_MASK,
                                  L2_PAGETABLE_FIRST_XEN_SLOT, L3_DISALLOW_MASK, PGT_l1_page_table,
                                  PGT_l2_page_table, PGT_l3_page_table, PGT_pae_xen_l2, PGT_pinned,
                                  PGT_TYPE_KEY, PGT_writable_page, get_page, get_page_and_type,
@@ -200,6 +200,7 @@ def do_mmu_update(current, reqs, count: int | None = None, pdone: list | None = 
             ok = get_page(machine, mfn, pg_owner)
             if ok:
                 machine.m2p[mfn] = val & 0xFFFFFFFF        # set_gpfn_from_mfn
+                p2m_note(pg_owner, val & 0xFFFFFFFF, mfn)
                 put_page(machine, mfn)
         else:
             mm_log(machine, f"Invalid page update command {cmd:#x}")

@@ -25,20 +25,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xenlab.hw.memory import PAGE_SHIFT
+from xenlab.hw.memory import PAGE_SHIFT, PAGE_SIZE
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW
 from xenlab.hw.tlb import TLB
 from xenlab.xen.page_alloc import (PGC_allocated, PGC_count_mask, PGT_count_mask, PGT_gdt_page,  # noqa: F401
                                    PGT_l1_page_table, PGT_l2_page_table, PGT_l3_page_table, PGT_ldt_page,
                                    PGT_none, PGT_pinned, PGT_type_mask, PGT_validated, PGT_writable_page)
 from xenlab.xen.public.xen import DOMID_XEN
+from xenlab.xen.x86_32_mm import check_descriptor
 
 PGT_pae_xen_l2 = 1 << 26                     # see Simplifications
 PGT_TYPE_KEY = PGT_type_mask | PGT_pae_xen_l2
 M2P_INVALID = 0xFFFFFFFF
 
-HYPERVISOR_VIRT_START = {"2level": 0xFC000000, "pae": 0xF5800000}
-MACH2PHYS_VIRT_START = HYPERVISOR_VIRT_START
+from xenlab.xen.public.arch_x86_32 import HYPERVISOR_VIRT_START, MACH2PHYS_VIRT_START  # noqa: E402,F401
 MACH2PHYS_VIRT_END = {"2level": 0xFC400000, "pae": 0xF6800000}
 L2_PAGETABLE_FIRST_XEN_SLOT = {"2level": 0xFC000000 >> 22, "pae": (0xF5800000 >> 21) & 511}  # 1008, 428
 ENTRY_SIZE = {"2level": 4, "pae": 8}
@@ -68,6 +68,14 @@ class VcpuMM:
     ldt_base: int = 0
     ldt_ents: int = 0
     tlb: TLB = field(default_factory=TLB)
+
+
+def p2m_note(d, pfn: int, mfn: int) -> None:
+    """Xen's own record of ``d``'s pfn -> mfn (``d.p2m``), for the toolstack's and the model's
+    bookkeeping; kept where Xen learns of a change (MMU_MACHPHYS_UPDATE, decrease_reservation, a
+    grant transfer). The guest keeps its real P2M in its own memory and never reads this one."""
+    if d is not None and 0 <= pfn < len(d.p2m):
+        d.p2m[pfn] = int(mfn)
 
 
 def vcpu_mm(v) -> VcpuMM:
@@ -139,8 +147,7 @@ def free_domheap_page(machine, mfn: int) -> None:
     if machine.trace.active and not (d is not None and d.is_dying):
         machine.trace.emit("MEM", "free_page", domid=None if d is None else d.domain_id, mfn=mfn)
     if d is not None and d.is_dying:
-        from xenlab.xen.domain import maybe_destruct       # its last page: put_domain -> destruct
-        maybe_destruct(d)
+        d.put_domain()                             # its last page: put_domain -> destruct
 
 
 def free_domheap_pages(machine, mfns) -> None:
@@ -230,7 +237,6 @@ def alloc_page_type(machine, mfn: int, type_: int) -> bool:
     if t == PGT_l3_page_table:
         return machine.paging == "pae" and alloc_l3_table(machine, mfn)
     if t in (PGT_gdt_page, PGT_ldt_page):
-        from xenlab.xen.descriptor import alloc_segdesc_page
         return alloc_segdesc_page(machine, mfn)
     mm_log(machine, f"Bad type in alloc_page_type {type_:#010x}")
     return False
@@ -409,3 +415,20 @@ def flush_all_tlbs(machine) -> None:
             mm = getattr(v, "mm", None)
             if mm is not None:
                 mm.tlb.flush_all()
+
+
+def alloc_segdesc_page(machine, mfn: int) -> bool:
+    """mm.c: validate (and truncate in place) all 512 descriptors of a page becoming GDT/LDT type."""
+    mem = machine.memory
+    for i in range(PAGE_SIZE // 8):
+        ma = (mfn << PAGE_SHIFT) + 8 * i
+        raw = mem.read_u64(ma)
+        if raw == 0:
+            continue
+        verdict = check_descriptor(raw, machine.paging)
+        if not verdict:
+            mm_log(machine, f"Bad descriptor {i} in mfn {mfn:#x}: {verdict.rule}")
+            return False
+        if verdict.raw != raw:
+            mem.write_u64(ma, verdict.raw)
+    return True

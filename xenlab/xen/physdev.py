@@ -15,27 +15,14 @@ Simplifications:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenlab.xen.hypercall import hypercall
 from xenlab.xen.public import errno as E
+from xenlab.xen.public.physdev import (PHYSDEVOP_irq_status_query, PHYSDEVOP_set_iopl,  # noqa: F401
+                                       XENIRQSTAT_needs_eoi, physdev_irq_status_query, physdev_set_iopl)
+from xenlab.xen.traps import arch
 
-PHYSDEVOP_irq_status_query = 5
-PHYSDEVOP_set_iopl = 6
-XENIRQSTAT_needs_eoi = 1
 # IRQ_UNMASK_NOTIFY 4, SET_IOBITMAP 7, APIC_READ 8, APIC_WRITE 9, ASSIGN_VECTOR 10 (public/physdev.h)
 UNMODELLED = frozenset({4, 7, 8, 9, 10})
-
-
-@dataclass
-class physdev_set_iopl:
-    iopl: int = 0                  # IN
-
-
-@dataclass
-class physdev_irq_status_query:
-    irq: int = 0                   # IN
-    flags: int = 0                 # OUT
 
 
 @hypercall("physdev_op")
@@ -45,7 +32,6 @@ def do_physdev_op(current, cmd: int, arg=None) -> int:
             return -E.EFAULT
         if not 0 <= arg.iopl <= 3:
             return -E.EINVAL
-        from xenlab.xen.traps import arch
         arch(current).iopl = arg.iopl
         return 0
     if cmd == PHYSDEVOP_irq_status_query:

@@ -12,71 +12,16 @@ Simplifications:
 """
 from __future__ import annotations
 
-from xenlab.xen.domain import (RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable,
-                               RUNSTATE_running, RUNSTATE_NAMES)
+from xenlab.xen.domain import RUNSTATE_NAMES, RUNSTATE_running
+from xenlab.xen.event import local_events_need_delivery, port_is_pending, send_guest_vcpu_virq, vcpu_info_write
 from xenlab.xen.hypercall import hypercall
 from xenlab.xen.public import errno as E
 from xenlab.xen.public.xen import (SCHEDOP_block, SCHEDOP_poll, SCHEDOP_shutdown, SCHEDOP_yield,
                                    SHUTDOWN_NAMES, VIRQ_TIMER, sched_poll, sched_shutdown)
 from xenlab.xen.timer import PRIO_SCHED, PRIO_TICK
-
-
-# -- runstates ---------------------------------------------------------------------------------------
-def vcpu_runstate_change(v, new_state: int, now: int) -> None:
-    delta = now - v.state_entry_time
-    if delta < 0:
-        raise AssertionError(f"{v.label}: runstate time went backwards")
-    v.runstate_time[v.runstate] += delta
-    if v.runstate == RUNSTATE_running:
-        v.cpu_time += delta
-    v.runstate = new_state
-    v.state_entry_time = now
-
-
-def vcpu_cpu_time(v, now: int) -> int:
-    """CPU time in ns including the current run: the domain virtual time of the lecture."""
-    return v.cpu_time + (now - v.state_entry_time if v.runstate == RUNSTATE_running else 0)
-
-
-def _not_running_state(v) -> int:
-    """The state a descheduled vcpu enters (X@3.0.4-branched:xen/common/schedule.c:587-591): blocked if
-    it blocked itself (_VCPUF_blocked, which dominates), else runnable if it may run, else offline
-    (paused, down, its domain shut down: "a 'catch all' state", public/vcpu.h)."""
-    if v.blocked:
-        return RUNSTATE_blocked
-    return RUNSTATE_runnable if v.runnable() else RUNSTATE_offline
-
-
-# -- sleep and wake ------------------------------------------------------------------------------------
-def vcpu_sleep_nosync(machine, v) -> None:
-    if v.runnable():
-        return
-    if v.runstate == RUNSTATE_runnable:                 # waiting for a CPU, now may not run: offline
-        vcpu_runstate_change(v, RUNSTATE_offline, machine.now)
-    machine.scheduler.sleep(v)
-    if machine.trace.active:
-        machine.trace.emit("SCHED", "sleep", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
-
-
-def vcpu_wake(machine, v) -> None:
-    if not v.runnable():
-        # Still may not run: a blocked vcpu whose _VCPUF_blocked was cleared (it is paused or down)
-        # is offline now (3.0.4 vcpu_wake).
-        if not v.blocked and v.runstate == RUNSTATE_blocked:
-            vcpu_runstate_change(v, RUNSTATE_offline, machine.now)
-        return
-    if v.runstate in (RUNSTATE_blocked, RUNSTATE_offline):
-        vcpu_runstate_change(v, RUNSTATE_runnable, machine.now)
-    machine.scheduler.wake(v)
-    if machine.trace.active:
-        machine.trace.emit("SCHED", "wake", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor)
-
-
-def vcpu_unblock(machine, v) -> None:
-    """Clear _VPF_blocked and wake (called when an event becomes pending for a blocked vcpu)."""
-    if v.blocked:
-        v.blocked = False
-        vcpu_wake(machine, v)
+from xenlab.xen.time import update_dom_time
+from xenlab.xen.wake import (_not_running_state, vcpu_cpu_time, vcpu_runstate_change,  # noqa: F401
+                             vcpu_sleep_nosync, vcpu_unblock, vcpu_wake)
 
 
 # -- the schedule softirq --------------------------------------------------------------------------------
@@ -130,7 +75,6 @@ def schedule(machine, cpu: int):
                            decision=ts.info,
                            prev_state=RUNSTATE_NAMES[prev.runstate] if not prev.is_idle else "idle")
     if not nxt.is_idle:
-        from xenlab.xen.time import update_dom_time
         update_dom_time(nxt)          # "ensure the domain has an up-to-date time base" (3.0 schedule.c)
     if not nxt.is_idle and nxt.guest is not None:
         nxt.guest.switch_in(now)
@@ -147,7 +91,6 @@ def periodic_timer_fn(machine, cpu: int) -> None:
     if v.is_idle:
         return
     machine.timers.set_timer(machine.periodic_timers[cpu], machine.now + machine.periodic_period_ns)
-    from xenlab.xen.event import send_guest_vcpu_virq
     send_guest_vcpu_virq(v, VIRQ_TIMER)
 
 
@@ -176,7 +119,6 @@ def do_sched_op(current, cmd: int, arg=None) -> int:
 def do_block(current) -> int:
     """Block until an event: re-enable events and test for pending ones atomically (no lost wake-up)."""
     machine = current.domain.machine
-    from xenlab.xen.event import local_events_need_delivery, vcpu_info_write
     vcpu_info_write(current, "evtchn_upcall_mask", 0)
     current.blocked = True
     if local_events_need_delivery(current):
@@ -191,7 +133,6 @@ def do_poll(current, arg) -> int:
     machine = current.domain.machine
     if not isinstance(arg, sched_poll):
         return -E.EFAULT
-    from xenlab.xen.event import port_is_pending
     from xenlab.xen.hypercall import is_int, is_uint
     d = current.domain
     # nr_ports is an unsigned int, timeout a uint64_t, ports a guest array of evtchn_port_t: values
@@ -231,7 +172,6 @@ def do_set_timer_op(current, timeout: int) -> int:
 
 
 def singleshot_timer_fn(v) -> None:
-    from xenlab.xen.event import send_guest_vcpu_virq
     v.poll_ports = ()
     send_guest_vcpu_virq(v, VIRQ_TIMER)
 

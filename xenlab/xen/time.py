@@ -35,9 +35,9 @@ DEFAULT_BOOT_WALLCLOCK = (1133740800, 0)  # 2005-12-05 00:00:00 UTC, the day Xen
 U64 = (1 << 64) - 1
 
 # Field offsets inside shared_info come from the public ABI.
-from xenlab.xen.public.xen import (SI_WC_NSEC, SI_WC_SEC, SI_WC_VERSION, VCPU_INFO_SIZE,  # noqa: E402
-                                   VI_TIME, VTI_SYSTEM_TIME, VTI_TSC_SHIFT, VTI_TSC_TIMESTAMP,
+from xenlab.xen.public.xen import (SI_WC_NSEC, SI_WC_SEC, SI_WC_VERSION, VTI_SYSTEM_TIME, VTI_TSC_SHIFT, VTI_TSC_TIMESTAMP,
                                    VTI_TSC_TO_SYSTEM_MUL, VTI_VERSION)
+from xenlab.xen.public.shared import read_vcpu_time_info, read_wallclock, time_info_addr  # noqa: E402,F401
 
 
 @dataclass(frozen=True)
@@ -139,22 +139,6 @@ def _calibration_fn(data) -> None:
 
 
 # -- publishing to the guest ----------------------------------------------------------------------------
-def time_info_addr(v) -> int:
-    return (v.domain.shared_info_mfn << 12) + v.vcpu_id * VCPU_INFO_SIZE + VI_TIME
-
-
-def read_vcpu_time_info(v) -> dict[str, int]:
-    """The vcpu_time_info record as it sits in the shared_info frame."""
-    mem = v.domain.machine.memory
-    a = time_info_addr(v)
-    shift = mem.read_u8(a + VTI_TSC_SHIFT)
-    return {"version": mem.read_u32(a + VTI_VERSION),
-            "tsc_timestamp": mem.read_u64(a + VTI_TSC_TIMESTAMP),
-            "system_time": mem.read_u64(a + VTI_SYSTEM_TIME),
-            "tsc_to_system_mul": mem.read_u32(a + VTI_TSC_TO_SYSTEM_MUL),
-            "tsc_shift": shift - 256 if shift >= 128 else shift}
-
-
 def update_vcpu_system_time(v, during=None) -> bool:
     """Publish v's pCPU stamp in v's vcpu_time_info (version odd while writing).
 
@@ -214,22 +198,5 @@ def do_settime(machine, secs: int, nsecs: int, system_time_base: int) -> None:
         update_wallclock_time(d)
 
 
-def read_wallclock(d) -> tuple[int, int, int]:
-    """(wc_version, wc_sec, wc_nsec) from d's shared_info."""
-    mem, base = d.machine.memory, d.shared_info_mfn << 12
-    return (mem.read_u32(base + SI_WC_VERSION), mem.read_u32(base + SI_WC_SEC), mem.read_u32(base + SI_WC_NSEC))
-
-
-def four_clocks(d, vcpu: int = 0) -> dict[str, int]:
-    """The lecture's four clocks as domain ``d`` (vcpu ``vcpu``) sees them now, read the guest's way."""
-    from xenlab.guest.cpu import guest_system_time
-    v = d.vcpus[vcpu]
-    machine = d.machine
-    stime = guest_system_time(v)
-    _, wc_sec, wc_nsec = read_wallclock(d)
-    return {"tsc": machine.cpus[v.processor].rdtsc(machine.now), "system_ns": stime,
-            "virtual_ns": d.cpu_time, "wall_ns": wc_sec * NSEC_PER_SEC + wc_nsec + stime}
-
-
 __all__ = ["set_time_scale", "scale_delta", "time_init", "get_s_time", "update_vcpu_system_time",
-           "update_wallclock_time", "do_settime", "read_vcpu_time_info", "four_clocks", "time_scale"]
+           "update_wallclock_time", "do_settime", "read_vcpu_time_info", "read_wallclock", "time_scale"]

@@ -14,7 +14,7 @@ vector 0x80 is registered without the IF flag, Xen puts a direct trap gate in th
 A privileged instruction (write CR3, HLT, LGDT, IN/OUT, CLI/STI) executed outside ring 0 raises #GP.
 Xen's #GP handler emulates the few it allows (port I/O for a domain with I/O privilege, a CR3 reload
 from the guest kernel) and bounces every other one to the guest's #GP handler. A paravirtualised kernel
-therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT``).
+therefore never executes them: it makes the matching hypercall instead (``PV_REPLACEMENT`` in guest/cpu.py).
 
 Simplifications:
 - The bounce frame is written as bytes on the guest's ring-1 stack, as create_bounce_frame does
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from xenlab.hw.idt import PRIVILEGED, ring_crossing  # noqa: F401  (the CPU's; re-exported)
 from xenlab.xen.costs import charge
 from xenlab.xen.event import vcpu_info_read, vcpu_info_write
 from xenlab.xen.hypercall import hypercall
@@ -48,19 +49,6 @@ from xenlab.xen.public.arch_x86_32 import (FLAT_KERNEL_CS, FLAT_KERNEL_SS, FLAT_
 INT80_VECTOR = 0x80
 X86_CR0_TS = 1 << 3
 EFLAGS_IF = 1 << 9
-
-# Privileged instructions the model knows, with the paravirtual way of doing the same thing.
-PRIVILEGED = ("write_cr3", "hlt", "lgdt", "out", "in", "cli", "sti")
-PV_REPLACEMENT = {
-    "write_cr3": "mmuext_op(MMUEXT_TLB_FLUSH_LOCAL) (or MMUEXT_NEW_BASEPTR for a new table)",
-    "hlt": "set_timer_op(next tick) + sched_op(SCHEDOP_block)",
-    "lgdt": "set_gdt(frames, entries)",
-    "out": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
-    "in": "dom0: emulated by Xen after physdev_op(SET_IOPL); domU: a split driver instead",
-    "cli": "vcpu_info->evtchn_upcall_mask = 1 (a plain memory write)",
-    "sti": "vcpu_info->evtchn_upcall_mask = 0, then check evtchn_upcall_pending",
-}
-
 
 @dataclass(frozen=True)
 class BounceFrame:
@@ -115,15 +103,6 @@ def arch(v) -> ArchVcpu:
 def _count(v, key: str) -> None:
     c = arch(v).counts
     c[key] = c.get(key, 0) + 1
-
-
-def ring_crossing(v, path: tuple[int, ...], why: str, **payload) -> None:
-    """Record the privilege levels a control transfer went through (e.g. (3, 0, 1))."""
-    machine = v.domain.machine
-    machine.cpus[v.processor].ring = path[-1]
-    if machine.trace.active:
-        machine.trace.emit("HW", "ring", domid=v.domid, vcpu=v.vcpu_id, pcpu=v.processor,
-                           path=path, why=why, **payload)
 
 
 # -- hypercalls -------------------------------------------------------------------------------------------
@@ -476,4 +455,4 @@ def trap_table_dump(v) -> str:
 __all__ = ["do_set_trap_table", "do_set_callbacks", "do_stack_switch", "do_fpu_taskswitch", "do_trap",
            "do_page_fault", "propagate_page_fault", "software_interrupt", "follow_route", "guest_idt",
            "bounce_trap", "privileged_instruction", "BounceFrame", "arch",
-           "PRIVILEGED", "PV_REPLACEMENT", "trap_table_dump", "FLAT_USER_CS", "FLAT_KERNEL_SS", "EFLAGS_IF"]
+           "PRIVILEGED", "trap_table_dump", "ring_crossing", "FLAT_USER_CS", "FLAT_KERNEL_SS", "EFLAGS_IF"]

@@ -31,6 +31,11 @@ FLAT_USER_SS = FLAT_RING3_SS
 
 GUEST_KERNEL_RPL = 1            # i386: the guest kernel runs in ring 1 (x86_64: 3)
 
+# Where Xen's area begins: the guest may map nothing from here up (arch-x86_32.h: 0xFC000000, and
+# 0xF5800000 with CONFIG_X86_PAE); the read-only M2P table starts there (MACH2PHYS_VIRT_START).
+HYPERVISOR_VIRT_START = {"2level": 0xFC000000, "pae": 0xF5800000}
+MACH2PHYS_VIRT_START = HYPERVISOR_VIRT_START
+
 # trap_info.flags: bits 0-1 DPL (who may raise the vector with `int n`), bit 2 "IF": mask events.
 TI_DPL_MASK = 3
 TI_IF_BIT = 4

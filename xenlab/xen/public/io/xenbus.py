@@ -2,7 +2,7 @@
 
 Models RELEASE-3.0.0's ``enum xenbus_state`` (plus Reconfiguring/Reconfigured from later headers).
 Each end of a split device writes its state into its own XenStore directory (``.../state``, as a
-decimal string) and watches the other end's; the handshake is in xenlab/dom0/xenbus.py.
+decimal string) and watches the other end's; the handshake is in xenlab/guest/xenbus.py.
 
 Simplifications:
 - None: this header is a list of numbers.

@@ -48,6 +48,23 @@ XS_NAMES = {v: k for k, v in dict(globals()).items()
 XSD_ERRORS = ("EINVAL", "EACCES", "EEXIST", "EISDIR", "ENOENT", "ENOMEM", "ENOSPC", "EIO",
               "ENOTEMPTY", "ENOSYS", "EROFS", "EBUSY", "EAGAIN", "EISCONN", "E2BIG", "EPERM")
 
+OK = "OK"  # the payload of xenstored's acknowledgement
+
+
+@dataclass(frozen=True)
+class XsError:
+    """An XS_ERROR reply: ``errno`` is the name xenstored sends, e.g. "ENOENT"."""
+    errno: str
+
+    def __repr__(self) -> str:
+        return f"XsError({self.errno})"
+
+
+def is_error(reply) -> bool:
+    """Was the reply an XS_ERROR?"""
+    return isinstance(reply, XsError)
+
+
 XS_WATCH_PATH = 0    # index of the path in a WATCH_EVENT payload
 XS_WATCH_TOKEN = 1   # index of the token
 

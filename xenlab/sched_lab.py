@@ -17,6 +17,9 @@ rest is handed on by the same rule; for a scheduler whose rule the model does no
 entitlement if every domain were CPU-bound, and the table says so.
 
 ``run_experiment`` builds a machine, creates the domains, runs it and returns a :class:`Report`.
+
+This module sits above the model (it builds machines and reads guest workloads), so it lives at the top
+of the package, not in xen/sched/: Xen's schedulers know nothing of the guests' programs.
 """
 from __future__ import annotations
 
