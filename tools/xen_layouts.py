@@ -40,7 +40,7 @@ import sys
 import tempfile
 
 HEADERS = ("xen.h", "version.h", "dom0_ops.h", "event_channel.h", "memory.h", "grant_table.h", "vcpu.h",
-           "io/console.h", "io/xs_wire.h", "io/ring.h", "io/blkif.h", "io/netif.h")
+           "physdev.h", "io/console.h", "io/xs_wire.h", "io/ring.h", "io/blkif.h", "io/netif.h")
 
 # key (the model's StructLayout name) -> (C type, [member designators]).  Every member of each struct
 # is listed (unions: the union and each alternative), so a member the model lacks is noticed too.
@@ -99,6 +99,9 @@ STRUCTS = {
                                           "u.virq"]),
     "evtchn_bind_vcpu": ("evtchn_bind_vcpu_t", ["port", "vcpu"]),
     "evtchn_op": ("evtchn_op_t", ["cmd", "u"] + [f"u.{m}" for m in _EVTCHN_OP_U]),
+    # physdev.h (3.0.0 names them physdevop_*; the model uses the later physdev_* names)
+    "physdev_set_iopl": ("physdevop_set_iopl_t", ["iopl"]),
+    "physdev_irq_status_query": ("physdevop_irq_status_query_t", ["irq", "flags"]),
     # dom0_ops.h and sched_ctl.h
     "dom0_createdomain": ("dom0_createdomain_t", ["ssidref", "handle", "domain"]),
     "dom0_destroydomain": ("dom0_destroydomain_t", ["domain"]),
