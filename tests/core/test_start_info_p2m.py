@@ -97,3 +97,31 @@ def test_balloon_updates_the_array_in_memory_and_xen_follows():
     for p in gone:
         mfn = raw(p)
         assert mfn != 0xFFFFFFFF and int(m.m2p[mfn]) == p and d.p2m[p] == mfn   # MMU_MACHPHYS_UPDATE
+
+
+@pytest.mark.parametrize("paging", ["2level", "pae"])
+def test_restore_writes_the_new_frames_into_the_guests_own_array(paging):
+    """xc_linux_restore's "memcpy(live_p2m, p2m, P2M_SIZE)": after a restore the array at mfn_list,
+    read through the restored guest's own page tables (CR3), names the new frames, each the inverse of
+    the M2P; the guest kernel's P2M reads the same words."""
+    import io
+
+    from xenlab.toolstack.restore import restore_domain
+    from xenlab.toolstack.save import save_domain
+    m, d = machine(paging)
+    m.run_for(20_000_000)
+    old = list(d.p2m)
+    buf = io.BytesIO()
+    save_domain(m, d, buf)
+    buf.seek(0)
+    r, _ = restore_domain(m, buf)
+    si = read_start_info(r)
+    cr3 = r.vcpus[0].cr3
+    words = []
+    for pfn in range(si.nr_pages):
+        if pfn % 1024 == 0:
+            page = walk(m.memory, cr3, si.mfn_list + pfn * 4, "r", paging, set_ad=False)[0]
+        words.append(int.from_bytes(m.memory.read_bytes(page + 4 * (pfn % 1024), 4), "little"))
+    assert all(int(m.m2p[mfn]) == pfn for pfn, mfn in enumerate(words))
+    assert words != old[:len(words)]                     # new frames: the saved domain's were freed
+    assert [r.kernel.mm.mfn(pfn) for pfn in range(0, si.nr_pages, 97)] == words[::97]

@@ -162,12 +162,8 @@ class GuestMM:
         by walking its own tables below Xen's area, as the kernel reads them."""
         g = cls(d)
         m = d.machine
-        # xc_linux_restore copies the new host's P2M into the guest's array ("memcpy(live_p2m, p2m,
-        # P2M_SIZE)"); the restorer here (toolstack/restore.py) does not yet, so the copy is made here
-        # from the P2M the restorer built (d.p2m). Remove once the toolstack does it.
-        fresh = list(d.p2m)
-        for pfn in range(min(len(g.p2m), len(fresh))):
-            g.p2m[pfn] = fresh[pfn]
+        # The array already holds the new host's frames: xc_linux_restore copied them in
+        # ("memcpy(live_p2m, p2m, P2M_SIZE)", toolstack/restore.py _write_guest_p2m).
         g.root_pfn = int(m.m2p[d.vcpus[0].cr3 >> PAGE_SHIFT])
         g.pt_pfns = g._reachable_tables(g.root_pfn) | set(g.bootstrap)
         entries = g.p2m.array()

@@ -420,6 +420,44 @@ def _write_start_info(machine, domid: int, mfn: int, info: start_info) -> None:
         page.write(0, 0, info.pack())
 
 
+def _guest_va_to_mfn(machine, domid: int, cr3: int, va: int) -> int:
+    """The machine frame behind a guest virtual address, found by reading the restored guest's own
+    page tables through foreign mappings (a software walk from CR3, as libxc's tools do)."""
+    pae = machine.paging != "2level"
+    if pae:   # PAE: the L3 is 32-byte aligned inside its page; 8-byte entries; 2+9+9+12 bits
+        steps = [((cr3 >> 12), (cr3 & 0xFE0) + 8 * (va >> 30), 8), (None, 8 * ((va >> 21) & 511), 8),
+                 (None, 8 * ((va >> 12) & 511), 8)]
+        mask = 0x000FFFFFFFFFF000
+    else:     # two levels of 1024 four-byte entries
+        steps = [((cr3 >> 12), 4 * (va >> 22), 4), (None, 4 * ((va >> 12) & 1023), 4)]
+        mask = 0xFFFFF000
+    mfn = None
+    for table, offset, size in steps:
+        table = table if table is not None else mfn
+        with xc.map_foreign_batch(machine, domid, [table]) as page:
+            if page.err.any():
+                raise RestoreError(f"Error: Restore failed: cannot map page-table frame {table:#x}")
+            entry = int.from_bytes(page.read(0, offset, size), "little")
+        if not entry & 1:                                 # _PAGE_PRESENT
+            raise RestoreError(f"Error: Restore failed: the guest's P2M address {va:#x} is not mapped")
+        mfn = (entry & mask) >> 12
+    return mfn
+
+
+def _write_guest_p2m(machine, domid: int, p2m, mfn_list: int) -> None:
+    """xc_linux_restore's last copy, "memcpy(live_p2m, p2m, P2M_SIZE)": the guest's own P2M array (at
+    start_info's ``mfn_list``, 4-byte entries) gets the new machine frames, written through writable
+    mappings, so the kernel that wakes up reads its new P2M from its own memory."""
+    if not mfn_list:
+        return
+    cr3 = xc.get_vcpu_context(machine, domid, 0).ctrlreg[3]
+    per_page = PAGE_SIZE // 4
+    for k in range(0, len(p2m), per_page):
+        words = [int(m) & 0xFFFFFFFF for m in p2m[k:k + per_page]]
+        frame = _guest_va_to_mfn(machine, domid, cr3, mfn_list + (k // per_page) * PAGE_SIZE)
+        xc.write_foreign_page(machine, domid, frame, struct.pack(f"<{len(words)}I", *words))
+
+
 def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
     """XendCheckpoint.restore: returns (domain, RestoreReport). Raises RestoreError on a bad image.
 
@@ -458,6 +496,7 @@ def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
             d.store_port = store_port
             info = replace(info, store_evtchn=store_port)
     _write_start_info(machine, domid, si_mfn, info)
+    _write_guest_p2m(machine, domid, p2m, info.mfn_list)
     machine.xend.consoled.attach(d, alloc.port)
     if getattr(d, "xs", None) is not None:
         machine.xend.xenstored.write_domain_home(d, alloc.port, d.store_port)
@@ -474,12 +513,12 @@ def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
 
 
 def _resume_guest(d, p2m) -> None:
-    """The guest kernel wakes in its restored memory: it finds its P2M (the table xc_linux_restore
-    writes into the guest's P2M frames; the model's guest keeps it as a list, so it is handed over
-    here) and its page tables from CR3. What the guest does, not the toolstack's business."""
+    """The guest kernel wakes in its restored memory: it reads its P2M from its own array (written by
+    _write_guest_p2m) and finds its page tables from CR3. Xen's own record of the P2M was kept by
+    the MMU_MACHPHYS_UPDATEs. Starting the kernel's code is the model's stand-in for the guest
+    resuming at the saved EIP; what it then does is the guest's business, not the toolstack's."""
     from xenlab.guest import make_kernel
     from xenlab.guest.mm import GuestMM
-    d.p2m = [int(m) for m in p2m]
     d.kernel = make_kernel(d)
     d.kernel.mm = GuestMM.from_restored(d)          # the kernel's view of the tables it had
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from xenlab.hw.memory import PAGE_SHIFT, PAGE_SIZE
+from xenlab.xen.public.memory import INVALID_P2M_ENTRY
 from xenlab.hw.paging import _PAGE_PRESENT, _PAGE_RW
 from xenlab.hw.tlb import TLB
 from xenlab.xen.page_alloc import (PGC_allocated, PGC_count_mask, PGT_count_mask, PGT_gdt_page,  # noqa: F401
@@ -74,8 +75,15 @@ def p2m_note(d, pfn: int, mfn: int) -> None:
     """Xen's own record of ``d``'s pfn -> mfn (``d.p2m``), for the toolstack's and the model's
     bookkeeping; kept where Xen learns of a change (MMU_MACHPHYS_UPDATE, decrease_reservation, a
     grant transfer). The guest keeps its real P2M in its own memory and never reads this one."""
-    if d is not None and 0 <= pfn < len(d.p2m):
-        d.p2m[pfn] = int(mfn)
+    if d is None or pfn < 0:
+        return
+    if pfn >= len(d.p2m):
+        # a domain being filled by a restorer learns its pfns only from these updates; bounded by the
+        # domain's allowance, so a hostile pfn cannot grow the record without limit
+        if pfn >= max(getattr(d, "max_pages", 0), len(d.p2m)):
+            return
+        d.p2m.extend([INVALID_P2M_ENTRY] * (pfn + 1 - len(d.p2m)))
+    d.p2m[pfn] = int(mfn)
 
 
 def vcpu_mm(v) -> VcpuMM:
