@@ -10,7 +10,8 @@ Importing xenlab imports the model only (numpy and the standard library): no Jup
 __version__ = "0.1.0"
 
 from xenlab.machine import Machine, StepRecord  # noqa: E402
-from xenlab.xen.domain import Domain, DomainConfig, DomainCreateError, Vcpu  # noqa: E402
+from xenlab.xen.domain import Domain, Vcpu  # noqa: E402
+from xenlab.toolstack.domain_config import DomainConfig, DomainCreateError  # noqa: E402
 from xenlab.toolstack.xm import XmError, XmResult, xm  # noqa: E402
 
 from xenlab.i18n import get_language, set_language  # noqa: E402

@@ -17,8 +17,8 @@ import numpy as np
 from xenlab.hw.cpu import PhysicalCPU
 from xenlab.hw.memory import PAGE_SHIFT, MachineMemory
 from xenlab.xen import schedule as S
-from xenlab.xen.domain import (Domain, DomainConfig, DomainCreateError, RUNSTATE_offline, Vcpu,
-                               domain_relinquish_resources, maybe_destruct)
+from xenlab.xen.domain import Domain, RUNSTATE_offline, Vcpu, domain_relinquish_resources, maybe_destruct
+from xenlab.toolstack.domain_config import DomainConfig, DomainCreateError
 from xenlab.xen.domain_build import M2P_INVALID, build_domain, populate_physmap, share_xen_page_with_guest
 from xenlab.xen.event import send_guest_global_virq
 from xenlab.xen.evtchn import evtchn_destroy, evtchn_init
@@ -218,6 +218,19 @@ class Machine:
 
     def domain_by_name(self, name: str) -> Domain | None:
         return next((d for d in self.domains.values() if d.name == name), None)
+
+    def raise_irq(self, pirq: int) -> None:
+        """A device raises its interrupt line: Xen's do_IRQ hands it to the domain that bound the
+        pirq (send_guest_pirq). The wiring between the hardware and Xen, not the toolstack's."""
+        from xenlab.xen.evtchn import send_guest_pirq
+        send_guest_pirq(self.dom0, pirq)
+
+    def domain_record(self, domid: int) -> Domain | None:
+        """xend's record of a domain (XendDomainInfo: its name, config, kernel, console and store pages).
+
+        The model keeps xend's fields on the Domain object; the toolstack uses this for those fields
+        only and reaches Xen's own state (memory, page tables, vcpus) by hypercall."""
+        return self.domains.get(domid)
 
     def domain_create_empty(self, domid: int | None = None, config: DomainConfig | None = None,
                             privileged: bool = False) -> Domain:

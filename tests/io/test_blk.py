@@ -176,7 +176,7 @@ def test_workload_io_ops(tmp_path):
 
 def test_missing_image_fails_cleanly(tmp_path):
     m = xenlab.Machine(memory_mb=48, seed=2)
-    with pytest.raises(xenlab.xen.domain.DomainCreateError, match="does not exist"):
+    with pytest.raises(xenlab.DomainCreateError, match="does not exist"):
         m.create_domain(xenlab.DomainConfig(name="x", memory=8, disk=[f"file:{tmp_path}/nope.img,xvda,w"]))
     assert [dd.name for dd in m.domains.values()] == ["Domain-0"]
 

@@ -9,7 +9,7 @@ from xenlab.guest.p2m import read_start_info
 from xenlab.toolstack import migrate as M
 from xenlab.toolstack.save import (DEF_MAX_ITERS, MAX_MBIT_RATE, Link, next_rate, precopy_should_stop,
                                    scan_order)
-from xenlab.xen.domain import DomainConfig
+from xenlab.toolstack.domain_config import DomainConfig
 from xenlab.xen.page_alloc import PGT_l1_page_table, PGT_l2_page_table, PGT_type_mask
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.shadow import bitmap_buffer, bitmap_to_bools

@@ -11,7 +11,7 @@ from xenlab.guest.suspend import RECORD_OFFSET
 from xenlab.toolstack import save as S
 from xenlab.toolstack.restore import RestoreError, restore_domain
 from xenlab.toolstack.save import SIGNATURE, save_domain, suspend_domain
-from xenlab.xen.domain import DomainConfig
+from xenlab.toolstack.domain_config import DomainConfig
 from xenlab.xen.page_alloc import (PGT_l1_page_table, PGT_l2_page_table, PGT_pinned, PGT_type_mask,
                                    PGT_validated)
 from xenlab.xen.public import dom0_ops as D

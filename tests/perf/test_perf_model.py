@@ -124,15 +124,15 @@ def test_prediction_shape_and_native_baseline():
 def test_measured_agreement_with_figure_3_does_not_regress():
     rows = predict.compare()
     within = sum(abs(r["error"]) <= 0.10 for r in rows)
-    assert len(rows) == 18 and within >= 12           # measured: 12 of 18 (the issue asks for 15)
+    assert len(rows) == 18 and within >= 13           # measured: 13 of 18 (the issue asks for 15)
     pairs = predict.ordering_ok()
     assert sum(ok for *_, ok in pairs) >= len(pairs) - 1   # measured: all but OLTP's V-U pair
 
 
-@pytest.mark.xfail(strict=True, reason="the model gets 12 of 18 bars within 0.10; it misses V on OSDB-IR "
-                                       "(0.83 vs 0.47) and OSDB-OLTP (0.55 vs 0.12) and dbench (0.59 vs 0.74), "
-                                       "U on dbench (0.15 vs 0.27) and SPEC WEB99 (0.09 vs 0.33), X on SPEC "
-                                       "WEB99 (0.89 vs 0.99, -0.104); not fitted")
+@pytest.mark.xfail(strict=True, reason="the model gets 13 of 18 bars within 0.10; it misses V on OSDB-IR "
+                                       "(0.83 vs 0.47) and OSDB-OLTP (0.55 vs 0.12), U on dbench (0.16 vs "
+                                       "0.27) and SPEC WEB99 (0.09 vs 0.33), X on SPEC WEB99 (0.89 vs 0.99, "
+                                       "-0.105); not fitted")
 def test_issue_target_15_of_18_bars():
     assert sum(abs(r["error"]) <= 0.10 for r in predict.compare()) >= 15
 
@@ -189,9 +189,11 @@ def test_bytes_and_cleared_pages_come_from_the_workload():
     assert changed["mix"]["fault"] == 3 and changed["mix"]["zero"] == 3
     mixes = dict(workloads.frozen(), **{"OSDB-IR": changed})
     assert predict.predict(mixes=mixes)["OSDB-IR"] != predict.predict()["OSDB-IR"]
-    # dbench's unit is one SMB request of client.txt: its bytes are the trace's, per request
+    # dbench's unit is one SMB request of client.txt: its bytes are the replayed trace's, per request
+    # (the writes' ByteCounts plus the expanding writes of opens; reads only inside the file)
     d = workloads.frozen()["dbench"]["mix"]
-    assert d["wbyte"] == pytest.approx(94_701_582 / 50_627) and d["rbyte"] == pytest.approx(37_950_391 / 50_627)
+    assert d["wbyte"] == pytest.approx((94_701_582 + 139_798) / 50_627)
+    assert d["rbyte"] == pytest.approx(37_066_988 / 50_627) and d["rbyte"] < 37_950_391 / 50_627
 
 
 def test_prediction_arrays_and_chart():
@@ -210,3 +212,93 @@ def test_prediction_arrays_and_chart():
     chart.reset.click()
     assert np.allclose(np.array(chart.bars.y), y0)
     assert "0.10" in chart.summary.value or "0,10" in chart.summary.value
+
+
+def test_vmware_device_requests_are_counted_access_by_access():
+    # Sugerman et al. (USENIX ATC 2001), Table 2: an I/O instruction the VMM emulates without the host
+    # costs 0.78-0.91 us on a 733 MHz Pentium III; scaled to SOSP'03's 2.4 GHz that is 0.24-0.28 us.
+    # The model prices it as one reflected trap, calibrated on lmbench's null call only: the two agree.
+    u = costs.calibrate()
+    assert 0.78 * 733 / 2400 * 0.6 < u["v_trap"] < 0.91 * 733 / 2400 * 1.6
+    # pcnet32: RAP write + a 10-access interrupt handler + the 8259A; IDE: 24 accesses, one starts the DMA
+    assert costs.NIC_VMM_ACCESSES == 15 and costs.IDE_ACCESSES == 24 and costs.IDE_VMM_ACCESSES == 23
+    c = costs.op_costs()
+    extra = c["V"]["disk"] - c["V"]["packet"]
+    assert extra == pytest.approx((costs.IDE_VMM_ACCESSES - costs.NIC_VMM_ACCESSES) * u["v_trap"])
+    # after Workstation's optimisations only the access that starts the transfer switches worlds, so a
+    # disk request costs about one ttcp packet, far from one world switch per access
+    assert c["V"]["disk"] < 1.2 * c["V"]["packet"] < costs.IDE_ACCESSES * u["v_world"] / 10
+    # X and U are unchanged by this: their disk request is their packet's path
+    for p in ("X", "U"):
+        assert c[p]["disk"] == pytest.approx(c[p]["packet"])
+
+
+def test_dbench_writes_nothing_back_within_one_pass():
+    # the premise of dbench's disk_writes = 0: one pass over the trace (50,627 requests) ends before
+    # ext3's first commit (every 5 s) and before any buffer is 30 s old, on every platform, at the
+    # model's own prices
+    mix = workloads.frozen()["dbench"]
+    assert mix["mix"]["disk"] == 0 and workloads.PARAMS["dbench"]["disk_writes"] == 0
+    t = predict.unit_times(mix, costs.op_costs())
+    for p in costs.PLATFORMS:
+        assert workloads.PARAMS["dbench"]["requests"] * sum(t[p].values()) / 1e6 < 5.0
+
+
+def test_web_cgi_share_is_specweb99s():
+    # SOSP'03: 30% dynamic, of which 16% POST and 0.5% CGI; SPECweb99: 4.8% POST and 0.15% CGI overall
+    assert 0.30 * 0.16 == pytest.approx(0.048) and 0.30 * 0.005 == pytest.approx(0.0015)
+    mix = workloads.frozen()["SPEC WEB99"]["mix"]
+    assert mix["fork"] == pytest.approx(0.0015) and mix["exec"] == pytest.approx(0.0015)
+
+
+@pytest.fixture
+def english():
+    import xenlab.i18n as i18n
+    saved = i18n._explicit
+    i18n.set_language("en")
+    yield
+    i18n._explicit = saved
+
+
+def test_what_if_texts_compute_the_alternatives_the_chapter_discusses(english):
+    text = predict.what_if_text()
+    u = costs.calibrate()
+    c = costs.op_costs()
+    # a world switch on each of the 24 IDE accesses: the disk request's native cost plus 24 switches
+    assert f"{c['L']['disk'] + 24 * u['v_world']:6.1f} us" in text
+    # 180 Mb/s of the measured mean response, a CPU fully busy: the native time per request
+    per_request = 1e6 / (180e6 / 8 / workloads.frozen()["SPEC WEB99"]["mix"]["byte"])
+    assert 600 < per_request < 700 and f"{per_request:.0f} us per request on L" in text
+    # its first line is the prediction itself; with a switch per access V drops, but stays above U
+    # (the paper: V 0.12 below U 0.18), so this mechanism does not explain OSDB-OLTP on V
+    oltp = predict.predict()["OSDB-OLTP"]
+    lines = text.splitlines()
+    assert lines[1].endswith(f"V {oltp[2]:.2f}")
+    v_alt = float(lines[2].rsplit("V ", 1)[1])
+    assert oltp[3] < v_alt < oltp[2] and v_alt > 0.22
+    # a switch priced by Table 4's 16-process row (VMware adds 38.1 us there instead of 17.3) leaves V
+    # far above the paper's 0.12 too
+    v16 = float(lines[-1].split("V ", 1)[1].split()[0])
+    assert 0.12 + 0.2 < v16 < oltp[2]
+
+
+def test_the_text_tables_speak_polish_with_the_papers_names_and_the_same_numbers(english):
+    """xenlab/perf's tables in a Polish notebook: labels from the catalogues, no English word left (the
+    detector of tests/notebooks), the paper's benchmark and lmbench row names kept, every number as in
+    the English table."""
+    import re
+    import xenlab.i18n as i18n
+    from xenlab.i18n.english import english_words
+    texts = (paper.fig3_text, costs.calibration_text, predict.units_text, predict.mix_text, predict.compare_text,
+             predict.what_if_text)
+    en = {f.__name__: f() for f in texts}
+    i18n.set_language("pl")
+    pl = {f.__name__: f() for f in texts}
+    for name in en:
+        found = [(line, english_words(line)) for line in pl[name].splitlines() if english_words(line)]
+        assert not found, (name, found)
+        number = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]\d+)?%?")
+        assert sorted(number.findall(pl[name])) == sorted(number.findall(en[name])), name
+    assert "OSDB-OLTP" in pl["compare_text"] and "Linux build time" in pl["fig3_text"]
+    assert "null call" in pl["calibration_text"] and "page fault" in pl["calibration_text"]
+    assert pl["compare_text"].splitlines()[-1].startswith("13 z 18 słupków")

@@ -9,7 +9,7 @@ from xenlab.toolstack.xentop import xentop
 from xenlab.viz.migration_view import bar_outlines, migration_arrays
 from xenlab.viz.perf_chart import perf_arrays
 from xenlab.viz.xentop_view import xentop_arrays
-from xenlab.xen.domain import DomainConfig
+from xenlab.toolstack.domain_config import DomainConfig
 
 MS = 1_000_000
 

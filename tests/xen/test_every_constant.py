@@ -34,7 +34,8 @@ MODULES = ["xenlab.xen.public.xen", "xenlab.xen.public.arch_x86_32", "xenlab.xen
            "xenlab.xen.public.errno", "xenlab.xen.public.event_channel", "xenlab.xen.public.grant_table",
            "xenlab.xen.public.memory", "xenlab.xen.public.vcpu", "xenlab.xen.public.io.blkif",
            "xenlab.xen.public.io.netif", "xenlab.xen.public.io.ring", "xenlab.xen.public.io.xs_wire",
-           "xenlab.xen.mm_types", "xenlab.xen.shadow", "xenlab.xen.timer"]
+           "xenlab.xen.mm_types", "xenlab.xen.shadow", "xenlab.xen.timer",
+           "xenlab.xen.public.sched_ctl"]
 HEADERS = ["xen.h", "event_channel.h", "grant_table.h", "memory.h", "vcpu.h", "sched.h", "physdev.h",
            "errno.h", "domctl.h", "sysctl.h", "version.h", "io/ring.h", "io/blkif.h", "io/netif.h",
            "io/xs_wire.h", "io/xenbus.h", "io/console.h", "arch-x86/xen.h"]
@@ -146,6 +147,7 @@ MODEL_ONLY = {
     "PRIO_TICK": "the model's tie-break between timers due at the same ns (Xen has none: it runs them in heap order)",
     "PRIO_SCHED": "see PRIO_TICK", "PRIO_GUEST": "see PRIO_TICK", "PRIO_DEFAULT": "see PRIO_TICK",
     "NR_GRANT_ENTRIES": "(NR_GRANT_FRAMES << PAGE_SHIFT) / sizeof(grant_entry_t) in 3.0.0's xen/grant_table.h",
+    "DOM0_XENLAB_BUILDDOMAIN": "the model's one domain-builder call (its guest kernels are Python, not images)",
 }
 
 # Names whose value deliberately follows a version other than 3.0.0 (name -> why).

@@ -32,13 +32,13 @@ import os
 from dataclasses import dataclass, field
 
 from xenlab.dom0.xenbus import read_state, switch_state
-from xenlab.xen.gnttab import foreign_page
+from xenlab.dom0 import gntmap
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 from xenlab.xen.public.io.ring import BackRing
 from xenlab.xen.public.io.xenbus import XenbusState
-from xenlab.xen.timer import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
 
 from xenlab.hw.disk import DISK_REQUEST_NS, DISK_SECTOR_NS  # noqa: E402  (the disk's timing)
 PAGE_SECTORS = B.SECTORS_PER_PAGE
@@ -148,7 +148,7 @@ class Blkback:
         ring_ref = int(xs.read(f"{fe}/ring-ref"))
         evtchn = int(xs.read(f"{fe}/event-channel"))
         op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=ring_ref, dom=blkif.domid)
-        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, [op], 1)
+        gntmap.map_grant_refs(self.machine, [op])
         if op.status != G.GNTST_okay:
             self._log(blkif, f"failed to map ring-ref {ring_ref}: {G.GNTST_NAMES[op.status]}")
             return op.status
@@ -158,7 +158,7 @@ class Blkback:
             self._unmap([op.handle])
             self._log(blkif, f"failed to bind event channel {evtchn}: {rc}")
             return rc
-        page = foreign_page(self.machine.dom0, op.handle)
+        page = gntmap.page(self.machine, op.handle)
         sring = B.new_blkif_sring(self.machine.memory, page.maddr, init=False,
                                   on_event=functools.partial(self._ring_event, blkif.key))
         blkif.ring, blkif.ring_handle, blkif.port = BackRing(sring), op.handle, bind.local_port
@@ -268,7 +268,7 @@ class Blkback:
     def _map_segments(self, blkif: Blkif, req, readonly: bool) -> list[int] | None:
         flags = G.GNTMAP_host_map | (G.GNTMAP_readonly if readonly else 0)
         ops = [G.GnttabMapGrantRef(flags=flags, ref=s.gref, dom=blkif.domid) for s in req.seg]
-        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, ops, len(ops))
+        gntmap.map_grant_refs(self.machine, ops)
         bad = [op for op in ops if op.status != G.GNTST_okay]
         if bad:
             self._unmap([op.handle for op in ops if op.status == G.GNTST_okay])
@@ -278,8 +278,7 @@ class Blkback:
 
     def _unmap(self, handles: list[int]) -> None:
         if handles:
-            ops = [G.GnttabUnmapGrantRef(handle=h) for h in handles]
-            self._hc("grant_table_op", G.GNTTABOP_unmap_grant_ref, ops, len(ops))
+            gntmap.unmap_grant_refs(self.machine, list(handles))
 
     def _fail(self, blkif: Blkif, req) -> None:
         blkif.stats.err_req += 1
@@ -309,7 +308,7 @@ class Blkback:
         handles = self._map_segments(blkif, req, readonly=False)
         if handles is None:
             return self._fail(blkif, req)
-        page = foreign_page(self.machine.dom0, handles[0])
+        page = gntmap.page(self.machine, handles[0])
         disks = self.vdisks_of(blkif.domid)
         size = B.VdiskT.sizeof()
         fit = (4096 - req.seg[0].first_sect * B.SECTOR_SIZE) // size
@@ -341,9 +340,8 @@ class Blkback:
 
     def _transfer(self, blkif: Blkif, p: PendingReq) -> int:
         """Move the sectors between the image file and the mapped pages (bio completion)."""
-        dom0 = self.machine.dom0
         offset = p.req.sector_number * B.SECTOR_SIZE
-        pages = [foreign_page(dom0, h) for h in p.handles]
+        pages = [gntmap.page(self.machine, h) for h in p.handles]
         write = p.req.operation == B.BLKIF_OP_WRITE
         try:
             with open(blkif.image, "r+b" if write else "rb") as f:

@@ -4,7 +4,7 @@ read and write whole sectors of the disk image, answer on the ring.
 ``BlkbackIO`` is the narrow interface behind exercise 10: a handler written against it can serve the
 requests of a live ``Blkback`` (xenlab/viz/ex10.py plugs one in) or be run alone by the checks. Every
 access is checked the way the model's own blkback is bound: the guest's pages only through a grant
-mapped by dom0 (``ForeignPage``: inside the page, writes only through a writable mapping) and the
+mapped by dom0 at a virtual address of its own (``MappedGrant``, dom0/gntmap.py: inside the page, writes only through a writable mapping) and the
 image only inside the disk (``ImageAccessError`` otherwise). ``log`` records each operation, so a
 check or a student can see what a handler did.
 
@@ -14,7 +14,8 @@ Simplifications:
 """
 from __future__ import annotations
 
-from xenlab.xen.gnttab import ForeignPage, foreign_page
+from xenlab.dom0 import gntmap
+from xenlab.dom0.gntmap import MappedGrant
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 
@@ -37,30 +38,29 @@ class BlkbackIO:
         self.readonly = bool(readonly)         # mode 'r' in the xm config
         self._respond = respond
         self.responses: list[B.BlkifResponse] = []
-        self.mapped: dict[int, ForeignPage] = {}   # handle -> page, while mapped
+        self.mapped: dict[int, MappedGrant] = {}   # handle -> page, while mapped
         self.log: list[str] = []
 
     # -- grants --------------------------------------------------------------------------------------
-    def map_grant(self, gref: int, readonly: bool) -> tuple[int, ForeignPage | None]:
+    def map_grant(self, gref: int, readonly: bool) -> tuple[int, MappedGrant | None]:
         """GNTTABOP_map_grant_ref by dom0 of the front end's ``gref`` (GNTMAP_host_map, plus
         GNTMAP_readonly if ``readonly``). Returns ``(GNTST_* status, page or None)``."""
         flags = G.GNTMAP_host_map | (G.GNTMAP_readonly if readonly else 0)
         op = G.GnttabMapGrantRef(flags=flags, ref=int(gref), dom=self.domid)
-        rc = self.machine.dom0.hypercall("grant_table_op", G.GNTTABOP_map_grant_ref, [op], 1)
+        rc = gntmap.map_grant_refs(self.machine, [op])
         status = op.status if rc == 0 else G.GNTST_general_error
         self.log.append(f"map_grant(gref={gref}, readonly={bool(readonly)}) -> "
                         f"{G.GNTST_NAMES.get(status, status)}")
         if status != G.GNTST_okay:
             return status, None
-        page = foreign_page(self.machine.dom0, op.handle)
+        page = gntmap.page(self.machine, op.handle)
         self.mapped[op.handle] = page
         return status, page
 
-    def unmap(self, page: ForeignPage) -> int:
+    def unmap(self, page: MappedGrant) -> int:
         """GNTTABOP_unmap_grant_ref of a page ``map_grant`` returned; the GNTST_* status."""
         handle = getattr(page, "handle", None)
-        op = G.GnttabUnmapGrantRef(handle=handle if isinstance(handle, int) else -1)
-        self.machine.dom0.hypercall("grant_table_op", G.GNTTABOP_unmap_grant_ref, [op], 1)
+        (op,) = gntmap.unmap_grant_refs(self.machine, [handle if isinstance(handle, int) else -1])
         self.mapped.pop(handle, None)
         self.log.append(f"unmap(handle={handle}) -> {G.GNTST_NAMES.get(op.status, op.status)}")
         return op.status

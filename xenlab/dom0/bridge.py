@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 
 from xenlab.hw.ethernet import BROADCAST, describe, mac_str, parse_eth
-from xenlab.xen.timer import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
 
 FORWARD_NS = 2_000
 

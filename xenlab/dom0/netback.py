@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from xenlab.dom0.xenbus import read_state, switch_state
 from xenlab.hw.ethernet import mac_str
-from xenlab.xen.gnttab import foreign_page
+from xenlab.dom0 import gntmap
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import netif as N
@@ -142,7 +142,7 @@ class Netback:
         evtchn = int(xs.read(f"{fe}/event-channel"))
         netif.rx_copy = self.rx_mode == "copy" and xs.read(f"{fe}/request-rx-copy") == "1"
         ops = [G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=r, dom=netif.domid) for r in refs]
-        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, ops, 2)
+        gntmap.map_grant_refs(self.machine, ops)
         if any(op.status != G.GNTST_okay for op in ops):
             self._unmap([op.handle for op in ops if op.status == G.GNTST_okay])
             self._log(netif, "failed to map the rings")
@@ -154,9 +154,9 @@ class Netback:
             return rc
         mem = self.machine.memory
         hook = functools.partial(self._ring_event, netif.key)
-        tx = N.new_netif_tx_sring(mem, foreign_page(self.dom0, ops[0].handle).maddr, init=False,
+        tx = N.new_netif_tx_sring(mem, gntmap.page(self.machine, ops[0].handle).maddr, init=False,
                                   on_event=functools.partial(hook, "tx"))
-        rx = N.new_netif_rx_sring(mem, foreign_page(self.dom0, ops[1].handle).maddr, init=False,
+        rx = N.new_netif_rx_sring(mem, gntmap.page(self.machine, ops[1].handle).maddr, init=False,
                                   on_event=functools.partial(hook, "rx"))
         netif.tx, netif.rx = BackRing(tx), BackRing(rx)
         netif.handles = [op.handle for op in ops]
@@ -180,8 +180,7 @@ class Netback:
 
     def _unmap(self, handles) -> None:
         if handles:
-            ops = [G.GnttabUnmapGrantRef(handle=h) for h in handles]
-            self._hc("grant_table_op", G.GNTTABOP_unmap_grant_ref, ops, len(ops))
+            gntmap.unmap_grant_refs(self.machine, list(handles))
 
     def _ring_event(self, key, ring: str, name: str, **payload) -> None:
         trace = self.machine.trace
@@ -235,12 +234,12 @@ class Netback:
             self._log(netif, f"netback: packet of {req.size} bytes at offset {req.offset} crosses its page")
             return None
         op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map | G.GNTMAP_readonly, ref=req.gref, dom=netif.domid)
-        self._hc("grant_table_op", G.GNTTABOP_map_grant_ref, [op], 1)
+        gntmap.map_grant_refs(self.machine, [op])
         if op.status != G.GNTST_okay:
             netif.stats.tx_errors += 1
             self._log(netif, f"netback: bad grant reference {req.gref}: {G.GNTST_NAMES[op.status]}")
             return None
-        frame = foreign_page(self.dom0, op.handle).read(req.offset, req.size)
+        frame = gntmap.page(self.machine, op.handle).read(req.offset, req.size)
         self._unmap([op.handle])
         return frame
 

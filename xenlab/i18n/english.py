@@ -87,7 +87,10 @@ VERBATIM: list[tuple[str, str]] = [
     (r"\bRound[- ]Robin\b", "a scheduler's name"),
     (r"\b(READ|WRITE)\b", "blkif's operations (BLKIF_OP_READ, BLKIF_OP_WRITE)"),
     (r'^ *[\w-]+ = ".*"  \([nrwb\d,]+\)$', "xenstore-ls -p: XenStore's keys, values and permissions"),
-    (r"^(null call|2p/0K):", "lmbench's row names, as the paper's tables print them"),
+    (r"^(null call|null I/O|stat|open close|fork proc|exec proc|sig inst|sig hndl|\d+p/\d+K|\d+K create|\d+K delete"
+     r"|mmap lat|prot fault|page fault|MTU\d+ [TR]X)\b", "lmbench's and ttcp's row names, as the paper's tables print them"),
+    (r"\bLinux build time\b", "Figure 3's benchmark, named as the paper names it (like SPEC INT2000, dbench)"),
+    (r"\bUser-Mode Linux\b", "a product's name"),
     (r"<[A-Z]\w+ [^>\n]*>", "a model object's repr (<Machine ...>, <Report ...>)"),
     (r"(?m)^XENLAB-LEARN .*$", "the tests' probe of predict/quiz cells"),
 ]
@@ -103,9 +106,6 @@ PER_NOTEBOOK: dict[str, list[tuple[str, str]]] = {
 # Polish notebooks whose output is not translated yet (file name -> why): the tests skip them. Empty this
 # as they are done.
 PENDING: dict[str, str] = {
-    "12_performance.ipynb": "chapter 12 and xenlab/perf are being reworked under issue 14; the tables' headers, "
-                            "the benchmarks' and the mechanisms' descriptions come from xenlab/perf",
-    "ex12_perf_model.ipynb": "the same: xenlab/viz/perf_model.py's notes (\"not written yet\", \"paper\")",
 }
 
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?:['’]s)?")

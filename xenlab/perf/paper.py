@@ -49,9 +49,11 @@ def relative(fig: dict | None = None) -> dict[str, list[float]]:
 def fig3_text() -> str:
     fig = fig3()
     rel = relative(fig)
-    lines = [f"{'benchmark':<18} {'unit':>6} " + " ".join(f"{c:>7}" for c in fig["configs"])
+    from xenlab.i18n import t
+    lines = [f"{t('perf.text.benchmark'):<18} {t('perf.text.unit'):>6} " + " ".join(f"{c:>7}" for c in fig["configs"])
              + "   " + " ".join(f"{c + '/L':>6}" for c in fig["configs"][1:])]
     for name, unit, absolute in zip(fig["benchmarks"], fig["units"], fig["absolute"]):
+        unit = t("perf.text.score") if unit == "score" else unit          # s and tup/s are units
         lines.append(f"{name:<18} {unit:>6} " + " ".join(f"{v:>7}" for v in absolute) + "   "
                      + " ".join(f"{r:>6.2f}" for r in rel[name][1:]))
     return "\n".join(lines)
@@ -85,7 +87,7 @@ def _count(d) -> dict:
 def measure(workload=None, run_ns: int = 400 * MS, seed: int = 0) -> dict[str, dict]:
     """Run ``workload`` as a PV and as an HVM guest (fresh machines, same seed); count the crossings."""
     import xenlab
-    from xenlab.xen.domain import DomainConfig
+    from xenlab.toolstack.domain_config import DomainConfig
     workload = workload if workload is not None else kernel_build_like()
     results = {}
     for kind in ("pv", "hvm"):

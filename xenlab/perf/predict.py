@@ -10,7 +10,10 @@ time_P = compute + sum over ops of mix[op] * cost_P(op) + ticks * cost_P(irq)
 - ticks: the timer interrupt at HZ = 100 over the unit's native time. A disk request's or a packet's
   completion interrupt is not counted again: ttcp's per-packet time, which calibrated them, includes it.
 
-Figure 3 enters only ``compare()``, after the prediction is made.
+Figure 3 enters only ``compare()``, after the prediction is made. ``what_if_text()`` computes three
+alternatives the chapter discusses (a world switch on every IDE access; SPEC WEB99 with the native time
+per request implied by the paper's "up to 180 Mb/s"; OSDB-OLTP with Table 4's 16-process switch); none
+feeds the prediction.
 
 Simplifications:
 - CPU-bound: device time is not added (the paper's benchmarks ran from the page cache or kept the CPU
@@ -18,6 +21,7 @@ Simplifications:
 """
 from __future__ import annotations
 
+from xenlab.i18n import t
 from xenlab.perf.costs import PLATFORMS, op_costs
 from xenlab.perf.workloads import BENCHMARKS, HZ, frozen
 
@@ -99,13 +103,14 @@ def ordering_ok(pred: dict | None = None, margin: float = 0.05) -> list[tuple[st
 
 def compare_text(rows: list[dict] | None = None, threshold: float = 0.10) -> str:
     rows = rows or compare()
-    lines = [f"{'benchmark':<18}{'':>2}{'paper':>7}{'model':>7}{'error':>7}   most of the extra time"]
+    col = {c: t("perf.model.col." + c) for c in ("benchmark", "paper", "model", "error", "dominant")}
+    lines = [f"{col['benchmark']:<18}{'':>2}{col['paper']:>7}{col['model']:>7}{col['error']:>7}   {col['dominant']}"]
     for r in rows:
-        miss = "  MISS" if abs(r["error"]) > threshold else ""
+        miss = "  " + t("perf.text.miss") if abs(r["error"]) > threshold else ""
         lines.append(f"{r['benchmark']:<18}{r['platform']:>2}{r['published']:>7.2f}{r['predicted']:>7.2f}"
-                     f"{r['error']:>+7.2f}   {r['dominant']} ({r['dominant_share']:.0%}){miss}")
+                     f"{r['error']:>+7.2f}   {t('perf.op.' + r['dominant'])} ({r['dominant_share']:.0%}){miss}")
     ok = sum(abs(r["error"]) <= threshold for r in rows)
-    lines.append(f"{ok} of {len(rows)} bars within {threshold:.2f} of the paper")
+    lines.append(t("perf.text.within", ok=ok, n=len(rows), th=f"{threshold:.2f}"))
     return "\n".join(lines)
 
 
@@ -114,11 +119,9 @@ def mix_text(mixes: dict | None = None) -> str:
     mixes = mixes or frozen()
     ops = ("syscall", "nullsys", "fault", "zero", "switch", "fork", "exec", "create", "delete", "disk", "packet",
            "byte", "rbyte", "wbyte")
-    short = {"syscall": "sysc", "nullsys": "rw/seek", "fault": "fault", "switch": "switch", "fork": "fork",
-             "exec": "exec", "create": "creat", "delete": "unlink", "disk": "disk", "packet": "pkt",
-             "byte": "net KB", "rbyte": "read KB", "wbyte": "writ KB", "zero": "zeroed"}
+    short = {op: t("perf.short." + op) for op in ops}          # at most 7 characters in either language
     kb = {"byte", "rbyte", "wbyte"}
-    lines = [f"{'benchmark':<17}" + "".join(f"{short[o]:>8}" for o in ops) + f"{'OS %':>6}"]
+    lines = [f"{t('perf.text.benchmark'):<17}" + "".join(f"{short[o]:>8}" for o in ops) + f"{'OS %':>6}"]
     for name in BENCHMARKS:
         e = mixes[name]
         share = "-" if e.get("os_share") is None else f"{100 * e['os_share']:.0f}"
@@ -131,5 +134,55 @@ def units_text(units: dict | None = None) -> str:
     """The calibrated price of every mechanism, grouped by platform."""
     from xenlab.perf.costs import MECHANISMS, calibrate
     units = units or calibrate()
-    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {what}"
-                     for name, (plat, what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
+    return "\n".join(f"{plat}  {name:<10}{units[name]:>10.4g} us  {t('perf.mechdesc.' + name)}"
+                     for name, (plat, _what) in sorted(MECHANISMS.items(), key=lambda kv: "XVU".index(kv[1][0])))
+
+
+# Traffic of SPEC WEB99, from the paper's §4.1 text ("up to 180 Mb/s of TCP traffic"; read as native
+# Linux's run). Used only by what_if_text() to show how much native work the web mix lacks; never an
+# input of the prediction.
+WEB_NATIVE_MBPS = 180.0
+
+
+def what_if_text(units: dict | None = None, mixes: dict | None = None) -> str:
+    """Three alternatives the chapter discusses, computed (not part of the prediction).
+
+    1. VMware's emulated disk with a world switch on every one of a request's IDE accesses (as
+       Workstation 2.0 handled the Lance's data register), instead of only on the one starting the DMA.
+    2. SPEC WEB99 with the native CPU time per request implied by the paper's 180 Mb/s (a CPU fully
+       busy), the missing time taken as user-mode work.
+    3. OSDB-OLTP with a process switch priced by lmbench's 16-process row (Table 4, 16p/16K: what each
+       platform adds over native Linux there) instead of the 2-process row the model uses.
+    """
+    from xenlab.perf import costs as C
+    units = units or C.calibrate()
+    mixes = mixes or frozen()
+    table = op_costs(units)
+    alt = {p: dict(c) for p, c in table.items()}
+    alt["V"]["disk"] = table["L"]["disk"] + C.IDE_ACCESSES * units["v_world"]
+    lines = [t("perf.whatif.disk_head")]
+    for name, costs in (("one_switch", table), ("all_switch", alt)):
+        parts = unit_times(mixes["OSDB-OLTP"], costs)
+        score = sum(parts["L"].values()) / sum(parts["V"].values())
+        lines.append(t("perf.whatif.disk_line", name=t("perf.whatif." + name), disk=costs["V"]["disk"], score=score))
+    web = mixes["SPEC WEB99"]
+    per_request_us = 1e6 / (WEB_NATIVE_MBPS * 1e6 / 8 / _web_bytes(web))
+    parts = unit_times(web, table)
+    totals = {p: sum(parts[p].values()) for p in PLATFORMS}
+    missing = max(per_request_us - totals["L"], 0.0)
+    lines.append(t("perf.whatif.web", kb=_web_bytes(web) / 1000, us=per_request_us, mix=totals["L"]))
+    lines.append(t("perf.whatif.web_user") + "  ".join(
+        f"{p} {(totals['L'] + missing) / (totals[p] + missing):.2f}" for p in PLATFORMS[1:]))
+    row16 = ("table4_ctxsw_us", "16p/16K")
+    sw = {p: dict(c) for p, c in table.items()}
+    for p in PLATFORMS[1:]:
+        sw[p]["switch"] = table["L"]["switch"] + C.published_row(row16, p) - C.published_row(row16, "L")
+    parts = unit_times(mixes["OSDB-OLTP"], sw)
+    lines.append(t("perf.whatif.oltp16") + "  ".join(
+        f"{p} {sum(parts['L'].values()) / sum(parts[p].values()):.2f}" for p in PLATFORMS[1:]))
+    return "\n".join(lines)
+
+
+def _web_bytes(entry: dict) -> float:
+    """Bytes sent per web request: the payload netfront counted in the measured mix."""
+    return float(entry["mix"]["byte"])

@@ -13,7 +13,7 @@ import stat
 import warnings
 
 from xenlab.i18n import t
-from xenlab.xen.domain import DomainConfig, DomainCreateError
+from xenlab.toolstack.domain_config import DomainConfig, DomainCreateError
 
 # key: (type(s), DomainConfig field or None when only recorded)
 KEYS = {

@@ -28,7 +28,9 @@ from xenlab.dom0.xenbus import backend_path, frontend_path
 from xenlab.hw.ethernet import XEN_OUI, mac_str
 from xenlab.hw.nic import NIC_PIRQ, ExternalHost, Lan, Nic
 from xenlab.i18n import t
-from xenlab.xen.domain import DomainCreateError
+from xenlab.toolstack.domain_config import DomainCreateError
+from xenlab.toolstack.errors import ConfigValueError
+from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io.xenbus import XenbusState
 
@@ -121,11 +123,7 @@ class DeviceManager:
         if dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_pirq, bind)) == 0:
             self.nic_port = bind.port
             dom0.kernel.port_handlers[bind.port] = functools.partial(self._nic_interrupt)
-            self.nic.interrupt = functools.partial(self._raise_nic_pirq)
-
-    def _raise_nic_pirq(self) -> None:
-        from xenlab.xen.evtchn import send_guest_pirq
-        send_guest_pirq(self.machine.dom0, NIC_PIRQ)
+            self.nic.interrupt = functools.partial(self.machine.raise_irq, NIC_PIRQ)
 
     def _nic_interrupt(self, v, port: int) -> None:
         frames, self.nic.rx_queue = self.nic.rx_queue, []
@@ -136,7 +134,6 @@ class DeviceManager:
     def check_config(self, config) -> None:
         """Refuse, naming the key, every disk and vif this host cannot attach: raised before
         DOM0_CREATEDOMAIN (and before a restore builds anything), so nothing is created."""
-        from xenlab.toolstack.xend import ConfigValueError
         devs: set[str] = set()
         files: dict[str, list[str]] = {}
         for spec in config.disk:
@@ -208,7 +205,7 @@ class DeviceManager:
             for i, spec in enumerate(d.config.vif):
                 self.add_vif(d, i, spec)
         except (DeviceError, OSError) as exc:
-            self.machine.domain_destroy(d)
+            self.machine.dom0.hypercall("dom0_op", D.dom0_op(D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id)))
             raise DeviceError(f"Error creating domain {d.name!r}: {exc}") from None
 
     def _nodes(self, d, devclass: str, devid: int, front: dict, back: dict) -> tuple[str, str]:

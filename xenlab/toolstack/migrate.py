@@ -106,7 +106,7 @@ def resolve_host(target):
             raise ToolstackError(f"Error: can't connect to {target}: no such host "
                                  f"(xenlab.toolstack.migrate.hosts: {known})")
         return hosts[target]
-    if not hasattr(target, "domains") or not hasattr(target, "xend"):
+    if getattr(target, "xend", None) is None or not hasattr(target, "domain_record"):
         raise ToolstackError(f"Error: {target!r} is not a host (a xenlab.Machine or a name in migrate.hosts)")
     return target
 
@@ -181,7 +181,7 @@ def migrate(machine, d, target, *, live: bool = True, rate_mbit: int = START_MBI
         if target is not machine:
             machine.run_for(activation_ns)
     dom0_op(target, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(new.domain_id))
-    machine.domain_destroy(d)                  # commitment: the source releases its copy
+    dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))   # commitment: the source releases its copy
     downtime = machine.now - report.suspended_at
     machine.trace.emit("DOM", "migrated", domid=d.domain_id, name=name, downtime_ns=downtime,
                        iterations=len(report.iterations))

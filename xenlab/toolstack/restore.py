@@ -17,10 +17,19 @@ so CR3 = 0 or a pfn outside the image is refused), the guest's resume record, an
 shared_info page. Only Xen's own checks remain for the build (re-pinning validates the page tables);
 if one fails the half-built domain is destroyed, so a bad file leaves the machine as it was.
 
+The build goes through dom0's hypercalls only, as xc_linux_restore's does: DOM0_CREATEDOMAIN,
+DOM0_MAX_VCPUS, DOM0_SETDOMAINMAXMEM (and DOM0_ADJUSTDOM), memory_op XENMEM_increase_reservation for
+the new domain, mmu_update MMU_MACHPHYS_UPDATE for each new frame's M2P entry, each batch of pages
+written through a writable privcmd mapping (dom0/privcmd.py), mmuext_op pins with foreigndom,
+DOM0_SETDOMAININFO for vcpu 0 (Xen takes the root reference on CR3 and checks the tables), start_info
+and shared_info patched through mappings, then xend's console and store set-up and DOM0_UNPAUSEDOMAIN.
+
 Simplifications:
-- Pinned page tables are re-pinned by dom0 on the guest's behalf and CR3 is re-taken as a root
-  reference, so Xen validates the canonicalised tables again on the new frames; the guest kernel's
-  own bookkeeping (which pfns are tables, which are free) is rebuilt from the frame table.
+- The new frames are the ones increase_reservation returns (3.0.0 asks DOM0_GETMEMLIST for them;
+  the model's GETMEMLIST walks the guest's P2M, which is still empty then).
+- The new P2M, which xc_linux_restore writes into the guest's P2M frames, is handed to the model's
+  guest kernel as a list when it resumes (``_resume_guest``); the kernel's own bookkeeping (which
+  pfns are tables, which are free) is rebuilt from the frame table.
 - Only the arch fields (max_pfn) of the saved shared_info page are carried over; event channels are
   rebuilt by the guest's irq_resume and time by Xen, as they would be after restore.
 """
@@ -37,16 +46,18 @@ from xenlab.hw.memory import PAGE_SIZE
 from xenlab.i18n import t
 from xenlab.toolstack.save import (DEF_MAX_FACTOR, MAX_BATCH_SIZE, SIGNATURE, VCPU_GUEST_CONTEXT_FMT, VCPU_GUEST_CONTEXT_SIZE,
                                    CTXT_CALLBACKS, CTXT_CR3, CTXT_CTRLREG, CTXT_EDX, CTXT_KERNEL_SS, CTXT_TRAPS,
-                                   canonicalize_pagetable)
+                                   CTXT_VM_ASSIST, canonicalize_pagetable)
 from xenlab.toolstack.sxp import SxpError, from_sxp, loads
-from xenlab.toolstack.xend import ToolstackError, check_config, dom0_op, sched_params
-from xenlab.xen.domain_build import build_domain, write_start_info
-from xenlab.xen.page_alloc import OutOfMemory
+from xenlab.toolstack import xc
+from xenlab.toolstack.xc import ToolstackError, dom0_op
+from xenlab.toolstack.xend import check_config, sched_params
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public import xen as X
 from xenlab.xen.public.errno import errno_name
-from xenlab.xen.public.memory import mmuext_op_t
+from xenlab.xen.public.arch_x86_32 import trap_info
+from xenlab.xen.public.memory import mmu_update_t, mmuext_op_t
+from xenlab.xen.public.vcpu import cpu_user_regs, vcpu_guest_context
 from xenlab.xen.public.xen import SI_ARCH_MAX_PFN, start_info
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -105,29 +116,40 @@ def read_header(reader: StreamReader):
 
 
 def _create_container(machine, config, domid: int = 0):
-    """What xend does before xc_restore: an empty, paused domain with the config's memory."""
+    """What xend and xc_linux_restore do before the pages arrive: an empty, paused domain
+    (DOM0_CREATEDOMAIN, DOM0_MAX_VCPUS, DOM0_SETDOMAINMAXMEM, DOM0_ADJUSTDOM), then its memory
+    (memory_op XENMEM_increase_reservation for the domain) and the M2P entries of its new frames
+    (mmu_update MMU_MACHPHYS_UPDATE). Returns (xend's record of the domain, the new P2M)."""
     if machine.domain_by_name(config.name) is not None:
         raise RestoreError(f"Error: Restore failed: domain '{config.name}' already exists")
     create = D.dom0_createdomain(domain=domid)
     if dom0_op(machine, D.DOM0_CREATEDOMAIN, create) < 0:
         raise RestoreError("Error: Restore failed: DOM0_CREATEDOMAIN failed")
-    d = machine.domains[create.domain]
+    domid = create.domain
+    d = machine.domain_record(domid)
     d.config, d.name, d.kind = config, config.name, config.kind
+    nr_pfns = config.memory << 8
     try:
-        if dom0_op(machine, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(d.domain_id, config.vcpus)) < 0:
+        if dom0_op(machine, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(domid, config.vcpus)) < 0:
             raise RestoreError("Error: Restore failed: DOM0_MAX_VCPUS failed")
-        dom0_op(machine, D.DOM0_SETDOMAINMAXMEM, D.dom0_setdomainmaxmem(d.domain_id, config.maxmem << 10))
+        dom0_op(machine, D.DOM0_SETDOMAINMAXMEM, D.dom0_setdomainmaxmem(domid, config.maxmem << 10))
         params = sched_params(machine, config)
         if params:
-            rc = dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, machine.scheduler.sched_id,
+            rc = dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(domid, xc.sched_id(machine),
                                                                      D.SCHED_INFO_PUT, params))
             if rc < 0:
                 raise RestoreError(f"Error: Restore failed: DOM0_ADJUSTDOM {params}: {errno_name(rc)}")
-        build_domain(machine, d, config.memory << 8)
-    except (OutOfMemory, ToolstackError) as exc:
-        machine.domain_destroy(d)
+        p2m = np.asarray(xc.memory_increase_reservation(machine, domid, nr_pfns), dtype=np.int64)
+        for i in range(0, nr_pfns, MAX_BATCH_SIZE):          # xc_add_mmu_update(MMU_MACHPHYS_UPDATE)
+            reqs = [mmu_update_t((int(m) << 12) | X.MMU_MACHPHYS_UPDATE, i + j)
+                    for j, m in enumerate(p2m[i:i + MAX_BATCH_SIZE])]
+            rc = xc.mmu_update(machine, reqs, domid)
+            if rc < 0:
+                raise RestoreError(f"Error: Restore failed: MMU_MACHPHYS_UPDATE: {errno_name(rc)}")
+    except ToolstackError as exc:
+        dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(domid))
         raise RestoreError(f"Error: Restore failed: cannot build domain {config.name!r}: {exc}") from None
-    return d
+    return d, p2m
 
 
 # -- the whole image, checked before anything is built ---------------------------------------------------
@@ -281,14 +303,14 @@ def validate_image(machine, source, replacing=None) -> ImageIndex:
     return ImageIndex(config, stream_start, max_pfn, last, tags_of, si_pfn)
 
 
-def xc_linux_restore(machine, d, reader: StreamReader, report: RestoreReport) -> bytes:
-    """Read the page stream into d's (new) frames; returns vcpu 0's context (still canonical)."""
+def xc_linux_restore(machine, domid: int, p2m: np.ndarray, reader: StreamReader, report: RestoreReport) -> bytes:
+    """Read the page stream into the domain's new frames, each batch through a writable privcmd
+    mapping (mmu_update with foreigndom); returns vcpu 0's context (still canonical)."""
     max_pfn = reader.u32("max_pfn")
-    if max_pfn != len(d.p2m):
-        raise RestoreError(f"Error: Restore failed: the image has {max_pfn} pages, the domain {len(d.p2m)}")
+    if max_pfn != len(p2m):
+        raise RestoreError(f"Error: Restore failed: the image has {max_pfn} pages, the domain {len(p2m)}")
     reader.read(4 * ((max_pfn + 1023) // 1024), "the P2M frame list")
-    frames = machine.memory.data.reshape(-1, PAGE_SIZE)
-    p2m = np.asarray(d.p2m, dtype=np.int64)
+    paging, hv_start = machine.paging, machine.hypervisor_virt_start
     pinned: dict[int, int] = {}
     while True:
         batch = reader.i32("a batch count")
@@ -311,8 +333,12 @@ def xc_linux_restore(machine, d, reader: StreamReader, report: RestoreReport) ->
         pfns, tags = pfns[real], tags[real]
         for j in np.flatnonzero(tags & np.uint32(D.LTABTYPE_MASK)):
             tab = int(tags[j]) & D.LTABTYPE_MASK
-            pages[j] = canonicalize_pagetable(machine, d, tab, pages[j], to_pfn=False)
-        frames[p2m[pfns]] = pages
+            pages[j] = canonicalize_pagetable(paging, hv_start, tab, pages[j], p2m, to_pfn=False)
+        if n:
+            with xc.map_foreign_batch(machine, domid, p2m[pfns].tolist(), writable=True) as region:
+                if region.err.any():
+                    raise _fail("toolstack2.restore.map_refused", n=int(region.err.sum()))
+                region.write_pages(np.arange(n), pages)
         for pfn, tag in zip(pfns.tolist(), tags.tolist()):
             if tag & D.LPINTAB:
                 pinned[pfn] = tag & D.LTABTYPE_MASK
@@ -325,10 +351,11 @@ def xc_linux_restore(machine, d, reader: StreamReader, report: RestoreReport) ->
         raise RestoreError(f"Error: Restore failed: {count} unmapped pfns of {max_pfn}: corrupt file")
     report.unmapped = list(np.frombuffer(reader.read(4 * count, "the unmapped pfns"), dtype="<u4").tolist())
     ctxt = reader.read(VCPU_GUEST_CONTEXT_SIZE, "the vcpu context")
-    shinfo = reader.read(PAGE_SIZE, "the shared_info page")
-    machine.memory.write_u32((d.shared_info_mfn << 12) + SI_ARCH_MAX_PFN, max_pfn)
+    reader.read(PAGE_SIZE, "the shared_info page")
+    info = xc.domain_getinfo(machine, domid)
+    with xc.map_foreign_batch(machine, domid, [info.shared_info_frame], writable=True) as shinfo:
+        shinfo.write(0, SI_ARCH_MAX_PFN, struct.pack("<I", max_pfn))
     report.pinned = sorted(pinned.items())
-    del shinfo
     return ctxt
 
 
@@ -336,61 +363,61 @@ _PIN_CMD = {D.L1TAB: X.MMUEXT_PIN_L1_TABLE, D.L2TAB: X.MMUEXT_PIN_L2_TABLE,
             D.L3TAB: X.MMUEXT_PIN_L3_TABLE, D.L4TAB: X.MMUEXT_PIN_L4_TABLE}
 
 
-def _repin(machine, d, report) -> None:
+def _repin(machine, domid: int, p2m, report) -> None:
     """xc_linux_restore: pin every table the guest had pinned, as dom0 on the guest's behalf
     (mmuext_op with foreigndom), so Xen validates them again on the new machine frames."""
-    ops = [mmuext_op_t(cmd=_PIN_CMD[tab], mfn=d.p2m[pfn]) for pfn, tab in report.pinned]
+    ops = [mmuext_op_t(cmd=_PIN_CMD[tab], mfn=int(p2m[pfn])) for pfn, tab in report.pinned]
     if not ops:
         return
     done = [0]
-    rc = machine.dom0.hypercall("mmuext_op", ops, len(ops), done, d.domain_id)
+    rc = xc.mmuext_op(machine, ops, domid, done)
     if rc < 0:
         raise RestoreError(f"Error: Restore failed: Xen refused to pin page table {done[0] + 1} of "
                            f"{len(ops)} ({errno_name(rc)}): the image's page tables are not valid")
 
 
-def _set_cr3(d, cr3_maddr: int) -> None:
-    """arch_set_info_guest: take the root-table reference for the restored CR3."""
-    from xenlab.xen.mm import new_guest_cr3
-    if cr3_maddr and not new_guest_cr3(d.vcpus[0], cr3_maddr >> 12):
-        raise RestoreError(f"Error: Restore failed: CR3 {cr3_maddr:#x} is not a valid root page table")
-
-
-def _load_context(machine, d, ctxt: bytes) -> int:
-    """DOM0_SETVCPUCONTEXT for vcpu 0; returns the start_info pfn (the suspend record in EDX)."""
+def _load_context(machine, domid: int, p2m, ctxt: bytes) -> int:
+    """DOM0_SETDOMAININFO for vcpu 0 with the image's context, its PFNs turned into the new MFNs
+    (Xen takes the root-table reference for CR3); returns the start_info pfn (the suspend record)."""
     f = struct.unpack(VCPU_GUEST_CONTEXT_FMT, ctxt)
     si_pfn = f[CTXT_EDX]
-    if si_pfn >= len(d.p2m):
+    if si_pfn >= len(p2m):
         raise RestoreError(f"Error: Restore failed: the suspend record pfn {si_pfn:#x} is out of range")
-    try:
-        from xenlab.xen.public.arch_x86_32 import trap_info
-        from xenlab.xen.traps import arch
-    except ImportError:                                 # the CPU chapter is not there: nothing to load
-        return si_pfn
-    a = arch(d.vcpus[0])
     raw = f[CTXT_TRAPS]
-    a.trap_ctxt = [trap_info(*struct.unpack_from("<BBHI", raw, 8 * i)) for i in range(256)]
-    a.kernel_ss, a.kernel_sp = f[CTXT_KERNEL_SS], f[CTXT_KERNEL_SS + 1]
-    a.ctrlreg = list(f[CTXT_CTRLREG:CTXT_CTRLREG + 8])
+    traps = [trap_info(*struct.unpack_from("<BBHI", raw, 8 * i)) for i in range(256)]
+    ctrlreg = list(f[CTXT_CTRLREG:CTXT_CTRLREG + 8])
     if f[CTXT_CR3]:
-        a.ctrlreg[3] = d.p2m[f[CTXT_CR3] >> 12] << 12                  # PFN -> the new MFN
-        _set_cr3(d, a.ctrlreg[3])
-    (a.event_callback_cs, a.event_callback_eip, a.failsafe_callback_cs,
-     a.failsafe_callback_eip) = f[CTXT_CALLBACKS:CTXT_CALLBACKS + 4]
+        ctrlreg[3] = int(p2m[f[CTXT_CR3] >> 12]) << 12                  # PFN -> the new MFN
+    user = f[2:27]                                     # struct cpu_user_regs, after the FPU area and flags
+    regs = cpu_user_regs(ebx=user[0], ecx=user[1], edx=int(p2m[si_pfn]), esi=user[3], edi=user[4],
+                         ebp=user[5], eax=user[6], eip=user[9], cs=user[10], eflags=user[13], esp=user[14],
+                         ss=user[15], es=user[17], ds=user[19], fs=user[21], gs=user[23])
+    cb = f[CTXT_CALLBACKS:CTXT_CALLBACKS + 4]
+    c = vcpu_guest_context(flags=f[1], user_regs=regs,
+                           trap_ctxt=[t for t in traps if t.address], kernel_ss=f[CTXT_KERNEL_SS],
+                           kernel_sp=f[CTXT_KERNEL_SS + 1], ctrlreg=ctrlreg, event_callback_cs=cb[0],
+                           event_callback_eip=cb[1], failsafe_callback_cs=cb[2], failsafe_callback_eip=cb[3],
+                           vm_assist=f[CTXT_VM_ASSIST])
+    rc = xc.set_vcpu_context(machine, domid, 0, c)
+    if rc < 0:
+        raise _fail("toolstack2.restore.context_refused", errno=errno_name(rc), cr3=ctrlreg[3])
     return si_pfn
 
 
-def _patch_start_info(machine, d, si_pfn: int) -> start_info:
-    """xc_linux_restore's start_info rewrite: the guest left console/store as pfns before suspending."""
-    mfn = d.p2m[si_pfn]
-    info = start_info.unpack(machine.memory.read_bytes(mfn << 12, 1104))
-    console_pfn, store_pfn = info.console_mfn, info.store_mfn
-    info = replace(info, nr_pages=len(d.p2m), shared_info=d.shared_info_mfn << 12, flags=0,
-                   console_mfn=d.p2m[console_pfn] if console_pfn < len(d.p2m) else 0,
-                   store_mfn=d.p2m[store_pfn] if 0 < store_pfn < len(d.p2m) else 0)
-    d.start_info_mfn = mfn
-    d.console_mfn, d.store_mfn = info.console_mfn, info.store_mfn
-    return info
+def _patch_start_info(machine, domid: int, p2m, si_pfn: int) -> start_info:
+    """xc_linux_restore's start_info rewrite, through a mapping: the guest left console/store as pfns."""
+    info = xc.domain_getinfo(machine, domid)
+    with xc.map_foreign_batch(machine, domid, [int(p2m[si_pfn])]) as page:
+        old = start_info.unpack(page.read(0, 0, 1104))
+    console_pfn, store_pfn = old.console_mfn, old.store_mfn
+    return replace(old, nr_pages=len(p2m), shared_info=info.shared_info_frame << 12, flags=0,
+                   console_mfn=int(p2m[console_pfn]) if console_pfn < len(p2m) else 0,
+                   store_mfn=int(p2m[store_pfn]) if 0 < store_pfn < len(p2m) else 0)
+
+
+def _write_start_info(machine, domid: int, mfn: int, info: start_info) -> None:
+    with xc.map_foreign_batch(machine, domid, [mfn], writable=True) as page:
+        page.write(0, 0, info.pack())
 
 
 def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
@@ -405,45 +432,56 @@ def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
     source.seek(begin)
     reader = StreamReader(source)
     config = read_header(reader)
-    d = _create_container(machine, config, domid)
-    report = RestoreReport(config.name, d.domain_id, len(d.p2m))
+    d, p2m = _create_container(machine, config, domid)
+    domid = d.domain_id
+    report = RestoreReport(config.name, domid, len(p2m))
     try:
-        ctxt = xc_linux_restore(machine, d, reader, report)
-        _repin(machine, d, report)
-        si_pfn = _load_context(machine, d, ctxt)
-        info = _patch_start_info(machine, d, si_pfn)
+        ctxt = xc_linux_restore(machine, domid, p2m, reader, report)
+        _repin(machine, domid, p2m, report)
+        si_pfn = _load_context(machine, domid, p2m, ctxt)
+        info = _patch_start_info(machine, domid, p2m, si_pfn)
     except Exception:
-        machine.domain_destroy(d)
+        dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(domid))
         raise
     del index
     report.bytes = reader.offset
-    alloc = ev.evtchn_alloc_unbound(dom=d.domain_id, remote_dom=0)
+    si_mfn = int(p2m[si_pfn])
+    # xend's record of the domain: where its start_info, console and store pages now are.
+    d.start_info_mfn, d.console_mfn, d.store_mfn = si_mfn, info.console_mfn, info.store_mfn
+    alloc = ev.evtchn_alloc_unbound(dom=domid, remote_dom=0)
     machine.dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_alloc_unbound, alloc))
     d.console_port = alloc.port
     info = replace(info, console_evtchn=alloc.port)
-    if d.store_mfn > 0:                                 # completeRestore: XS_INTRODUCE, the domain's home
-        store_port = machine.xend.xenstored.introduce(d, d.store_mfn)
+    if info.store_mfn > 0:                              # completeRestore: XS_INTRODUCE, the domain's home
+        store_port = machine.xend.xenstored.introduce(d, info.store_mfn)
         if store_port > 0:
             d.store_port = store_port
             info = replace(info, store_evtchn=store_port)
-    write_start_info(machine, d, info)
+    _write_start_info(machine, domid, si_mfn, info)
     machine.xend.consoled.attach(d, alloc.port)
     if getattr(d, "xs", None) is not None:
         machine.xend.xenstored.write_domain_home(d, alloc.port, d.store_port)
-    from xenlab.guest import make_kernel
-    from xenlab.guest.suspend import resume
-    d.kernel = make_kernel(d)
-    if d.kind == "pv" and d.vcpus[0].cr3:
-        from xenlab.guest.mm import GuestMM
-        d.kernel.mm = GuestMM.from_restored(d)          # the kernel's view of the tables it had
+    _resume_guest(d, p2m)
     for hook in machine.xend.on_create:
         hook(d)
+    from xenlab.guest.suspend import resume
     resume(d.kernel)
-    machine.xend.configs[d.domain_id] = config
-    machine.trace.emit("DOM", "restore", domid=d.domain_id, name=d.name, pages=report.pages)
+    machine.xend.configs[domid] = config
+    machine.trace.emit("DOM", "restore", domid=domid, name=d.name, pages=report.pages)
     if not paused:
-        dom0_op(machine, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(d.domain_id))
+        dom0_op(machine, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(domid))
     return d, report
+
+
+def _resume_guest(d, p2m) -> None:
+    """The guest kernel wakes in its restored memory: it finds its P2M (the table xc_linux_restore
+    writes into the guest's P2M frames; the model's guest keeps it as a list, so it is handed over
+    here) and its page tables from CR3. What the guest does, not the toolstack's business."""
+    from xenlab.guest import make_kernel
+    from xenlab.guest.mm import GuestMM
+    d.p2m = [int(m) for m in p2m]
+    d.kernel = make_kernel(d)
+    d.kernel.mm = GuestMM.from_restored(d)          # the kernel's view of the tables it had
 
 
 def _register_xm() -> None:

@@ -20,9 +20,21 @@ iterations over the log-dirty bitmap (xen/shadow.py); ``precopy_should_stop`` is
 ``xm save`` and migration go through checkpoint.py, which checks the target before the guest is
 suspended and resumes the guest when a save fails after it (``save_domain`` alone does not).
 
+The saver reaches Xen only through dom0's hypercalls (toolstack/xc.py, libxc's calls), in the order
+xc_linux_save makes them: DOM0_GETDOMAININFO and DOM0_GETVCPUCONTEXT (checks), the P2M, log-dirty
+mode through DOM0_SHADOW_CONTROL (ENABLE_LOGDIRTY, PEEK, CLEAN, OFF), xend's suspend (checked with
+DOM0_GETDOMAININFO) and DOM0_GETVCPUCONTEXT of the stopped vcpu, then per batch a privcmd mapping of
+the batch's frames (``mmu_update`` with ``foreigndom`` = the guest, read-only: dom0/privcmd.py) and
+DOM0_GETPAGEFRAMEINFO2 for their page types; the shared_info page through a mapping at the end.
+
 Simplifications:
-- The guest's P2M table is a Python list (``d.p2m``), not frames of guest memory, so the P2M frame
-  list carries 0xFFFFFFFF entries unless the guest names its P2M frames (``d.p2m_frame_pfns``).
+- The guest's P2M is a Python list in the model's guest kernel, not frames of guest memory, so the
+  saver cannot map it as 3.0.0 does (shared_info's pfn_to_mfn_frame_list_list). It rebuilds it from
+  the domain's frames (DOM0_GETMEMLIST) and the read-only M2P (the table every PV kernel reads),
+  which gives the same table; the P2M frame list in the image carries 0xFFFFFFFF entries.
+- max_pfn comes from the domain's config (what the builder gave it), not from shared_info's
+  ``arch.max_pfn``, which the model's guest does not fill in.
+- The M2P is read as the array Xen keeps (``privcmd.machphys``), not through mapped M2P frames.
 - Without page tables in the guest (no CR3), the model does not refuse the save, as xc_linux_save
   does ("not in a valid Linux guest OS state").
 - The model's log-dirty mode sees the guest's own writes only (xen/shadow.py). Xen's writes into a
@@ -54,11 +66,13 @@ import numpy as np
 
 from xenlab.hw.memory import PAGE_SIZE
 from xenlab.toolstack.sxp import dumps, to_sxp
-from xenlab.toolstack.xend import ToolstackError, dom0_op
-from xenlab.xen.page_alloc import (PGT_l1_page_table, PGT_l2_page_table, PGT_l3_page_table, PGT_l4_page_table,
-                                   PGT_pinned, PGT_type_mask)
+from xenlab.dom0 import privcmd
+from xenlab.i18n import t
+from xenlab.toolstack import xc
+from xenlab.toolstack.xc import ToolstackError, dom0_op
 from xenlab.xen.public import dom0_ops as D
-from xenlab.xen.shadow import bitmap_buffer, bitmap_to_bools
+from xenlab.xen.public.memory import INVALID_P2M_ENTRY
+from xenlab.xen.public.xen import SHUTDOWN_suspend
 
 SIGNATURE = b"LinuxGuestRecord"
 MAX_BATCH_SIZE = 1024
@@ -71,7 +85,6 @@ BURST_BUDGET = 100 * 1024    # bytes per burst
 STOP_PAGES = 50              # "sent_this_iter + skip_this_iter < 50"
 WIRE_MBIT = 1000             # switched Gigabit Ethernet, as in NSDI'05's testbed: 3.0.0's unthrottled speed
 PRECOPY_ALGORITHMS = ("adaptive", "3.0.0")
-INVALID_P2M_ENTRY = 0xFFFFFFFF
 VCPU_GUEST_CONTEXT_FMT = "<512sI" + "7IHHIHBBIIHHHHHHHHHH" + "2048s" + "2I" + "16II" + "2I" + "8I" + "8I" + "4I" + "I"
 VCPU_GUEST_CONTEXT_SIZE = struct.calcsize(VCPU_GUEST_CONTEXT_FMT)     # 2800 on x86_32 (3.0)
 CTXT_EDX, CTXT_TRAPS, CTXT_CR3 = 4, 27, 52   # user_regs.edx, trap_ctxt, ctrlreg[3] in the unpacked tuple
@@ -217,99 +230,130 @@ def write_all(sink, data) -> int:
     return total
 
 
-# -- page types and canonical page tables -----------------------------------------------------------------------
-_PGT_TO_TAB = {PGT_l1_page_table: D.L1TAB, PGT_l2_page_table: D.L2TAB,
-               PGT_l3_page_table: D.L3TAB, PGT_l4_page_table: D.L4TAB}
+# -- what the saver reads, all through dom0's hypercalls ----------------------------------------------------------
+def _bitmap_buffer(pages: int) -> bytearray:
+    """BITMAP_SIZE: the dirty bitmap rounded up to whole unsigned longs, as xc_linux_save allocates it."""
+    return bytearray(((pages + 31) // 32) * 4)
 
 
-def pfn_types(machine, mfns: np.ndarray) -> np.ndarray:
-    """get_pfn_type_batch: the LxTAB tag (and LPINTAB) of each frame, from the frame table."""
-    ti = machine.frame_table.type_info[mfns]
-    tags = np.zeros(len(mfns), dtype=np.uint32)
-    for pgt, tab in _PGT_TO_TAB.items():
-        tags[(ti & PGT_type_mask) == pgt] = tab
-    tags[(tags != 0) & ((ti & PGT_pinned) != 0)] |= D.LPINTAB
-    return tags
+def _bitmap_to_bools(bitmap, pages: int) -> np.ndarray:
+    """test_bit over the bitmap Xen filled: one bool per pfn."""
+    return np.unpackbits(np.frombuffer(bytes(bitmap), dtype=np.uint8), bitorder="little", count=pages).astype(bool)
 
 
-def canonicalize_pagetable(machine, d, tab: int, page: np.ndarray, to_pfn: bool) -> np.ndarray:
-    """Rewrite every present entry's frame MFN->PFN (save) or PFN->MFN (restore, ``to_pfn=False``)."""
-    pae = machine.paging == "pae"
+def read_p2m(machine, domid: int, max_pfn: int) -> np.ndarray:
+    """The guest's pfn -> mfn table as the saver sees it: the domain's frames (DOM0_GETMEMLIST), each
+    placed at the pfn the read-only M2P gives it; pfns with no frame (ballooned out) are invalid."""
+    mfns = np.asarray(xc.get_pfn_list(machine, domid, max_pfn), dtype=np.int64)
+    m2p = privcmd.machphys(machine)
+    p2m = np.full(max_pfn, INVALID_P2M_ENTRY, dtype=np.int64)
+    if mfns.size:
+        pfns = m2p[mfns].astype(np.int64)
+        ok = pfns < max_pfn
+        p2m[pfns[ok]] = mfns[ok]
+    return p2m
+
+
+def read_frames(machine, domid: int, mfns) -> tuple[np.ndarray, np.ndarray]:
+    """Map ``mfns`` read-only (at most MAX_BATCH_SIZE at a time), copy their bytes, unmap.
+    Returns (pages, refused) where refused marks frames Xen would not map."""
+    mfns = np.asarray(mfns, dtype=np.int64)
+    pages = np.zeros((mfns.size, PAGE_SIZE), dtype=np.uint8)
+    refused = np.zeros(mfns.size, dtype=bool)
+    for i in range(0, mfns.size, MAX_BATCH_SIZE):
+        with xc.map_foreign_batch(machine, domid, mfns[i:i + MAX_BATCH_SIZE].tolist()) as region:
+            pages[i:i + region.n] = region.read_pages()
+            refused[i:i + region.n] = region.err
+    return pages, refused
+
+
+def canonicalize_pagetable(paging: str, hv_start: int, tab: int, page: np.ndarray, p2m: np.ndarray,
+                           to_pfn: bool, m2p: np.ndarray | None = None) -> np.ndarray:
+    """Rewrite every present entry's frame MFN->PFN (save, with the M2P) or PFN->MFN (restore,
+    ``to_pfn=False``). An MFN that is not the guest's own frame is zapped to pfn 0 (a "PT race")."""
+    pae = paging == "pae"
     entries = page.view(np.uint64 if pae else np.uint32).copy()
     if not pae and tab == D.L2TAB and to_pfn:
-        entries[machine.hypervisor_virt_start >> L2_PAGETABLE_SHIFT:] = 0      # Xen's own slots
+        entries[hv_start >> L2_PAGETABLE_SHIFT:] = 0      # Xen's own slots
     present = (entries & PTE_PRESENT) != 0
-    frames = (entries[present].astype(np.uint64) >> np.uint64(12)) & np.uint64(0xFFFFFFF)
+    frames = ((entries[present].astype(np.uint64) >> np.uint64(12)) & np.uint64(0xFFFFFFF)).astype(np.int64)
     if to_pfn:
-        m2p = machine.m2p[frames.astype(np.int64)].astype(np.int64)
-        p2m = np.asarray(d.p2m, dtype=np.int64)
-        ok = (m2p < len(p2m)) & (p2m[np.minimum(m2p, len(p2m) - 1)] == frames.astype(np.int64))
-        new = np.where(ok, m2p, 0)                 # not the guest's own frame: zap it (a "PT race")
+        inrange = frames < len(m2p)
+        pfn = np.where(inrange, m2p[np.minimum(frames, len(m2p) - 1)].astype(np.int64), INVALID_P2M_ENTRY)
+        ok = inrange & (pfn < len(p2m)) & (p2m[np.minimum(pfn, len(p2m) - 1)] == frames)
+        new = np.where(ok, pfn, 0)
     else:
-        p2m = np.asarray(d.p2m, dtype=np.int64)
-        new = p2m[np.minimum(frames.astype(np.int64), len(p2m) - 1)]
+        new = p2m[np.minimum(frames, len(p2m) - 1)]
     keep = entries[present] & entries.dtype.type(~(0xFFFFFFF << 12) & (0xFFFFFFFFFFFFFFFF if pae else 0xFFFFFFFF))
     entries[present] = keep | (new.astype(entries.dtype) << entries.dtype.type(12))
     return entries.view(np.uint8)
 
 
 # -- vcpu context --------------------------------------------------------------------------------------------
-def pack_vcpu_context(d, v) -> bytes:
-    """struct vcpu_guest_context (x86_32, 3.0) of vcpu ``v``, with machine frame numbers as in Xen."""
-    from xenlab.xen.public.arch_x86_32 import FLAT_KERNEL_CS, FLAT_KERNEL_DS
-    arch = getattr(v, "arch", None)
+def pack_vcpu_context(c) -> bytes:
+    """struct vcpu_guest_context (x86_32, 3.0) as DOM0_GETVCPUCONTEXT gave it (machine frame numbers)."""
     traps = bytearray(2048)
-    ctrlreg = [0] * 8
-    callbacks = [0, 0, 0, 0]
-    kernel_ss = kernel_sp = 0
-    if arch is not None:
-        for i, t in enumerate(arch.trap_ctxt[:256]):
-            struct.pack_into("<BBHI", traps, 8 * i, t.vector & 0xFF, t.flags & 0xFF, t.cs & 0xFFFF, t.address & 0xFFFFFFFF)
-        ctrlreg = [int(x) & 0xFFFFFFFF for x in arch.ctrlreg[:8]]
-        callbacks = [arch.event_callback_cs, arch.event_callback_eip, arch.failsafe_callback_cs,
-                     arch.failsafe_callback_eip]
-        kernel_ss, kernel_sp = arch.kernel_ss, arch.kernel_sp
-    if not ctrlreg[3]:
-        ctrlreg[3] = int(getattr(v, "cr3", 0) or 0) & 0xFFFFFFFF       # guest/mm.py keeps CR3 on the vcpu
-    edx = d.start_info_mfn                            # the suspend record: start_info's MFN (3.0)
-    user_regs = (0, 0, edx, 0, 0, 0, 0,               # ebx ecx edx esi edi ebp eax
-                 0, 0, 0, FLAT_KERNEL_CS, 0, 0,       # error_code entry_vector eip cs saved_upcall_mask pad
-                 0x200, 0,                            # eflags (IF) esp
-                 FLAT_KERNEL_DS, 0, FLAT_KERNEL_DS, 0, FLAT_KERNEL_DS, 0, 0, 0, 0, 0)   # ss es ds fs gs
-    return struct.pack(VCPU_GUEST_CONTEXT_FMT, b"\0" * 512, VGCF_IN_KERNEL, *user_regs, bytes(traps),
-                       0, 0, *([0] * 16), 0, kernel_ss, kernel_sp, *ctrlreg, *([0] * 8), *callbacks,
-                       getattr(d, "vm_assist", 0))
+    for t in c.trap_ctxt:
+        if 0 <= t.vector < 256:
+            struct.pack_into("<BBHI", traps, 8 * t.vector, t.vector & 0xFF, t.flags & 0xFF, t.cs & 0xFFFF,
+                             t.address & 0xFFFFFFFF)
+    ctrlreg = [int(x) & 0xFFFFFFFF for x in (list(c.ctrlreg) + [0] * 8)[:8]]
+    r = c.user_regs
+    user_regs = (r.ebx, r.ecx, r.edx, r.esi, r.edi, r.ebp, r.eax,
+                 0, 0, r.eip, r.cs, 0, 0,                 # error_code entry_vector eip cs saved_upcall_mask pad
+                 r.eflags, r.esp,
+                 r.ss, 0, r.es, 0, r.ds, 0, r.fs, 0, r.gs, 0)
+    user_regs = tuple(int(x) & (0xFFFF if i in (10, 15, 17, 19, 21, 23) else 0xFFFFFFFF)
+                      for i, x in enumerate(user_regs))
+    return struct.pack(VCPU_GUEST_CONTEXT_FMT, b"\0" * 512, c.flags, *user_regs, bytes(traps),
+                       c.ldt_base, c.ldt_ents, *(list(c.gdt_frames) + [0] * 16)[:16], c.gdt_ents,
+                       c.kernel_ss, c.kernel_sp, *ctrlreg, *([0] * 8), c.event_callback_cs,
+                       c.event_callback_eip, c.failsafe_callback_cs, c.failsafe_callback_eip, c.vm_assist)
 
 
-def canonical_context(machine, d, raw: bytes) -> bytes:
-    """Replace EDX's and CR3's MFNs by PFNs (translate_mfn_to_pfn); the model has no GDT frames."""
+def canonical_context(m2p: np.ndarray, p2m: np.ndarray, raw: bytes) -> bytes:
+    """translate_mfn_to_pfn on EDX (the suspend record) and CR3; refuses an MFN not in the guest's map."""
     fields_ = list(struct.unpack(VCPU_GUEST_CONTEXT_FMT, raw))
-    fields_[CTXT_EDX] = int(machine.m2p[fields_[CTXT_EDX]])
+
+    def to_pfn(mfn: int, what: str) -> int:
+        pfn = int(m2p[mfn]) if 0 <= mfn < len(m2p) else INVALID_P2M_ENTRY
+        if pfn >= len(p2m) or p2m[pfn] != mfn:
+            raise ToolstackError("Error: " + t("toolstack2.save.not_own_frame", what=what, mfn=mfn))
+        return pfn
+    fields_[CTXT_EDX] = to_pfn(fields_[CTXT_EDX], "the suspend record")
     cr3 = fields_[CTXT_CR3]
     if cr3:
-        fields_[CTXT_CR3] = int(machine.m2p[cr3 >> 12]) << 12
+        fields_[CTXT_CR3] = to_pfn(cr3 >> 12, "CR3") << 12
     return struct.pack(VCPU_GUEST_CONTEXT_FMT, *fields_)
 
 
 # -- xc_linux_save ------------------------------------------------------------------------------------------------
-def _shadow(machine, d, op: int, pages: int = 0):
-    sc = D.dom0_shadow_control(domain=d.domain_id, op=op, pages=pages,
-                               dirty_bitmap=bitmap_buffer(pages) if pages else None)
-    rc = dom0_op(machine, D.DOM0_SHADOW_CONTROL, sc)
-    if rc < 0:
-        raise ToolstackError(f"DOM0_SHADOW_CONTROL op {op} failed ({rc})")
-    return (bitmap_to_bools(sc.dirty_bitmap, pages) if pages else None), sc.stats
+def _shadow(machine, domid: int, op: int, pages: int = 0):
+    bitmap = _bitmap_buffer(pages) if pages else None
+    try:
+        sc = xc.shadow_control(machine, domid, op, bitmap, pages)
+    except ToolstackError as exc:
+        raise ToolstackError(f"DOM0_SHADOW_CONTROL op {op} failed ({exc})") from None
+    return (_bitmap_to_bools(sc.dirty_bitmap, pages) if pages else None), sc.stats
+
+
+def _suspended(info) -> bool:
+    return bool(info.flags & D.DOMFLAGS_SHUTDOWN) and \
+        (info.flags >> D.DOMFLAGS_SHUTDOWNSHIFT) & D.DOMFLAGS_SHUTDOWNMASK == SHUTDOWN_suspend
 
 
 def suspend_domain(machine, d) -> None:
-    """xend's suspend callback: ask the guest, then check it shut down with SHUTDOWN_suspend."""
+    """xend's suspend callback: ask the guest, then check (DOM0_GETDOMAININFO) that it shut down
+    with SHUTDOWN_suspend."""
     from xenlab.guest.suspend import request_suspend
     if d.kind != "pv" or not hasattr(d.kernel, "contexts"):
         raise ToolstackError(f"Error: domain {d.name} cannot be suspended (only PV guests save in 3.0)")
-    if not d.is_shutdown:
+    info = xc.domain_getinfo(machine, d.domain_id)
+    if info is not None and not info.flags & D.DOMFLAGS_SHUTDOWN:
         request_suspend(d.kernel)
     machine.do_softirqs()
-    if not (d.is_shutdown and d.shutdown_reason == "suspend"):
+    info = xc.domain_getinfo(machine, d.domain_id)
+    if info is None or not _suspended(info):
         raise ToolstackError(f"Error: Domain appears not to have suspended ({d.name})")
 
 
@@ -317,6 +361,12 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
                   max_factor: int = 0, adaptive: bool = True, stop_rule=None,
                   algorithm: str = "adaptive") -> SaveReport:
     """Write ``d``'s memory and state into ``sink``; live mode pre-copies while the guest runs.
+
+    Xen is reached only through dom0's hypercalls (toolstack/xc.py): DOM0_GETDOMAININFO,
+    DOM0_GETMEMLIST and the read-only M2P for the P2M, DOM0_SHADOW_CONTROL for log-dirty mode,
+    DOM0_GETPAGEFRAMEINFO2 for page types, privcmd mappings (mmu_update with foreigndom) for the
+    bytes, DOM0_GETVCPUCONTEXT for vcpu 0. ``d`` names the domain (its id and name) and its guest
+    kernel, whom xend asks to suspend.
 
     ``stop_rule`` replaces precopy_should_stop (same arguments; a true value ends the pre-copy), so
     an exercise can drive the real loop with a student's rule. ``algorithm`` is "adaptive" (NSDI'05
@@ -331,9 +381,16 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
     stop_rule = stop_rule or (precopy_should_stop if algorithm == "adaptive" else precopy_should_stop_300)
     max_iters = max_iters or DEF_MAX_ITERS
     max_factor = max_factor or DEF_MAX_FACTOR
+    domid = d.domain_id
     out = StreamWriter(sink)
-    p2m = np.asarray(d.p2m, dtype=np.int64)
-    max_pfn = len(p2m)
+    info = xc.domain_getinfo(machine, domid)
+    if info is None:
+        raise ToolstackError(f"Error: domain {domid} does not exist")
+    xc.get_vcpu_context(machine, domid, 0)     # :646, "Could not get vcpu context" (checked up front)
+    config = machine.xend.configs.get(domid, d.config)
+    max_pfn = config.memory << 8
+    m2p = privcmd.machphys(machine)
+    p2m = read_p2m(machine, domid, max_pfn)
     report = SaveReport(d.name, max_pfn, live, started_at=machine.now)
     link_rate = link.rate_mbit if link else START_MBIT_RATE
 
@@ -341,14 +398,15 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
         if link is not None:
             machine.run(machine.now + link.ns_for(nbytes))
 
-    frame_list = getattr(d, "p2m_frame_pfns", None) or [INVALID_P2M_ENTRY] * ((max_pfn + 1023) // 1024)
+    frame_list = [INVALID_P2M_ENTRY] * ((max_pfn + 1023) // 1024)
     n = out.write(struct.pack("<I", max_pfn) + struct.pack(f"<{len(frame_list)}I", *frame_list))
     spend(n)
     if live:
-        _shadow(machine, d, D.DOM0_SHADOW_CONTROL_OP_ENABLE_LOGDIRTY)
+        _shadow(machine, domid, D.DOM0_SHADOW_CONTROL_OP_ENABLE_LOGDIRTY)
         last_iter = False
     else:
         suspend_domain(machine, d)
+        ctxt = xc.get_vcpu_context(machine, domid, 0)    # suspend_and_state: the context once it stopped
         report.suspended_at = machine.now
         last_iter = True
     order = scan_order(max_pfn)
@@ -358,7 +416,7 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
     sent_sums = np.zeros(max_pfn, dtype=np.uint64)
     stats_at = machine.now
     fixups = 0
-    frames = machine.memory.data.reshape(-1, PAGE_SIZE)
+    paging, hv_start = machine.paging, machine.hypervisor_virt_start
     while True:
         iteration += 1
         it = Iteration(iteration, machine.now, rate_mbit=link.rate_mbit if link else 0, last=last_iter,
@@ -366,9 +424,9 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
         N = 0
         while N < max_pfn:
             if not last_iter:
-                to_skip, _ = _shadow(machine, d, D.DOM0_SHADOW_CONTROL_OP_PEEK, max_pfn)
+                to_skip, _ = _shadow(machine, domid, D.DOM0_SHADOW_CONTROL_OP_PEEK, max_pfn)
             rest = order[N:]
-            want = (to_send[rest] & ~to_skip[rest]) | (to_send[rest] & last_iter)
+            want = ((to_send[rest] & ~to_skip[rest]) | (to_send[rest] & last_iter)) & (p2m[rest] != INVALID_P2M_ENTRY)
             pos = np.flatnonzero(want)[:MAX_BATCH_SIZE]
             end = N + (int(pos[-1]) + 1 if pos.size == MAX_BATCH_SIZE else len(rest))
             if not last_iter:
@@ -379,15 +437,18 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
                 continue
             pfns = rest[pos]
             mfns = p2m[pfns]
-            tags = pfn_types(machine, mfns)
-            pages = frames[mfns].copy()
-            sent_sums[pfns] = page_sums(pages)
-            for j in np.flatnonzero(tags & D.LTABTYPE_MASK):
+            pages, refused = read_frames(machine, domid, mfns)                 # :932 map the batch
+            tags = (np.asarray(xc.get_pfn_type_batch(machine, domid, mfns.tolist()), dtype=np.int64)
+                    & D.LTAB_MASK).astype(np.uint32)                           # :938 its page types
+            tags[refused] = D.XTAB
+            real = tags != D.XTAB
+            sent_sums[pfns[real]] = page_sums(pages[real])
+            for j in np.flatnonzero(real & ((tags & D.LTABTYPE_MASK) != 0)):
                 tab = int(tags[j]) & D.LTABTYPE_MASK
-                pages[j] = canonicalize_pagetable(machine, d, tab, pages[j], to_pfn=True)
+                pages[j] = canonicalize_pagetable(paging, hv_start, tab, pages[j], p2m, True, m2p)
             nbytes = out.write(struct.pack("<i", pfns.size) + (tags | pfns.astype(np.uint32)).astype("<u4").tobytes()
-                               + pages.tobytes())
-            it.sent += int(pfns.size)
+                               + pages[real].tobytes())
+            it.sent += int(real.sum())
             it.bytes += nbytes
             spend(nbytes)
         it.end_ns = machine.now
@@ -396,16 +457,20 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
         if last_iter:
             break
         reason = stop_rule(iteration, it.sent, sent_last_iter, it.skipped, total_sent, max_pfn,
-                                     link.rate_mbit if link else link_rate, max_iters, max_factor)
+                           link.rate_mbit if link else link_rate, max_iters, max_factor)
         if reason:
             report.stop_reason = reason if isinstance(reason, str) else "stop rule"
             last_iter = True
             suspend_domain(machine, d)
+            ctxt = xc.get_vcpu_context(machine, domid, 0)
             report.suspended_at = machine.now
-        to_send, stats = _shadow(machine, d, D.DOM0_SHADOW_CONTROL_OP_CLEAN, max_pfn)
+        to_send, stats = _shadow(machine, domid, D.DOM0_SHADOW_CONTROL_OP_CLEAN, max_pfn)
         it.dirtied = stats.dirty_count
         if last_iter:                          # pages written behind the log-dirty mode: fix them up
-            changed = page_sums(frames[p2m]) != sent_sums
+            valid = p2m != INVALID_P2M_ENTRY
+            now_sums = np.zeros(max_pfn, dtype=np.uint64)
+            now_sums[valid] = page_sums(read_frames(machine, domid, p2m[valid])[0])
+            changed = now_sums != sent_sums
             fix = changed & ~to_send
             to_send |= changed
             fixups = int(fix.sum())
@@ -414,13 +479,14 @@ def xc_linux_save(machine, d, sink, *, live: bool = False, link: Link | None = N
         stats_at = machine.now
         sent_last_iter = it.sent
     # The end of the page phase, the unmapped pfns, vcpu 0's context and the shared_info page.
-    unmapped = np.flatnonzero(p2m < 0).astype("<u4")
+    unmapped = np.flatnonzero(p2m == INVALID_P2M_ENTRY).astype("<u4")
     tail = struct.pack("<i", 0) + struct.pack("<I", unmapped.size) + unmapped.tobytes()
-    tail += canonical_context(machine, d, pack_vcpu_context(d, d.vcpus[0]))
-    tail += machine.memory.read_bytes(d.shared_info_mfn << 12, PAGE_SIZE)
+    tail += canonical_context(m2p, p2m, pack_vcpu_context(ctxt))
+    with xc.map_foreign_batch(machine, domid, [info.shared_info_frame]) as shinfo:
+        tail += shinfo.read_pages()[0].tobytes()
     spend(out.write(tail))
     if live:
-        _shadow(machine, d, D.DOM0_SHADOW_CONTROL_OP_OFF)
+        _shadow(machine, domid, D.DOM0_SHADOW_CONTROL_OP_OFF)
     report.finished_at = machine.now
     report.bytes = out.bytes
     if not report.stop_reason:

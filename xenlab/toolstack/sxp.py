@@ -15,7 +15,7 @@ import ast
 import re
 from dataclasses import fields
 
-from xenlab.xen.domain import DomainConfig
+from xenlab.toolstack.domain_config import DomainConfig
 
 _BARE = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')

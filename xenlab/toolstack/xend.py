@@ -13,24 +13,19 @@ from xenlab.dom0.console import ConsoleDaemon
 from xenlab.dom0.xenstored import Xenstored
 from xenlab.guest.workload import resolve as resolve_workload
 from xenlab.i18n import t
-from xenlab.xen.domain import DomainConfig, DomainCreateError
-from xenlab.xen.domain_build import build_domain, write_start_info
-from xenlab.xen.page_alloc import OutOfMemory
+from xenlab.toolstack.domain_config import DomainConfig, DomainCreateError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.errno import errno_name
-from xenlab.xen.timer import PRIO_DEFAULT
+from xenlab.hw.clock import PRIO_DEFAULT
+from xenlab.toolstack.devices import DeviceManager
+from xenlab.toolstack.errors import ConfigValueError, ToolstackError  # noqa: F401  (re-exported for xend's users)
+from xenlab.toolstack.xc import dom0_op, domain_getinfo, sched_id, write_foreign_page
+from xenlab.xen.public.sched_ctl import SCHED_NAMES as SCHED_NAMES_BY_ID
+from xenlab.xen.public.xen import SHUTDOWN_NAMES
 
 HVM_UNAVAILABLE = ("HVM guest support is unavailable: is VT/AMD-V supported by your CPU "
                    "and enabled in your BIOS?")
-
-
-class ToolstackError(DomainCreateError):
-    """A toolstack operation failed; the message says which call and why."""
-
-
-def dom0_op(machine, cmd: int, u) -> int:
-    return machine.dom0.hypercall("dom0_op", D.dom0_op(cmd, u))
 
 
 def _check(rc: int, what: str) -> None:
@@ -53,7 +48,7 @@ def create_domain_from_config(machine, config: DomainConfig):
     nr_pages = config.memory << 8
     create = D.dom0_createdomain()
     _check(dom0_op(machine, D.DOM0_CREATEDOMAIN, create), "DOM0_CREATEDOMAIN")
-    d = machine.domains[create.domain]
+    d = machine.domain_record(create.domain)
     d.config, d.name, d.kind = config, config.name, config.kind
     try:
         _check(dom0_op(machine, D.DOM0_MAX_VCPUS, D.dom0_max_vcpus(d.domain_id, config.vcpus)), "DOM0_MAX_VCPUS")
@@ -68,12 +63,16 @@ def create_domain_from_config(machine, config: DomainConfig):
         # weight/cap are Credit's; pass them only when set, so another scheduler keeps its defaults.
         params = sched_params(machine, config)
         if params:
-            _check(dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, machine.scheduler.sched_id,
+            _check(dom0_op(machine, D.DOM0_ADJUSTDOM, D.dom0_adjustdom(d.domain_id, sched_id(machine),
                                                                        D.SCHED_INFO_PUT, params)),
                    f"DOM0_ADJUSTDOM {params}")
-        info = build_domain(machine, d, nr_pages)
-    except (OutOfMemory, ToolstackError) as exc:
-        machine.domain_destroy(d)
+        # The model's one domain-builder call (public/dom0_ops.py: DOM0_XENLAB_BUILDDOMAIN) where
+        # xc_linux_build would load a kernel image through memory_op, mmu_update and SETDOMAININFO.
+        build = D.dom0_builddomain(domain=d.domain_id, nr_pages=nr_pages)
+        _check(dom0_op(machine, D.DOM0_XENLAB_BUILDDOMAIN, build), "DOM0_XENLAB_BUILDDOMAIN")
+        info = build.info
+    except ToolstackError as exc:
+        dom0_op(machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id))
         raise ToolstackError(f"Error creating domain {config.name!r}: {exc}") from None
     if d.kind == "pv":
         # The console channel: allocated in the guest for dom0, bound by xenconsoled.
@@ -86,7 +85,7 @@ def create_domain_from_config(machine, config: DomainConfig):
         _check(store_port, "XS_INTRODUCE")
         d.store_port = store_port
         info = replace(info, console_evtchn=alloc.port, store_mfn=d.store_mfn, store_evtchn=store_port)
-        write_start_info(machine, d, info)
+        write_foreign_page(machine, d.domain_id, build.start_info_mfn, info.pack())
         machine.xend.xenstored.write_domain_home(d, alloc.port, store_port)
     machine._attach_kernel(d)
     for hook in machine.xend.on_create:
@@ -98,14 +97,6 @@ def create_domain_from_config(machine, config: DomainConfig):
 
 NR_CPUS = 32                       # Xen 3.0's x86 build (xen/include/asm-x86/config.h)
 MAX_MEMORY_MB = 64 << 10           # 36-bit physical addresses: all x86_32 Xen 3.0 (PAE) can address
-
-
-class ConfigValueError(ToolstackError):
-    """A config value that parses but cannot be honoured; ``key`` names the config key."""
-
-    def __init__(self, key: str, message: str):
-        self.key = key
-        super().__init__(message)
 
 
 def _digits(text: str) -> bool:
@@ -143,7 +134,7 @@ def parse_cpus(spec: str, nr_cpus: int) -> tuple[int, ...]:
 
 def scheduler_params(machine) -> dict:
     """The parameters this host's scheduler takes: DOM0_ADJUSTDOM(SCHED_INFO_GET) on Domain-0."""
-    get = D.dom0_adjustdom(0, machine.scheduler.sched_id, D.SCHED_INFO_GET)
+    get = D.dom0_adjustdom(0, sched_id(machine), D.SCHED_INFO_GET)
     return dict(get.params) if dom0_op(machine, D.DOM0_ADJUSTDOM, get) == 0 else {}
 
 
@@ -186,7 +177,7 @@ def check_config(machine, config, replacing=None) -> None:
     known = scheduler_params(machine)
     for param, value in config.sched_params.items():
         if param not in known:
-            raise ConfigValueError("sched", t("toolstack.config.sched_key", param=param, sched=machine.scheduler.opt_name,
+            raise ConfigValueError("sched", t("toolstack.config.sched_key", param=param, sched=SCHED_NAMES_BY_ID.get(sched_id(machine), "?"),
                                               known=", ".join(sorted(known))))
         if not (_plain_number(value) or isinstance(known[param], list) and isinstance(value, list)):
             raise ConfigValueError("sched", t("toolstack.config.sched_value", param=param, value=value))
@@ -217,7 +208,6 @@ class Xend:
         self._timer = machine.timers.init_timer("xend", self._act, None, 0, PRIO_DEFAULT)
         self._pending: list[int] = []
         machine.on_domain_shutdown.append(self._shutdown_seen)
-        from xenlab.toolstack.devices import DeviceManager
         self.devices = DeviceManager(self)   # disk = [...] and vif = [...]: vbd/vif set-up and teardown
 
     def _shutdown_seen(self, d) -> None:
@@ -229,10 +219,12 @@ class Xend:
     def _act(self, _data) -> None:
         pending, self._pending = self._pending, []
         for domid in pending:
-            d = self.machine.domains.get(domid)
-            if d is None or not d.is_shutdown:
+            info = domain_getinfo(self.machine, domid)         # DOM0_GETDOMAININFO, as xend polls it
+            if info is None or not info.flags & D.DOMFLAGS_SHUTDOWN:
                 continue
-            reason = d.shutdown_reason
+            code = (info.flags >> D.DOMFLAGS_SHUTDOWNSHIFT) & D.DOMFLAGS_SHUTDOWNMASK
+            reason = SHUTDOWN_NAMES.get(code, "?")
+            d = self.machine.domain_record(domid)
             if reason == "suspend":
                 continue                  # save/migrate picks it up
             action = getattr(d.config, f"on_{reason}", "destroy")
@@ -243,7 +235,7 @@ class Xend:
             if action == "rename-restart":
                 d.name = f"{d.name}-{domid}"
             else:
-                self.machine.domain_destroy(d)
+                dom0_op(self.machine, D.DOM0_DESTROYDOMAIN, D.dom0_domain(domid))
             if action in ("restart", "rename-restart"):
                 new = create_domain_from_config(self.machine, config)
                 new.restart_count = d.restart_count + 1

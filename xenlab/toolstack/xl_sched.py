@@ -22,7 +22,7 @@ Simplifications
 """
 from __future__ import annotations
 
-from xenlab.toolstack.xm import XmError, XmResult, command, find_domain
+from xenlab.toolstack.xm import XmError, XmResult, command, domain_infos, find_domain
 from xenlab.toolstack.xm_sched import adjustdom, schedctl
 
 CREDIT2_USAGE = "sched-credit2 [-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-r[=RLIMIT]]]"
@@ -94,7 +94,7 @@ def cmd_sched_credit2(machine, args) -> XmResult:
             raise XmError(f"Error: -w and -c need a domain (-d). Usage: xl {CREDIT2_USAGE}")
         ctl = schedctl(machine, "credit2", {})
         rows = [{"name": d.name, "domid": d.domain_id, **adjustdom(machine, d, "credit2")}
-                for d in machine.domains.values()]
+                for d in (machine.domain_record(i.domain) for i in domain_infos(machine))]
         lines = [f"Cpupool Pool-0: ratelimit={ctl['ratelimit_us']}us", CREDIT2_HEADER]
         lines += [CREDIT2_ROW % (r["name"], r["domid"], r["weight"], r["cap"]) for r in rows]
         return XmResult("sched-credit2", "\n".join(lines), rows)
@@ -140,7 +140,7 @@ def cmd_sched_rtds(machine, args) -> XmResult:
         if opts:
             raise XmError(f"Error: -v, -p, -b and -e need a domain (-d). Usage: xl {RTDS_USAGE}")
         rows = [{"name": d.name, "domid": d.domain_id, **adjustdom(machine, d, "rtds")}
-                for d in machine.domains.values()]
+                for d in (machine.domain_record(i.domain) for i in domain_infos(machine))]
         lines = ["Cpupool Pool-0: sched=RTDS", RTDS_DOM_HEADER]
         lines += [RTDS_DOM_ROW % (r["name"], r["domid"], r["period"], r["budget"], _yes(r["extratime"]))
                   for r in rows]

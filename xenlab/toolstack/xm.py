@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from xenlab.toolstack.config import KEYS, ConfigError, parse_config, parse_override, read_config_file
+from xenlab.toolstack.xc import domain_getinfo, sched_id
+from xenlab.xen.public.sched_ctl import SCHED_NAMES
 from xenlab.toolstack.xend import ConfigValueError, ToolstackError, dom0_op
-from xenlab.xen.domain import DomainCreateError
+from xenlab.toolstack.domain_config import DomainCreateError
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
 from xenlab.xen.public.xen import (SHUTDOWN_crash, SHUTDOWN_poweroff, SHUTDOWN_reboot, XENVER_capabilities,
@@ -84,8 +86,8 @@ def xm(machine, line: str, *, config: str | None = None) -> XmResult:
 
 def find_domain(machine, ident: str):
     """xm accepts a domain name or a numeric domid."""
-    if ident.isdigit() and int(ident) in machine.domains:
-        return machine.domains[int(ident)]
+    if ident.isdigit() and domain_getinfo(machine, int(ident)) is not None:   # DOM0_GETDOMAININFO
+        return machine.domain_record(int(ident))
     d = machine.domain_by_name(ident)
     if d is None:
         raise XmError(f"Error: Domain '{ident}' does not exist.")
@@ -183,7 +185,7 @@ def cmd_list(machine, args) -> XmResult:
         raise XmError("Error: 'xm list --long' (SXP output) is not modelled; use machine.domains[ID].dump()")
     rows = []
     for info in domain_infos(machine):
-        d = machine.domains[info.domain]
+        d = machine.domain_record(info.domain)
         if wanted and d.name not in wanted and str(d.domain_id) not in wanted:
             continue
         rows.append({"name": d.name, "id": info.domain, "mem": (info.tot_pages * 4096) >> 20,
@@ -236,7 +238,7 @@ def _request_shutdown(machine, args, reason: int, usage: str) -> XmResult:
     if any(f not in "waRH" for f in flags):
         raise XmError(f"Error: unknown option in {flags!r}. Usage: xm {usage}")
     if "a" in flags:
-        doms = [d for d in machine.domains.values() if d.domain_id != 0]
+        doms = [machine.domain_record(info.domain) for info in domain_infos(machine) if info.domain != 0]
     else:
         doms = [find_domain(machine, _one_domain(targets, usage))]
     names = {SHUTDOWN_poweroff: "poweroff", SHUTDOWN_reboot: "reboot"}
@@ -247,7 +249,7 @@ def _request_shutdown(machine, args, reason: int, usage: str) -> XmResult:
     if "w" in flags:
         ids = {d.domain_id for d in doms}
         deadline = machine.now + 10_000 * MS
-        while ids & set(machine.domains) and machine.step(deadline) is not None:
+        while ids & {info.domain for info in domain_infos(machine)} and machine.step(deadline) is not None:
             pass
     return XmResult(usage.split()[0], "", [{"name": d.name, "domid": d.domain_id} for d in doms])
 
@@ -290,7 +292,7 @@ def cmd_info(machine, args) -> XmResult:
     rows = {"nr_cpus": len(machine.cpus), "cpu_mhz": phys.cpu_khz // 1000,
             "total_memory": phys.total_pages >> 8, "free_memory": phys.free_pages >> 8,
             "xen_major": version >> 16, "xen_minor": version & 0xFFFF, "xen_extra": extra.extraversion,
-            "xen_caps": caps.info, "xen_scheduler": machine.scheduler.opt_name}
+            "xen_caps": caps.info, "xen_scheduler": SCHED_NAMES.get(sched_id(machine), "?")}
     text = "\n".join(f"{k:<20}: {v}" for k, v in rows.items())
     return XmResult("info", text, [rows])
 

@@ -15,24 +15,32 @@ argument')``.
 from __future__ import annotations
 
 from xenlab.toolstack.xend import dom0_op
-from xenlab.toolstack.xm import XmError, XmResult, command, find_domain
+from xenlab.toolstack.xm import XmError, XmResult, command, domain_infos, find_domain
 from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import errno as E
-from xenlab.xen.sched import get_scheduler
+from xenlab.xen.public.sched_ctl import SCHED_IDS, SCHED_NAMES
 
 MS = 1_000_000
 ERRNO_TEXT = {E.EINVAL: "Invalid argument", E.ESRCH: "No such process", E.EPERM: "Operation not permitted"}
 
 
+def running_scheduler(machine) -> str:
+    """DOM0_SCHED_ID: the name of the scheduler Xen runs."""
+    op = D.dom0_sched_id()
+    dom0_op(machine, D.DOM0_SCHED_ID, op)
+    return SCHED_NAMES.get(op.sched_id, str(op.sched_id))
+
+
 def _error(machine, rc: int, wanted: str) -> XmError:
     text = f"Error: ({-rc}, '{ERRNO_TEXT.get(-rc, E.errno_name(rc))}')"
-    if machine.scheduler.opt_name != wanted:
-        text += f" -- this machine runs sched={machine.scheduler.opt_name}, not {wanted}"
+    running = running_scheduler(machine)
+    if running != wanted:
+        text += f" -- this machine runs sched={running}, not {wanted}"
     return XmError(text)
 
 
 def _sched_id(name: str) -> int:
-    return get_scheduler(name).sched_id
+    return SCHED_IDS[name]
 
 
 def adjustdom(machine, d, sched: str, params: dict | None = None) -> dict:
@@ -146,7 +154,8 @@ def cmd_sched_sedf(machine, args) -> XmResult:
     if not rest:
         if opts:
             raise XmError(f"Error: no domain given. Usage: xm {SEDF_USAGE}")
-        rows = [_sedf_row(d, adjustdom(machine, d, "sedf")) for d in machine.domains.values()]
+        rows = [_sedf_row(d, adjustdom(machine, d, "sedf"))
+                for d in (machine.domain_record(i.domain) for i in domain_infos(machine))]
         return XmResult("sched-sedf", "\n".join([SEDF_HEADER] + [SEDF_ROW % tuple(r.values())[:7] for r in rows]),
                         rows)
     d = find_domain(machine, rest[0])

@@ -160,7 +160,7 @@ def student_inputs(price_fn, score_fn, table3: dict, bench: str = "OSDB-OLTP", p
     try:
         price = float(price_fn(table3["L-UP"]["null call"], table3["UML"]["null call"], 1))
     except NotImplementedError:
-        notes.append("mechanism_price: not written yet")
+        notes.append(t("perf.ex12.not_written", fn="mechanism_price"))
     units = dict(C.calibrate())
     if price is not None and price > 0:
         units["u_ptrace"] = price
@@ -173,7 +173,7 @@ def student_inputs(price_fn, score_fn, table3: dict, bench: str = "OSDB-OLTP", p
     try:
         score = float(score_fn(dict(mix), dict(table["L"]), dict(table[platform]), parts["L"]["compute"]))
     except NotImplementedError:
-        notes.append("relative_score: not written yet")
+        notes.append(t("perf.ex12.not_written", fn="relative_score"))
     model = P.predict(units)[bench][C.PLATFORMS.index(platform)]
     return price, score, model, "; ".join(notes)
 
@@ -182,8 +182,8 @@ def student_chart(price_fn, score_fn, table3: dict, bench: str = "OSDB-OLTP", pl
     """(text, PredictionChart) with the student's price and score plugged in (stubs are reported)."""
     price, score, model, notes = student_inputs(price_fn, score_fn, table3, bench, platform)
     lines = [f"u_ptrace: {price:.4g} us" if price is not None else "u_ptrace: -",
-             f"{bench} {platform}: {score:.3f} (model {model:.3f}, paper "
-             f"{relative()[bench][C.PLATFORMS.index(platform)]:.3f})" if score is not None else f"{bench} {platform}: -"]
+             t("perf.ex12.line", bench=bench, p=platform, score=score, model=model,
+               paper=relative()[bench][C.PLATFORMS.index(platform)]) if score is not None else f"{bench} {platform}: -"]
     if notes:
         lines.append(notes)
     units = {"u_ptrace": price} if price is not None and price > 0 else None

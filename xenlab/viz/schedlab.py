@@ -107,7 +107,7 @@ def sched_params(sched: str, values: dict) -> dict:
 
 
 def domain_configs(sched: str, specs) -> list:
-    from xenlab.xen.domain import DomainConfig
+    from xenlab.toolstack.domain_config import DomainConfig
     out = []
     for s in specs:
         v, key = s.values(sched), lab_key(sched)

@@ -228,6 +228,9 @@ def _getvcpucontext(machine, current, u) -> int:
     c.flags = VGCF_IN_KERNEL
     c.user_regs = cpu_user_regs(cs=FLAT_KERNEL_CS, ss=FLAT_KERNEL_SS, ds=FLAT_KERNEL_DS, es=FLAT_KERNEL_DS,
                                 eflags=0x200 | a.iopl << 12)
+    d = v.domain
+    if v.vcpu_id == 0 and d.is_shutdown and getattr(d, "shutdown_reason", None) == "suspend":
+        c.user_regs.edx = d.start_info_mfn        # HYPERVISOR_suspend(srec): the record's MFN in EDX
     c.trap_ctxt = [t for t in a.trap_ctxt if t.address]
     mm = getattr(v, "mm", None)
     c.gdt_frames, c.gdt_ents = (list(mm.gdt_frames), mm.gdt_ents) if mm is not None else ([], 0)
@@ -345,7 +348,63 @@ def _getmemlist(machine, current, u) -> int:
     return 0
 
 
-_TOOL_OPS = {D.DOM0_SETDOMAININFO: _setdomaininfo, D.DOM0_GETVCPUCONTEXT: _getvcpucontext,
+def _getpageframeinfo2(machine, current, u) -> int:
+    """arch/x86/dom0_ops.c:249 (3.0.0): tag each frame of ``array`` with its page-table type.
+
+    -ESRCH for no such domain, -E2BIG above 1024 frames, -EINVAL when the array cannot be read or
+    written (copy_from_user / copy_to_user failed). A frame that is not the domain's (or not a valid
+    frame at all) comes back | XTAB; a type the frame had once but no longer holds still counts, as
+    3.0.0 looks only at the type field (and PGT_pinned)."""
+    from xenlab.xen.mm_types import PGC_count_mask, PGT_pinned, PGT_type_mask
+    from xenlab.xen.page_alloc import PGT_l1_page_table, PGT_l2_page_table, PGT_l3_page_table, PGT_l4_page_table
+    if not isinstance(u, D.dom0_getpageframeinfo2):
+        return -E.EFAULT
+    d = machine.domains.get(u.domain) if _is_int(u.domain) else None
+    if d is None:
+        return -E.ESRCH
+    if not _is_int(u.num) or u.num < 0:
+        return -E.EINVAL
+    if u.num > 1024:
+        return -E.E2BIG
+    if not isinstance(u.array, list) or len(u.array) < u.num or not all(_is_int(x) and 0 <= x < 1 << 32
+                                                                          for x in u.array[:u.num]):
+        return -E.EINVAL
+    ft, nr = machine.frame_table, machine.memory.nr_frames
+    tags = {PGT_l1_page_table: D.L1TAB, PGT_l2_page_table: D.L2TAB, PGT_l3_page_table: D.L3TAB,
+            PGT_l4_page_table: D.L4TAB}
+    out = []
+    for mfn in u.array[:u.num]:
+        if mfn < nr and int(ft.owner[mfn]) == d.domain_id and int(ft.count_info[mfn]) & PGC_count_mask:   # get_page
+            ti = int(ft.type_info[mfn])
+            out.append(mfn | tags.get(ti & PGT_type_mask, 0) | (D.LPINTAB if ti & PGT_pinned else 0))
+        else:
+            out.append(mfn | D.XTAB)
+    u.array[:u.num] = out
+    return 0
+
+
+def _builddomain(machine, current, u) -> int:
+    """DOM0_XENLAB_BUILDDOMAIN (the model's, see public/dom0_ops.py): build a created, paused, still
+    empty domain. -ESRCH no such domain; -EINVAL a bad page count, no vcpus yet, not paused, or
+    already built (it has pages); -ENOMEM over max_pages or out of memory, with nothing kept."""
+    from xenlab.xen.domain_build import build_domain
+    from xenlab.xen.page_alloc import OutOfMemory
+    if not isinstance(u, D.dom0_builddomain):
+        return -E.EFAULT
+    d = machine.domains.get(u.domain) if _is_int(u.domain) else None
+    if d is None or d.domain_id == 0:
+        return -E.ESRCH
+    if not _is_int(u.nr_pages) or u.nr_pages <= 0 or not d.vcpus or not d.pause_count or d.tot_pages or d.p2m:
+        return -E.EINVAL
+    try:
+        info = build_domain(machine, d, u.nr_pages)
+    except OutOfMemory:
+        return -E.ENOMEM
+    u.start_info_mfn, u.console_mfn, u.store_mfn, u.info = d.start_info_mfn, d.console_mfn, d.store_mfn, info
+    return 0
+
+
+_TOOL_OPS = {D.DOM0_XENLAB_BUILDDOMAIN: _builddomain, D.DOM0_GETPAGEFRAMEINFO2: _getpageframeinfo2, D.DOM0_SETDOMAININFO: _setdomaininfo, D.DOM0_GETVCPUCONTEXT: _getvcpucontext,
              D.DOM0_GETVCPUINFO: _getvcpuinfo, D.DOM0_PINCPUDOMAIN: _pincpudomain,
              D.DOM0_GETDOMAININFOLIST: _getdomaininfolist, D.DOM0_SETTIME: _settime,
              D.DOM0_GETPAGEFRAMEINFO: _getpageframeinfo, D.DOM0_GETMEMLIST: _getmemlist}

@@ -26,7 +26,6 @@ Simplifications:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import Any
 
 from xenlab.xen.public.xen import SHUTDOWN_NAMES
@@ -38,9 +37,6 @@ RUNSTATE_blocked = 2
 RUNSTATE_offline = 3
 RUNSTATE_NAMES = ("running", "runnable", "blocked", "offline")
 
-ON_ACTIONS = ("destroy", "restart", "preserve", "rename-restart")
-
-
 class DomainState(enum.Enum):
     RUNNING = "running"      # at least one vcpu on a pCPU
     RUNNABLE = "runnable"    # ready, waiting for a pCPU (xm list shows neither r nor b: "------")
@@ -49,57 +45,6 @@ class DomainState(enum.Enum):
     SHUTDOWN = "shutdown"
     CRASHED = "crashed"
     DYING = "dying"
-
-
-class DomainCreateError(ValueError):
-    """A domain cannot be built as configured (no HVM support, no memory, bad parameters)."""
-
-
-@dataclass
-class DomainConfig:
-    """What ``xm create`` reads from a config file (X@RELEASE-3.0.0:tools/examples/xmexample1)."""
-    name: str
-    memory: int = 128                     # MiB (xm's default)
-    maxmem: int | None = None             # MiB; defaults to memory
-    vcpus: int = 1
-    kind: str = "pv"                      # "pv" (paravirtualised) or "hvm" (hardware-assisted)
-    kernel: str = "/boot/vmlinuz-2.6.16-xen"
-    ramdisk: str = ""
-    extra: str = ""                       # appended to the kernel command line
-    root: str = ""
-    workload: Any = "idle"                # a preset name or a guest.workload.Program
-    on_poweroff: str = "destroy"
-    on_reboot: str = "restart"
-    on_crash: str = "restart"
-    weight: int = 256                     # Credit scheduler weight
-    cap: int = 0                          # Credit cap, percent of one pCPU (0 = none)
-    sched_params: dict = field(default_factory=dict)   # other schedulers' parameters
-    cpus: str | None = None               # affinity, e.g. "0-1"
-    disk: list = field(default_factory=list)
-    vif: list = field(default_factory=list)
-
-    def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name or any(c.isspace() for c in self.name):
-            raise DomainCreateError(f"name must be a non-empty word, got {self.name!r}")
-        if self.kind not in ("pv", "hvm"):
-            raise DomainCreateError(f"kind must be 'pv' or 'hvm', got {self.kind!r}")
-        for key in ("memory", "vcpus"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise DomainCreateError(f"{key} must be a positive whole number, got {value!r}")
-        if self.vcpus > 32:
-            raise DomainCreateError(f"vcpus={self.vcpus}: Xen 3.0 allows at most 32 (MAX_VIRT_CPUS)")
-        if self.maxmem is None:
-            self.maxmem = self.memory
-        if self.maxmem < self.memory:
-            raise DomainCreateError(f"maxmem ({self.maxmem} MiB) is below memory ({self.memory} MiB)")
-        for key in ("on_poweroff", "on_reboot", "on_crash"):
-            if getattr(self, key) not in ON_ACTIONS:
-                raise DomainCreateError(f"{key}={getattr(self, key)!r}: must be one of {', '.join(ON_ACTIONS)}")
-
-    @property
-    def cmdline(self) -> str:
-        return " ".join(s for s in (f"root={self.root}" if self.root else "", self.extra) if s)
 
 
 class Vcpu:
@@ -172,7 +117,8 @@ class Vcpu:
 class Domain:
     """struct domain."""
 
-    def __init__(self, machine, domid: int, config: DomainConfig, privileged: bool = False):
+    def __init__(self, machine, domid: int, config, privileged: bool = False):
+        # ``config`` is the toolstack's record (toolstack/domain_config.py); Xen keeps it for display.
         self.machine = machine
         self.domain_id = domid
         self.config = config

@@ -31,12 +31,20 @@ Rules (xen-facts section 4):
   entry checks and GTF_reading/GTF_writing as a host map, but no maptrack entry, so a full maptrack
   does not stop a copy.
 
-A backend touches a guest's page only through what this module returns: ``foreign_page(d, handle)``
-gives a checked view of a mapped grant (read-only unless mapped writable, never past the page).
+dom0's back ends map with a ``host_addr`` and touch the guest's page through that virtual address
+(dom0/gntmap.py: the CPU walks dom0's page tables). ``foreign_page(d, handle)`` remains for mappings
+made without one (a checked view: read-only unless mapped writable, never past the page).
 
 Simplifications:
-- Mappings are recorded in the maptrack entry (``host_addr`` and the frame) instead of being written
-  into the mapper's page tables; ``ForeignPage`` is the mapping the backend reads and writes through.
+- A host mapping with a ``host_addr`` writes the PTE there in the mapper's current page tables
+  (create_grant_va_mapping: the L1 must already exist, else GNTST_general_error with the pin undone)
+  and unmap clears it (destroy_grant_va_mapping: the entry must still map the frame, else
+  GNTST_general_error and nothing changes). Unlike 3.0.0, the PTE takes its own reference on the
+  frame (and a writable type reference if RW), as any L1 entry does; so a guest that overwrites it
+  with mmu_update, or frees the L1, releases only what the entry took, and the pin keeps its own.
+  ``host_addr`` 0 (what Xen would refuse: no L1 maps address 0) keeps the model's older behaviour,
+  a maptrack record only, read through ``ForeignPage``; dom0's backends no longer use it.
+- PTE writes flush no TLB (dom0's backends read through a page walk, dom0/gntmap.py).
 - PV guests put machine frame numbers in their entries (as XenLinux does with virt_to_mfn), so no
   P2M translation happens in Xen, as for non-translated guests in 3.0.
 - The shared table is allocated at the domain's first own grant-table use (setup_table, a map it
@@ -98,6 +106,7 @@ class MaptrackEntry:
     flags: int                # GNTMAP_* the map used
     frame: int
     host_addr: int = 0
+    pte_ma: int = 0           # machine address of the PTE Xen wrote at host_addr (0: none written)
 
 
 @dataclass
@@ -232,9 +241,15 @@ def _map(ld, op) -> int:
     status, act = _pin(ld, rd, op.ref, flags)
     if status != G.GNTST_okay:
         return status
+    pte_ma = 0
+    if flags & G.GNTMAP_host_map and op.host_addr:
+        pte_ma = create_grant_host_mapping(ld, rd, op.host_addr, act.frame, flags)
+        if not pte_ma:
+            _unpin(rd, op.ref, flags)                  # "Failure: undo and abort."
+            return G.GNTST_general_error
     handle = lgt.maptrack_free.pop()
     lgt.maptrack[handle] = MaptrackEntry(rd.domain_id, op.ref, flags & MAPTRACK_GNTMAP_MASK, act.frame,
-                                         op.host_addr)
+                                         op.host_addr, pte_ma)
     op.handle = handle
     if flags & G.GNTMAP_device_map:
         op.dev_bus_addr = act.frame << PAGE_SHIFT
@@ -281,14 +296,99 @@ def _pin(ld, rd, ref: int, flags: int) -> tuple[int, ActiveGrantEntry | None]:
     return G.GNTST_okay, act
 
 
+# -- the PTE a host mapping writes in the mapper's page tables (X@RELEASE-3.0.0:xen/arch/x86/mm.c) ------
+GRANT_PTE_FLAGS = 0x001 | 0x020 | 0x040 | 0x800     # _PAGE_PRESENT|_ACCESSED|_DIRTY|_PAGE_GNTTAB (AVAIL2)
+
+
+def _grant_l1e_address(ld, va: int) -> int:
+    """linear_pg_table[l1_linear_offset(va)] of the mapper's running vcpu: the machine address of the
+    L1 entry for ``va`` in its current page tables, or 0 when no L1 maps ``va`` (the __copy_from_user
+    of the old entry would fault), ``va`` is in Xen's area, or the L1 is not one of the mapper's."""
+    from xenlab.xen.mm_types import HYPERVISOR_VIRT_START, PGT_l1_page_table
+    machine = ld.machine
+    mode = machine.paging
+    if not isinstance(va, int) or isinstance(va, bool) or not 0 <= va < HYPERVISOR_VIRT_START[mode]:
+        return 0
+    cr3 = ld.vcpus[0].cr3 if ld.vcpus else 0
+    if not cr3:
+        return 0
+    mem, addr = machine.memory, 0xFFFFFF000
+    if mode == "pae":
+        l3e = mem.read_u64(cr3 + (va >> 30) * 8)
+        if not l3e & 1:
+            return 0
+        pde = mem.read_u64((l3e & addr) + ((va >> 21) & 511) * 8)
+        if not pde & 1 or pde & 0x80:
+            return 0
+        ma = (pde & addr) + ((va >> 12) & 511) * 8
+    else:
+        pde = mem.read_u32(cr3 + (va >> 22) * 4)
+        if not pde & 1 or pde & 0x80:
+            return 0
+        ma = (pde & 0xFFFFF000) + ((va >> 12) & 1023) * 4
+    ft, l1 = machine.frame_table, ma >> PAGE_SHIFT
+    if int(ft.owner[l1]) != ld.domain_id or int(ft.type_info[l1]) & PGT_type_mask != PGT_l1_page_table \
+            or not int(ft.type_info[l1]) & PGT_count_mask:
+        return 0
+    return ma
+
+
+def create_grant_host_mapping(ld, rd, va: int, frame: int, flags: int) -> int:
+    """create_grant_va_mapping: write the PTE for ``frame`` at ``va`` in the mapper's tables and release
+    what the old entry held. Returns the PTE's machine address, or 0 (GNTST_general_error, nothing
+    changed). The entry takes its own frame reference (see Simplifications), so whatever later
+    removes it, this path or the L1's teardown, releases exactly what it took."""
+    from xenlab.xen.mm_types import get_page_and_type, put_page_from_l1e
+    machine = ld.machine
+    ma = _grant_l1e_address(ld, va)
+    if not ma:
+        return 0
+    writable = not flags & G.GNTMAP_readonly
+    pte = (frame << PAGE_SHIFT) | GRANT_PTE_FLAGS | (0x002 if writable else 0) \
+        | (0x004 if flags & G.GNTMAP_application_map else 0)
+    ok = get_page_and_type(machine, frame, rd, PGT_writable_page) if writable else _get_page(machine, frame, rd)
+    if not ok:
+        return 0
+    esize = 4 if machine.paging == "2level" else 8
+    old = machine.memory.read(ma, esize)
+    machine.memory.write(ma, esize, pte)
+    put_page_from_l1e(machine, old)
+    return ma
+
+
+def _drop_grant_pte(ld, m: MaptrackEntry) -> bool:
+    """Clear the grant PTE if the mapper's L1 still holds it; release the entry's reference."""
+    from xenlab.xen.mm_types import PGT_l1_page_table, put_page_from_l1e
+    machine = ld.machine
+    ft, l1 = machine.frame_table, m.pte_ma >> PAGE_SHIFT
+    esize = 4 if machine.paging == "2level" else 8
+    if int(ft.owner[l1]) != ld.domain_id or int(ft.type_info[l1]) & PGT_type_mask != PGT_l1_page_table \
+            or not int(ft.type_info[l1]) & PGT_count_mask:
+        return False                                   # the L1 is gone: its teardown released the entry
+    old = machine.memory.read(m.pte_ma, esize)
+    if not old & 1 or (old >> PAGE_SHIFT) & 0xFFFFFF != m.frame:
+        return False
+    machine.memory.write(m.pte_ma, esize, 0)
+    put_page_from_l1e(machine, old)
+    return True
+
+
+def destroy_grant_host_mapping(ld, m: MaptrackEntry, va: int) -> bool:
+    """destroy_grant_va_mapping: the entry at ``va`` must still map the granted frame (else
+    GNTST_general_error); then it is cleared."""
+    if _grant_l1e_address(ld, va) != m.pte_ma:
+        return False
+    return _drop_grant_pte(ld, m)
+
+
 # -- GNTTABOP_unmap_grant_ref ---------------------------------------------------------------------------------
 def gnttab_unmap_grant_ref(current, op: G.GnttabUnmapGrantRef) -> None:
     ld = current.domain
-    op.status = _unmap(ld, op.handle)
+    op.status = _unmap(ld, op.handle, op.host_addr)
     _emit(ld.machine, "unmap_grant_ref", ld, handle=op.handle, status=op.status)
 
 
-def _unmap(ld, handle: int) -> int:
+def _unmap(ld, handle: int, host_addr: int = 0, dying: bool = False) -> int:
     machine = ld.machine
     lgt = grant_table(ld)
     m = lgt.maptrack[handle] if isinstance(handle, int) and 0 <= handle < MAPTRACK_MAX_ENTRIES else None
@@ -297,6 +397,11 @@ def _unmap(ld, handle: int) -> int:
     rd = machine.domains.get(m.domid)
     if rd is None or rd is ld:
         return G.GNTST_bad_domain
+    if m.pte_ma:
+        if dying:                                      # the mapper's tables are going: drop the entry if
+            _drop_grant_pte(ld, m)                     # its L1 still holds it
+        elif not destroy_grant_host_mapping(ld, m, host_addr or m.host_addr):
+            return G.GNTST_general_error               # the PTE no longer maps the frame: nothing changes
     _unpin(rd, m.ref, m.flags)
     lgt.maptrack[handle] = None
     lgt.maptrack_free.append(handle)                   # put_maptrack_handle: reused first
@@ -610,7 +715,7 @@ def gnttab_release_mappings(d) -> None:
         return
     for handle, m in enumerate(gt.maptrack):
         if m is not None:
-            _unmap(d, handle)
+            _unmap(d, handle, dying=True)
 
 
 def dump_grant_table(d, refs=None) -> str:

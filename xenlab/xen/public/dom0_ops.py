@@ -27,10 +27,13 @@ DOM0_PHYSINFO = 22
 DOM0_SCHED_ID = 24
 DOM0_SHADOW_CONTROL = 25
 DOM0_SETDOMAINMAXMEM = 28
+DOM0_GETPAGEFRAMEINFO2 = 29
 DOM0_MAX_VCPUS = 41
 DOM0_GETVCPUCONTEXT = 37
 DOM0_GETDOMAININFOLIST = 38
 DOM0_GETVCPUINFO = 43
+# The model's own command, not Xen's (3.0.0's numbers end at 44): see dom0_builddomain.
+DOM0_XENLAB_BUILDDOMAIN = 0x7842
 
 # getdomaininfo flags (3.0)
 DOMFLAGS_DYING = 1 << 0
@@ -112,6 +115,29 @@ class dom0_adjustdom:
 
 SCHED_INFO_PUT = 0
 SCHED_INFO_GET = 1
+
+
+@dataclass
+class dom0_builddomain:
+    """DOM0_XENLAB_BUILDDOMAIN, the model's single "domain builder" entry (not in Xen).
+
+    Xen 3.0's xc_linux_build loads the kernel image, builds the initial page tables, P2M and
+    start_info through ordinary hypercalls (memory_op, mmu_update, DOM0_SETDOMAININFO). The model's
+    guest kernel is Python, not an image, so one privileged call gives a created, paused domain its
+    ``nr_pages`` of memory, its start_info, console and xenstore pages and vcpu 0's first context,
+    as construct_dom0 does for dom0 (xen/domain_build.py). OUT: where those pages are."""
+    domain: int = 0
+    nr_pages: int = 0
+    start_info_mfn: int = 0          # OUT
+    console_mfn: int = 0             # OUT
+    store_mfn: int = 0               # OUT
+    info: Any = None                 # OUT: the start_info written (xenlab.xen.public.xen.start_info)
+
+
+@dataclass
+class dom0_sched_id:
+    """DOM0_SCHED_ID: OUT the running scheduler's id (public/sched_ctl.h, xenlab.xen.public.sched_ctl)."""
+    sched_id: int = 0
 
 
 @dataclass
@@ -212,6 +238,15 @@ class dom0_getpageframeinfo:
     pfn: int = 0                     # IN: the MACHINE frame to ask about (the name is Xen's)
     domain: int = 0                  # IN: the domain it should belong to
     type: int = NOTAB                # OUT: NOTAB, L1TAB ... L4TAB
+
+
+@dataclass
+class dom0_getpageframeinfo2:
+    """DOM0_GETPAGEFRAMEINFO2, the batched query: each entry of ``array`` is a machine frame IN and
+    the frame with its LxTAB tag (| LPINTAB if pinned) OUT, or | XTAB if it is not the domain's."""
+    domain: int = 0
+    num: int = 0                     # at most 1024 (-E2BIG)
+    array: list | None = None        # IN/OUT
 
 
 CPUMAP_RUNANYWHERE = 0xFFFFFFFF     # X@RELEASE-3.0.0:xen/include/xen/sched.h:53
