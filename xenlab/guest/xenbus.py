@@ -6,7 +6,7 @@ only through a connection's XS_* requests and the replies of the wire protocol (
 
 Models the driver side of xenbus in XenLinux 3.0 (linux-2.6-xen-sparse/drivers/xen/xenbus/
 xenbus_client.c ``xenbus_switch_state``, xenbus_probe.c ``otherend_changed``, xenbus_xs.c
-transactions) with the states of io/xenbus.h.  Each end writes its state as a decimal string into
+transactions, xenbus_probe.c's buses: ``XenbusProbe`` below) with the states of io/xenbus.h.  Each end writes its state as a decimal string into
 ``<its dir>/state`` and watches ``<other end's dir>/state``.  The handshake (xen-facts section 12):
 both start Initialising; the back end goes InitWait; the front end grants its ring, writes
 ``ring-ref`` and ``event-channel`` in a transaction and goes Initialised (netfront goes straight to
@@ -16,7 +16,11 @@ goes through Closing to Closed.
 Simplifications:
 - ``switch_state`` refuses transitions outside ``LEGAL_TRANSITIONS`` by raising ``XenbusError``: a
   driver model that does one has a bug.  Linux only logs such things.
-- Watches are polled (``XenbusDevice.poll``) instead of running a watch thread.
+- No xenwatch thread: a kernel runs its watch handlers in its store channel's event handler
+  (``XenLinux._xenbus_event``), when it is scheduled.  ``XenbusProbe`` rescans its whole root on
+  each firing of its bus watch (xenbus_probe.c looks up the one path that fired), so a burst of
+  writes is handled at the first firing and the later ones find nothing new.
+- ``XenbusDevice.poll`` (a polled watch) is kept for the chapter on XenStore.
 """
 from __future__ import annotations
 
