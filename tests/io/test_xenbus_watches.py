@@ -116,3 +116,36 @@ def test_garbled_ring_ref_is_a_read_error(tmp_path):
     err = tools.read(f"/local/domain/0/error/backend/vbd/{d.domain_id}/{XVDA}/error")
     assert err == f"22 reading {fe}/ring-ref and event-channel"       # EINVAL
     assert tools.read(f"{be}/state") == str(int(S.Closing)) and dom0_mappings(m) == 0
+
+
+def test_detach_closes_both_ends_through_their_watches(tmp_path):
+    """xend's destroyDevice writes the back end's state Closing; the rest is the drivers' watches:
+    blkfront Closing, blkback unmaps and goes Closed, blkfront frees its ring and goes Closed."""
+    img = tmp_path / "d.img"
+    img.write_bytes(bytes(16 * 512))
+    m = xenlab.Machine(memory_mb=48, seed=4)
+    d = m.create_domain(xenlab.DomainConfig(name="h", memory=8, disk=[f"file:{img},xvda,w"]))
+    front = d.kernel.vbds["xvda"]
+    ref = front.ring_ref
+    assert dom0_mappings(m) == 1
+    with m.trace.record("XS") as events:
+        m.xend.devices.destroy_device(d, "vbd", XVDA)
+        m.run_for(1_000_000)
+    assert vbd_states(events, d) == [("blkfront", S.Closing), ("blkback", S.Closed), ("blkfront", S.Closed)]
+    assert dom0_mappings(m) == 0 and front.ring is None
+    from xenlab.xen.gnttab import read_entry
+    assert read_entry(d, ref).flags == 0                   # the ring's grant is revoked
+
+
+def test_frontend_claiming_initwait_is_refused(tmp_path):
+    """3.0.0 blkback frontend_changed: a front end in InitWait (a back end's state) is
+    xenbus_dev_fatal(-EINVAL, "saw state %d at frontend")."""
+    m, d, img = paused_guest(tmp_path)
+    fe, be = m.xend.devices.add_vbd(d, f"file:{img},xvda,w")
+    d.kernel.xenbus_frontend.drivers.pop("vbd")
+    m.run_for(1_000_000)
+    assert not is_error(d.xs.write(f"{fe}/state", str(int(S.InitWait))))
+    m.run_for(1_000_000)
+    tools = m.xend.xenstored.tools
+    assert tools.read(f"/local/domain/0/error/backend/vbd/{d.domain_id}/{XVDA}/error") == "22 saw state 2 at frontend"
+    assert tools.read(f"{be}/state") == str(int(S.Closing)) and dom0_mappings(m) == 0

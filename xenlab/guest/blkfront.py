@@ -127,8 +127,22 @@ class Blkfront:
             self.info = int(self.xs.read(f"{self.backend}/info"))
             self.sector_size = int(self.xs.read(f"{self.backend}/sector-size"))
             self._switch(XenbusState.Connected)
-        elif state == XenbusState.Closing:
-            self._switch(XenbusState.Closing)
+        elif state == XenbusState.Closing and self.state not in (XenbusState.Closing, XenbusState.Closed):
+            self._switch(XenbusState.Closing)        # blkfront_closing: the back end is going away
+        elif state == XenbusState.Closed and self.state != XenbusState.Closed:
+            self.free_ring()
+            self._switch(XenbusState.Closed)
+
+    def free_ring(self) -> None:
+        """blkif_free: the back end unmapped the ring; revoke its grant, close the channel, free the page."""
+        k = self.kernel
+        if self.ring is None:
+            return
+        guest_grants(k).end_foreign_access(self.ring_ref)
+        k.port_handlers.pop(self.port, None)
+        k.hypercall(self.d.vcpus[0], "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_close, ev.evtchn_close(self.port)))
+        k.free_page(self.ring_pfn)
+        self.ring, self.ring_ref, self.ring_pfn, self.port = None, -1, -1, 0
 
     def setup_ring(self) -> None:
         """talk_to_backend (run at probe in 3.0.0): grant a ring page, allocate an event channel,

@@ -19,6 +19,10 @@ Simplifications:
 - After unpausing, xend also runs the machine until every device is Connected at both ends (or the
   timeout), so that a created domain's disks and interfaces are ready to use at once; 3.0.0 returns
   at the unpause and lets the guest finish the handshake while it boots.
+- When a domain dies, its back ends are torn down at once (``domain_destroyed``: unmap, close the
+  channel, remove the directories) before its frames are freed; the back-end bus drops the device
+  when its watch sees the directory gone. ``destroy_device`` (xm block-detach) goes through the
+  watches: back end Closing (written by xend), front end Closing, back end Closed, front end Closed.
 - The guest's network address and rx mode (``ip=``, ``rx=``) are handed to the guest kernel as its
   own configuration (``kernel.netfront_params``), not through XenStore.
 - Guests get addresses 10.0.0.<domid + 10> unless the vif says ``ip=``.
@@ -311,6 +315,15 @@ class DeviceManager:
         self._bind_nic()
         d.kernel.__dict__.setdefault("netfront_params", {})[index] = (ip, opts.get("rx", "copy") != "flip")
         return fe, be
+
+    def destroy_device(self, d, devclass: str, devid: int) -> None:
+        """DevController.destroyDevice (3.0.0): write the back end's state Closing and nothing else;
+        the front end's watch sees it and closes, the back end's watch sees that, unmaps and goes
+        Closed, and the front end frees its ring and goes Closed."""
+        be = self.tools.read(f"{frontend_path(d.domain_id, devclass, devid)}/backend")
+        if not isinstance(be, str) or not be:
+            raise DeviceError(f"Device {devid} not connected")
+        self.tools.write(f"{be}/state", str(int(XenbusState.Closing)))
 
     def random_mac(self, d, index: int) -> str:
         """xend's randomMAC: 00:16:3e, then 0x00-0x7f and two random bytes (seeded here)."""
