@@ -161,6 +161,8 @@ class Netback:
             self.disconnect(netif)
             self._switch(netif, XenbusState.Closing)
             self._switch(netif, XenbusState.Closed)
+        elif state in (XenbusState.Unknown, XenbusState.InitWait):
+            self._fatal(netif, -E.EINVAL, f"saw state {int(state)} at frontend")
 
     def gone(self, netif) -> bool:
         """Torn down by the toolstack (the domain died) before the bus saw its directory go."""

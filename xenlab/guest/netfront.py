@@ -12,6 +12,9 @@ Posting RX buffers needs no notification ("there is never any need to notify the
 enqueuing receive requests", netif.h 3.0); sending does, subject to the ring's hold-off rule.
 
 Simplifications:
+- The rings are set up when the back end's state watch reads InitWait (as later netfronts do, to read
+  ``feature-rx-copy`` first); 3.0.0's netfront writes them at probe. Either way it writes
+  ``state = Connected`` with the ring references in one transaction, and netback connects on that.
 - ``RX_BUFFERS`` buffers are posted (Linux adapts its target between 8 and 256).
 - (guest/pages.py does the decrease_reservation and MMU_MACHPHYS_UPDATE work of a flip; the pages of one
   refill go back in one multicall, as 3.0.0's network_alloc_rx_buffers does.)
