@@ -246,6 +246,7 @@ class DeviceManager:
         """dom0's xenbus_probe_backend: watch ``backend`` (started with the first device, so a machine
         without devices runs exactly as before)."""
         if self.backend_bus is None:
+            self.xend.xenstored.kernel_conn               # dom0's kernel connects to xenstored
             self.backend_bus = XenbusProbe(self.machine.dom0.kernel, "/local/domain/0/backend",
                                            {"vbd": self.blkback, "vif": self.netback}, depth=3,
                                            who="backend", otherend_key="frontend").start()
