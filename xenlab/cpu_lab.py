@@ -8,7 +8,7 @@ from __future__ import annotations
 from xenlab.guest import switch_to as ST
 from xenlab.hw.segments import SegmentDescriptor
 from xenlab.machine import Machine
-from xenlab.xen.domain import DomainConfig
+from xenlab.toolstack.domain_config import DomainConfig
 
 
 def switch_example(nr_tls: int = 1, seed: int = 0, memory: int = 32):

@@ -61,6 +61,7 @@ def model_constants() -> dict[str, tuple[str, int]]:
 # The model's names for offsets and sizes in shared structures, and the C expression each stands for.
 LAYOUT = {
     "ARCH_VCPU_INFO_SIZE": "sizeof(struct arch_vcpu_info)", "VCPU_INFO_SIZE": "sizeof(struct vcpu_info)",
+    "FPU_CTXT_SIZE": "sizeof(((struct vcpu_guest_context *)0)->fpu_ctxt)",
     "BITS_PER_LONG": "sizeof(xen_ulong_t) * 8",
     "NR_EVENT_CHANNELS": "sizeof(((struct shared_info *)0)->evtchn_pending) * 8",
     "VI_EVTCHN_UPCALL_PENDING": "offsetof(struct vcpu_info, evtchn_upcall_pending)",
@@ -137,6 +138,7 @@ MODEL_ONLY = {
     "M2P_INVALID": "INVALID_M2P_ENTRY (~0UL in 3.0.0's asm-x86/mm.h) under a shorter name",
     "LTAB_SHIFT": "the shift of DOM0_GETPAGEFRAMEINFO's L1TAB..L4TAB (they are n << 28)",
     "RING_IDX_MASK": "RING_IDX is a uint32_t: the model masks its counters with this",
+    "DOM0_OP_PAD": "dom0_ops.h's uint8_t pad[128] in dom0_op_t's union (tests/xen/test_struct_layouts.py)",
     "SECTOR_SIZE": "blkif's 512-byte sectors (blkif.h: 'sector_number: 512-byte units')",
     "SECTORS_PER_PAGE": "4096 / 512: the most a blkif segment covers",
     "PGT_TYPE_KEY": "PGT_type_mask | PGT_pae_xen_l2: the part of type_info two typed references must agree on",

@@ -6,6 +6,9 @@ The flat segment selectors Xen provides to a PV guest, the ``trap_info`` entry o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from xenlab.xen.public.cstruct import CStruct, StructLayout
 
 # Xen's own GDT page starts at entry 7168 (FIRST_RESERVED_GDT_PAGE 14 * 512 entries).
 FIRST_RESERVED_GDT_PAGE = 14
@@ -55,12 +58,14 @@ def TI_SET_IF(ti: "trap_info", if_: int) -> None:  # noqa: N802
 
 
 @dataclass
-class trap_info:
+class trap_info(CStruct):
     """struct trap_info { uint8 vector; uint8 flags; uint16 cs; unsigned long address; } (8 bytes)."""
     vector: int = 0
     flags: int = 0
     cs: int = 0
     address: int = 0
+    LAYOUT: ClassVar = StructLayout("trap_info", [
+        ("vector", "uint8_t"), ("flags", "uint8_t"), ("cs", "uint16_t"), ("address", "unsigned long")])
 
     def __repr__(self) -> str:
         return (f"trap_info(vector={self.vector:#x}, dpl={self.flags & 3}, IF={bool(self.flags & 4)}, "
@@ -79,7 +84,11 @@ def VALID_CODESEL(sel: int) -> bool:  # noqa: N802
 
 
 # struct arch_vcpu_info (x86_32): unsigned long cr2; unsigned long pad[5]  -> 24 bytes
+ARCH_VCPU_INFO = StructLayout("arch_vcpu_info", [("cr2", "unsigned long"), ("pad", "unsigned long", 5)])
 ARCH_VCPU_INFO_SIZE = 24
+# struct arch_shared_info (x86_32, 3.0.0): the P2M's size and the frame listing its frame lists.
+ARCH_SHARED_INFO = StructLayout("arch_shared_info", [
+    ("max_pfn", "unsigned long"), ("pfn_to_mfn_frame_list_list", "unsigned long")])
 # Trap vectors a guest registers (TRAP_* in X@RELEASE-3.0.0:xen/include/asm-x86/processor.h).
 TRAP_divide_error = 0
 TRAP_debug = 1

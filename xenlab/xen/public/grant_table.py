@@ -5,10 +5,8 @@ shipped in libxen-dev 4.17): the version-1 grant entry a guest writes into its s
 GTF_/GNTMAP_/GNTST_/GNTTABOP_ numbers, and the argument structs of the grant-table hypercall as
 dataclasses whose OUT fields a handler fills in place.  The hypervisor side is xen/gnttab.py.
 
-It also holds ``StructLayout``/``CStruct``, the small C-layout helper the io/ headers use (in C,
-io/blkif.h and io/netif.h include grant_table.h for ``grant_ref_t``): each struct is described once,
-field by field with C types, and its offsets, size and byte image follow the i386 (x86_32) or
-x86_64 ABI, checked against gcc in tests/io/test_blkif_netif_layout.py.
+``StructLayout``/``CStruct``, the C-layout helper, began here and now lives in cstruct.py (still
+importable from this module).
 
 Simplifications:
 - Only grant table version 1 (``grant_entry_v1``); no v2 status frames, no transitive grants.
@@ -17,133 +15,11 @@ Simplifications:
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
-# -- C layout helper ------------------------------------------------------------------------------
-# C scalar -> (struct code, size) per ABI, and alignment.  The one i386 surprise: a uint64_t inside
-# a struct is aligned to 4 bytes, which is why blkif_request is 108 bytes there and 112 on x86_64.
-_SCALARS = {
-    "uint8_t": ("B", 1, 1, 1), "int8_t": ("b", 1, 1, 1),
-    "uint16_t": ("H", 2, 2, 2), "int16_t": ("h", 2, 2, 2),
-    "uint32_t": ("I", 4, 4, 4), "int32_t": ("i", 4, 4, 4),
-    "uint64_t": ("Q", 8, 4, 8), "int64_t": ("q", 8, 4, 8),
-}
-_LONGS = {"x86_32": ("I", 4, 4), "x86_64": ("Q", 8, 8)}  # unsigned long, pointers, xen_pfn_t
-ARCHES = ("x86_32", "x86_64")
-_TYPEDEFS = {"grant_ref_t": "uint32_t", "grant_handle_t": "uint32_t", "domid_t": "uint16_t",
-             "blkif_vdev_t": "uint16_t", "blkif_sector_t": "uint64_t"}
-
-
-def _scalar(ctype: str, arch: str) -> tuple[str, int, int]:
-    ctype = _TYPEDEFS.get(ctype, ctype)
-    if ctype in ("xen_pfn_t", "ulong", "handle"):
-        return _LONGS[arch]
-    code, size, a32, a64 = _SCALARS[ctype]
-    return code, size, a32 if arch == "x86_32" else a64
-
-
-class StructLayout:
-    """A C struct: ``[(name, ctype, count), ...]`` where ctype is a scalar name or a CStruct class."""
-
-    def __init__(self, name: str, members: list[tuple]):
-        self.name = name
-        self.members = [(m[0], m[1], m[2] if len(m) > 2 else 1) for m in members]
-        self._cache: dict[str, tuple] = {}
-
-    def _geometry(self, arch: str):
-        """(format without byte order, {name: offset}, size, alignment) for one ABI."""
-        if arch not in self._cache:
-            if arch not in ARCHES:
-                raise ValueError(f"arch must be one of {ARCHES}, got {arch!r}")
-            fmt, offsets, off, align = [], {}, 0, 1
-            for name, ctype, count in self.members:
-                if isinstance(ctype, str):
-                    code, size, al = _scalar(ctype, arch)
-                    piece = code * count
-                else:  # a nested struct (or an array of them)
-                    sub, _, size, al = ctype.LAYOUT._geometry(arch)
-                    piece = sub * count
-                pad = -off % al
-                fmt.append("x" * pad + piece)
-                off += pad
-                offsets[name] = off
-                off += size * count
-                align = max(align, al)
-            fmt.append("x" * (-off % align))
-            self._cache[arch] = ("".join(fmt), offsets, off + (-off % align), align)
-        return self._cache[arch]
-
-    def sizeof(self, arch: str = "x86_32") -> int:
-        return self._geometry(arch)[2]
-
-    def offsetof(self, name: str, arch: str = "x86_32") -> int:
-        return self._geometry(arch)[1][name]
-
-    def flatten(self, values: list) -> list[int]:
-        out = []
-        for (name, ctype, count), v in zip(self.members, values):
-            items = v if count > 1 else [v]
-            for item in items:
-                out.extend([int(item)] if isinstance(ctype, str) else ctype.LAYOUT.flatten(item))
-        return out
-
-    def nest(self, flat: list[int]) -> list:
-        """The inverse of ``flatten``: consume ``flat`` (a list, popped from the front)."""
-        out = []
-        for name, ctype, count in self.members:
-            items = [flat.pop(0) if isinstance(ctype, str) else ctype.LAYOUT.nest(flat)
-                     for _ in range(count)]
-            out.append(items if count > 1 else items[0])
-        return out
-
-    def pack(self, values: list, arch: str = "x86_32") -> bytes:
-        return struct.pack("<" + self._geometry(arch)[0], *self.flatten(values))
-
-    def unpack(self, raw: bytes, arch: str = "x86_32") -> list:
-        fmt = "<" + self._geometry(arch)[0]
-        return self.nest(list(struct.unpack(fmt, bytes(raw[:struct.calcsize(fmt)]))))
-
-
-class CStruct:
-    """Mixin for a dataclass mirroring a C struct: ``pack(arch)``, ``unpack(raw, arch)``, ``sizeof``.
-    Dataclass fields named like ``LAYOUT`` members map one to one; a nested member holds a CStruct
-    (or a list of them)."""
-
-    LAYOUT: ClassVar[StructLayout]
-
-    def _values(self) -> list:
-        return [_to_values(getattr(self, name)) for name, _, _ in self.LAYOUT.members]
-
-    @classmethod
-    def _from_values(cls, values: list):
-        kwargs = {}
-        for (name, ctype, count), v in zip(cls.LAYOUT.members, values):
-            if not isinstance(ctype, str):
-                v = [ctype._from_values(x) for x in v] if count > 1 else ctype._from_values(v)
-            kwargs[name] = v
-        return cls(**kwargs)
-
-    def pack(self, arch: str = "x86_32") -> bytes:
-        return self.LAYOUT.pack(self._values(), arch)
-
-    @classmethod
-    def unpack(cls, raw: bytes, arch: str = "x86_32"):
-        return cls._from_values(cls.LAYOUT.unpack(raw, arch))
-
-    @classmethod
-    def sizeof(cls, arch: str = "x86_32") -> int:
-        return cls.LAYOUT.sizeof(arch)
-
-
-def _to_values(v):
-    if isinstance(v, CStruct):
-        return v._values()
-    if isinstance(v, list):
-        return [_to_values(x) for x in v]
-    return v
-
+# The C layout helper lives in cstruct.py; imported here too, where it began (io/ imported it from here).
+from xenlab.xen.public.cstruct import ARCHES, CStruct, StructLayout  # noqa: F401
 
 # -- grant entries --------------------------------------------------------------------------------
 GTF_invalid = 0 << 0

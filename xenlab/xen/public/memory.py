@@ -7,6 +7,9 @@ xenlab.xen.public.xen); they live here so that xen.py stays the lead's file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from xenlab.xen.public.cstruct import CStruct, StructLayout, UnionLayout
 
 XENMEM_increase_reservation = 0
 XENMEM_decrease_reservation = 1
@@ -28,13 +31,17 @@ class xen_memory_reservation:
     extent_order: int = 0
     address_bits: int = 0            # 0 = no restriction
     domid: int = 0x7FF0              # DOMID_SELF
+    LAYOUT: ClassVar = StructLayout("xen_memory_reservation", [
+        ("extent_start", "ptr"), ("nr_extents", "unsigned long"), ("extent_order", "unsigned int"),
+        ("address_bits", "unsigned int"), ("domid", "domid_t")])
 
 
 @dataclass
-class mmu_update_t:
+class mmu_update_t(CStruct):
     """struct mmu_update { uint64_t ptr; uint64_t val; }: the command is in ptr's low bits."""
     ptr: int
     val: int
+    LAYOUT: ClassVar = StructLayout("mmu_update", [("ptr", "uint64_t"), ("val", "uint64_t")])
 
 
 @dataclass
@@ -45,3 +52,8 @@ class mmuext_op_t:
     linear_addr: int = 0             # arg1 for invlpg/set_ldt
     nr_ents: int = 0                 # arg2 for set_ldt
     vcpumask: int = 0                # arg2 for *_MULTI (a bitmap of vcpus)
+    # In C the args are two unions, so the dataclass's four names share two words.
+    LAYOUT: ClassVar = StructLayout("mmuext_op", [
+        ("cmd", "unsigned int"),
+        ("arg1", UnionLayout("mmuext_op.arg1", [("mfn", "unsigned long"), ("linear_addr", "unsigned long")])),
+        ("arg2", UnionLayout("mmuext_op.arg2", [("nr_ents", "unsigned int"), ("vcpumask", "ptr")]))])

@@ -6,6 +6,9 @@ xenlab/xen/physdev.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from xenlab.xen.public.cstruct import CStruct, StructLayout
 
 PHYSDEVOP_IRQ_UNMASK_NOTIFY = 4
 PHYSDEVOP_irq_status_query = 5
@@ -18,14 +21,18 @@ XENIRQSTAT_needs_eoi = 1
 
 
 @dataclass
-class physdev_set_iopl:
+class physdev_set_iopl(CStruct):
+    """3.0.0's physdevop_set_iopl_t."""
     iopl: int = 0                  # IN
+    LAYOUT: ClassVar = StructLayout("physdev_set_iopl", [("iopl", "uint32_t")])
 
 
 @dataclass
-class physdev_irq_status_query:
+class physdev_irq_status_query(CStruct):
+    """3.0.0's physdevop_irq_status_query_t."""
     irq: int = 0                   # IN
     flags: int = 0                 # OUT
+    LAYOUT: ClassVar = StructLayout("physdev_irq_status_query", [("irq", "uint32_t"), ("flags", "uint32_t")])
 
 
 __all__ = ["PHYSDEVOP_irq_status_query", "PHYSDEVOP_set_iopl", "XENIRQSTAT_needs_eoi", "physdev_set_iopl",

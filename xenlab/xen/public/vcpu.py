@@ -6,10 +6,18 @@ starts *down* and uninitialised (alloc_vcpu sets _VCPUF_down); the kernel gives 
 
 ``VCPUOP_get_runstate_info`` and ``struct vcpu_runstate_info`` came with Xen 3.0.2 (marked below);
 the model offers them because chapter 08 reads the runstate times.
+
+``cpu_user_regs`` and ``vcpu_guest_context`` keep only the fields a starting context needs as
+dataclass fields; their ``LAYOUT`` is the whole C struct (2800 bytes with the 512-byte FPU area and
+the debug registers), which toolstack/save.py's image format follows.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from xenlab.xen.public.arch_x86_32 import trap_info
+from xenlab.xen.public.cstruct import CStruct, StructLayout
 
 VCPUOP_initialise = 0
 VCPUOP_up = 1
@@ -48,6 +56,17 @@ class cpu_user_regs:
     es: int = 0
     fs: int = 0
     gs: int = 0
+    # The full C struct (X@RELEASE-3.0.0:xen/include/public/arch-x86_32.h:79-100), 68 bytes.
+    LAYOUT: ClassVar = StructLayout("cpu_user_regs", [
+        ("ebx", "uint32_t"), ("ecx", "uint32_t"), ("edx", "uint32_t"), ("esi", "uint32_t"), ("edi", "uint32_t"),
+        ("ebp", "uint32_t"), ("eax", "uint32_t"), ("error_code", "uint16_t"), ("entry_vector", "uint16_t"),
+        ("eip", "uint32_t"), ("cs", "uint16_t"), ("saved_upcall_mask", "uint8_t"), ("_pad0", "uint8_t"),
+        ("eflags", "uint32_t"), ("esp", "uint32_t"), ("ss", "uint16_t"), ("_pad1", "uint16_t"),
+        ("es", "uint16_t"), ("_pad2", "uint16_t"), ("ds", "uint16_t"), ("_pad3", "uint16_t"),
+        ("fs", "uint16_t"), ("_pad4", "uint16_t"), ("gs", "uint16_t"), ("_pad5", "uint16_t")])
+
+
+FPU_CTXT_SIZE = 512                   # struct { char x[512]; } fpu_ctxt: FXSAVE's area
 
 
 @dataclass
@@ -71,11 +90,22 @@ class vcpu_guest_context:
     failsafe_callback_cs: int = 0
     failsafe_callback_eip: int = 0
     vm_assist: int = 0
+    # The full C struct (X@RELEASE-3.0.0:xen/include/public/arch-x86_32.h:108-127), 2800 bytes.
+    LAYOUT: ClassVar = StructLayout("vcpu_guest_context", [
+        ("fpu_ctxt", "char", FPU_CTXT_SIZE), ("flags", "unsigned long"), ("user_regs", cpu_user_regs),
+        ("trap_ctxt", trap_info, 256), ("ldt_base", "unsigned long"), ("ldt_ents", "unsigned long"),
+        ("gdt_frames", "unsigned long", 16), ("gdt_ents", "unsigned long"), ("kernel_ss", "unsigned long"),
+        ("kernel_sp", "unsigned long"), ("ctrlreg", "unsigned long", 8), ("debugreg", "unsigned long", 8),
+        ("event_callback_cs", "unsigned long"), ("event_callback_eip", "unsigned long"),
+        ("failsafe_callback_cs", "unsigned long"), ("failsafe_callback_eip", "unsigned long"),
+        ("vm_assist", "unsigned long")])
 
 
 @dataclass
-class vcpu_runstate_info:
+class vcpu_runstate_info(CStruct):
     """struct vcpu_runstate_info (3.0.2+): the current state, when it was entered, ns in each state."""
     state: int = 0
     state_entry_time: int = 0
     time: list = field(default_factory=lambda: [0, 0, 0, 0])
+    LAYOUT: ClassVar = StructLayout("vcpu_runstate_info", [
+        ("state", "int"), ("state_entry_time", "uint64_t"), ("time", "uint64_t", 4)])

@@ -6,6 +6,10 @@ changed between releases the comment says which one the model uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from xenlab.xen.public.arch_x86_32 import ARCH_SHARED_INFO, ARCH_VCPU_INFO
+from xenlab.xen.public.cstruct import CStruct, StructLayout
 
 # --- Hypercall numbers (X@RELEASE-3.0.0:xen/include/public/xen.h) ------------------------------
 __HYPERVISOR_set_trap_table = 0
@@ -69,17 +73,20 @@ SHUTDOWN_NAMES = {SHUTDOWN_poweroff: "poweroff", SHUTDOWN_reboot: "reboot",
 
 
 @dataclass
-class sched_shutdown:
-    """struct sched_shutdown { unsigned int reason; } (IN)."""
+class sched_shutdown(CStruct):
+    """struct sched_shutdown { unsigned int reason; } (IN).  3.0.2+ (3.0.0 passes the reason itself)."""
     reason: int = SHUTDOWN_poweroff
+    LAYOUT: ClassVar = StructLayout("sched_shutdown", [("reason", "unsigned int")])
 
 
 @dataclass
 class sched_poll:
-    """struct sched_poll { evtchn_port_t *ports; unsigned int nr_ports; uint64_t timeout; }."""
+    """struct sched_poll { evtchn_port_t *ports; unsigned int nr_ports; uint64_t timeout; } (3.0.2+)."""
     ports: list[int]
     nr_ports: int
     timeout: int = 0
+    LAYOUT: ClassVar = StructLayout("sched_poll", [
+        ("ports", "ptr"), ("nr_ports", "unsigned int"), ("timeout", "uint64_t")])
 
 
 # --- VIRQs (Xen 3.0.0 numbering; 2.0 had MISDIRECT at 0 and everything one higher) ----------------
@@ -121,16 +128,20 @@ class xen_capabilities_info_t:
 
 
 @dataclass
-class xen_platform_parameters_t:
+class xen_platform_parameters_t(CStruct):
     virt_start: int = 0           # OUT: HYPERVISOR_VIRT_START of this build
+    LAYOUT: ClassVar = StructLayout("xen_platform_parameters", [("virt_start", "unsigned long")])
 
 
 @dataclass
-class xen_compile_info_t:
+class xen_compile_info_t(CStruct):
     compiler: str = ""
     compile_by: str = ""
     compile_domain: str = ""
     compile_date: str = ""
+    LAYOUT: ClassVar = StructLayout("xen_compile_info", [
+        ("compiler", "char", 64), ("compile_by", "char", 16), ("compile_domain", "char", 32),
+        ("compile_date", "char", 32)])
 
 
 # --- vm_assist --------------------------------------------------------------------------------------
@@ -176,23 +187,16 @@ MAX_GUEST_CMDLINE = 1024
 SIF_PRIVILEGED = 1 << 0
 SIF_INITDOMAIN = 1 << 1
 
-# (field, offset, size) in the x86_32 ABI: char magic[32]; then unsigned longs / uint32s.
-START_INFO_LAYOUT_X86_32 = (
-    ("magic", 0, 32),
-    ("nr_pages", 32, 4),
-    ("shared_info", 36, 4),
-    ("flags", 40, 4),
-    ("store_mfn", 44, 4),
-    ("store_evtchn", 48, 4),
-    ("console_mfn", 52, 4),
-    ("console_evtchn", 56, 4),
-    ("pt_base", 60, 4),
-    ("nr_pt_frames", 64, 4),
-    ("mfn_list", 68, 4),
-    ("mod_start", 72, 4),
-    ("mod_len", 76, 4),
-    ("cmd_line", 80, MAX_GUEST_CMDLINE),
-)
+# struct start_info (X@RELEASE-3.0.0:xen/include/public/xen.h:406-423; cmd_line is int8_t there).
+START_INFO = StructLayout("start_info", [
+    ("magic", "char", 32), ("nr_pages", "unsigned long"), ("shared_info", "unsigned long"),
+    ("flags", "uint32_t"), ("store_mfn", "unsigned long"), ("store_evtchn", "uint32_t"),
+    ("console_mfn", "unsigned long"), ("console_evtchn", "uint32_t"), ("pt_base", "unsigned long"),
+    ("nr_pt_frames", "unsigned long"), ("mfn_list", "unsigned long"), ("mod_start", "unsigned long"),
+    ("mod_len", "unsigned long"), ("cmd_line", "char", MAX_GUEST_CMDLINE)])
+# (field, offset, size) in the x86_32 ABI, from the layout.
+START_INFO_LAYOUT_X86_32 = tuple((name, START_INFO.offsetof(name), START_INFO.member_size(name))
+                                 for name, _, _ in START_INFO.members)
 
 
 @dataclass
@@ -213,8 +217,10 @@ class start_info:
     mod_len: int = 0
     cmd_line: str = ""
 
+    LAYOUT: ClassVar = START_INFO
+
     def pack(self) -> bytes:
-        out = bytearray(80 + MAX_GUEST_CMDLINE)
+        out = bytearray(START_INFO.sizeof())
         for name, off, size in START_INFO_LAYOUT_X86_32:
             value = getattr(self, name)
             if isinstance(value, str):
@@ -239,12 +245,15 @@ class start_info:
 # --- xencons_interface (public/io/console.h): the domU console ring page -----------------------------
 XENCONS_IN_SIZE = 1024
 XENCONS_OUT_SIZE = 2048
-XENCONS_OFF_IN = 0
-XENCONS_OFF_OUT = 1024
-XENCONS_OFF_IN_CONS = 3072
-XENCONS_OFF_IN_PROD = 3076
-XENCONS_OFF_OUT_CONS = 3080
-XENCONS_OFF_OUT_PROD = 3084
+XENCONS_INTERFACE = StructLayout("xencons_interface", [
+    ("in", "char", XENCONS_IN_SIZE), ("out", "char", XENCONS_OUT_SIZE), ("in_cons", "XENCONS_RING_IDX"),
+    ("in_prod", "XENCONS_RING_IDX"), ("out_cons", "XENCONS_RING_IDX"), ("out_prod", "XENCONS_RING_IDX")])
+XENCONS_OFF_IN = XENCONS_INTERFACE.offsetof("in")                # 0
+XENCONS_OFF_OUT = XENCONS_INTERFACE.offsetof("out")              # 1024
+XENCONS_OFF_IN_CONS = XENCONS_INTERFACE.offsetof("in_cons")      # 3072
+XENCONS_OFF_IN_PROD = XENCONS_INTERFACE.offsetof("in_prod")      # 3076
+XENCONS_OFF_OUT_CONS = XENCONS_INTERFACE.offsetof("out_cons")    # 3080
+XENCONS_OFF_OUT_PROD = XENCONS_INTERFACE.offsetof("out_prod")    # 3084
 
 # --- shared_info page (x86_32 guest ABI, 3.0) ----------------------------------------------------------
 MAX_VIRT_CPUS = 32
@@ -273,6 +282,19 @@ SI_WC_NSEC = SI_WC_SEC + 4
 SI_ARCH_MAX_PFN = SI_WC_NSEC + 4
 SI_ARCH_PFN_TO_MFN_FRAME_LIST_LIST = SI_ARCH_MAX_PFN + 4
 
+# The same three structs as layouts (X@RELEASE-3.0.0:xen/include/public/xen.h:269-377); the offsets
+# above are checked against them in tests/xen/test_struct_layouts.py.
+VCPU_TIME_INFO = StructLayout("vcpu_time_info", [
+    ("version", "uint32_t"), ("pad0", "uint32_t"), ("tsc_timestamp", "uint64_t"), ("system_time", "uint64_t"),
+    ("tsc_to_system_mul", "uint32_t"), ("tsc_shift", "int8_t"), ("pad1", "int8_t", 3)])
+VCPU_INFO = StructLayout("vcpu_info", [
+    ("evtchn_upcall_pending", "uint8_t"), ("evtchn_upcall_mask", "uint8_t"),
+    ("evtchn_pending_sel", "unsigned long"), ("arch", ARCH_VCPU_INFO), ("time", VCPU_TIME_INFO)])
+SHARED_INFO = StructLayout("shared_info", [
+    ("vcpu_info", VCPU_INFO, MAX_VIRT_CPUS), ("evtchn_pending", "unsigned long", BITS_PER_LONG),
+    ("evtchn_mask", "unsigned long", BITS_PER_LONG), ("wc_version", "uint32_t"), ("wc_sec", "uint32_t"),
+    ("wc_nsec", "uint32_t"), ("arch", ARCH_SHARED_INFO)])
+
 # struct mmu_update and struct mmuext_op are declared in xen.h; their dataclasses live in memory.py.
 from xenlab.xen.public.memory import mmu_update_t, mmuext_op_t  # noqa: E402,F401
 
@@ -287,3 +309,6 @@ class multicall_entry_t:
     op: int
     args: list = field(default_factory=list)
     result: int = 0
+    # In C: unsigned long op, result; unsigned long args[6] (32 bytes on x86_32).
+    LAYOUT: ClassVar = StructLayout("multicall_entry", [
+        ("op", "unsigned long"), ("result", "unsigned long"), ("args", "unsigned long", 6)])

@@ -1,4 +1,4 @@
-"""The I/O request page: Xen's ``xen/include/public/hvm/ioreq.h`` (X@RELEASE-3.0.0).
+"""The I/O request page: Xen's ``xen/include/public/io/ioreq.h`` in 3.0.0 (``public/hvm/ioreq.h`` from 3.0.2 on).
 
 Xen and the device model (qemu-dm in dom0) share one page per HVM domain holding one ``ioreq`` per
 vcpu. On a port access Xen fills the vcpu's ioreq, sets it STATE_IOREQ_READY and notifies the
@@ -6,7 +6,12 @@ ioreq's event channel (``vp_eport``); qemu-dm marks it INPROCESS, emulates, writ
 STATE_IORESP_READY, then notifies back.
 
 Simplifications:
-- The page is a list of ``ioreq`` records, not bytes; no ``pdata``/``df`` (rep string I/O) fields.
+- The page is a list of ``ioreq`` records, not bytes; no ``pdata``/``df`` (rep string I/O) fields. So
+  it has no C layout: 3.0.0's ``ioreq_t`` packs ``state``, ``pdata_valid``, ``dir`` and ``df`` as
+  bitfields of one byte, and its page (``shared_iopage_t``) also holds the PIC's registers.
+- ``vp_eport`` sits in each vcpu's ioreq as in later headers (3.0.2+); 3.0.0 had one ``eport`` for the
+  whole domain in ``global_iodata_t``. Per vcpu reads more plainly and the model has one vcpu per HVM guest.
+- ``STATE_IOREQ_NONE`` is 3.0.0's ``STATE_INVALID`` (same value, the later name).
 """
 from __future__ import annotations
 

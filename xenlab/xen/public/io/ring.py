@@ -28,11 +28,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xenlab.xen.public.cstruct import StructLayout
+
 RING_IDX_MASK = 0xFFFF_FFFF  # RING_IDX is a 32-bit unsigned int; arithmetic wraps at 2**32
 PAGE_SIZE = 4096             # ring protocols always use 4 KiB pages (XEN_PAGE_SHIFT 12)
 SRING_HEADER_SIZE = 64       # offsetof(struct NAME_sring, ring): 4 indices + pvt + __pad[44]
 # Byte offsets of the shared indices in the page (struct NAME_sring).
 OFF_REQ_PROD, OFF_REQ_EVENT, OFF_RSP_PROD, OFF_RSP_EVENT = 0, 4, 8, 12
+# The header as RELEASE-3.0.0's DEFINE_RING_TYPES lays it out (uint8_t pad[48]; 4.17 splits the same
+# 48 bytes into the 4-byte pvt union and __pad[44]).  Checked against gcc in tests/xen/test_struct_layouts.py.
+SRING_HEADER = StructLayout("sring_header", [
+    ("req_prod", "RING_IDX"), ("req_event", "RING_IDX"), ("rsp_prod", "RING_IDX"), ("rsp_event", "RING_IDX"),
+    ("pad", "uint8_t", 48)])
 
 REGION_NAMES = ("request", "outstanding", "response", "unused")
 

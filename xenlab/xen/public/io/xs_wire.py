@@ -10,8 +10,10 @@ Simplifications:
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
+from typing import ClassVar
+
+from xenlab.xen.public.cstruct import StructLayout
 
 XS_CONTROL = 0
 XS_DEBUG = XS_CONTROL
@@ -81,11 +83,19 @@ def MASK_XENSTORE_IDX(idx: int) -> int:
     return idx & (XENSTORE_RING_SIZE - 1)
 
 
-# struct xenstore_domain_interface: req[1024], rsp[1024], then six uint32 (byte offsets).
-XS_IFACE_REQ, XS_IFACE_RSP = 0, 1024
-XS_IFACE_REQ_CONS, XS_IFACE_REQ_PROD = 2048, 2052
-XS_IFACE_RSP_CONS, XS_IFACE_RSP_PROD = 2056, 2060
-XS_IFACE_SERVER_FEATURES, XS_IFACE_CONNECTION, XS_IFACE_ERROR = 2064, 2068, 2072
+# struct xenstore_domain_interface: req[1024], rsp[1024], four XENSTORE_RING_IDX (3.0.0 ends there),
+# then server_features, connection and error (Xen 4.x's additions, as in libxen-dev 4.17).
+XENSTORE_DOMAIN_INTERFACE = StructLayout("xenstore_domain_interface", [
+    ("req", "char", XENSTORE_RING_SIZE), ("rsp", "char", XENSTORE_RING_SIZE),
+    ("req_cons", "XENSTORE_RING_IDX"), ("req_prod", "XENSTORE_RING_IDX"),
+    ("rsp_cons", "XENSTORE_RING_IDX"), ("rsp_prod", "XENSTORE_RING_IDX"),
+    ("server_features", "uint32_t"), ("connection", "uint32_t"), ("error", "uint32_t")])
+_off = XENSTORE_DOMAIN_INTERFACE.offsetof
+XS_IFACE_REQ, XS_IFACE_RSP = _off("req"), _off("rsp")                                      # 0, 1024
+XS_IFACE_REQ_CONS, XS_IFACE_REQ_PROD = _off("req_cons"), _off("req_prod")                  # 2048, 2052
+XS_IFACE_RSP_CONS, XS_IFACE_RSP_PROD = _off("rsp_cons"), _off("rsp_prod")                  # 2056, 2060
+XS_IFACE_SERVER_FEATURES, XS_IFACE_CONNECTION, XS_IFACE_ERROR = (
+    _off("server_features"), _off("connection"), _off("error"))                            # 2064, 2068, 2072
 
 
 @dataclass
@@ -97,10 +107,12 @@ class XsdSockmsg:
     len: int = 0       # bytes of payload that follow (nul-separated strings)
 
     SIZE = 16
+    LAYOUT: ClassVar = StructLayout("xsd_sockmsg", [
+        ("type", "uint32_t"), ("req_id", "uint32_t"), ("tx_id", "uint32_t"), ("len", "uint32_t")])
 
     def pack(self) -> bytes:
-        return struct.pack("<IIII", self.type, self.req_id, self.tx_id, self.len)
+        return self.LAYOUT.pack([self.type, self.req_id, self.tx_id, self.len])
 
     @classmethod
     def unpack(cls, raw: bytes) -> XsdSockmsg:
-        return cls(*struct.unpack("<IIII", bytes(raw[:16])))
+        return cls(*cls.LAYOUT.unpack(raw))
