@@ -22,8 +22,14 @@ Simplifications:
 - The disk is a queue served one request at a time, ``DISK_REQUEST_NS + nr_sectors *
   DISK_SECTOR_NS`` each, by a timer; the image file is read and written when a request completes.
   The file is opened per request (no open file objects, so a machine can be deep-copied).
-- Watches are not needed: the toolstack (toolstack/devices.py) calls ``probe`` and
-  ``frontend_changed`` in the handshake's order; each reads the other end's state from XenStore.
+- The hotplug script is not modelled: the probe writes ``hotplug-status = connected`` itself (what
+  /etc/xen/scripts/block writes once it found the image), which is what xend waits for.
+
+The handshake runs on watches (guest/xenbus.py ``XenbusProbe``): dom0's back-end bus probes a new
+``backend/vbd/<domid>/<devid>`` directory (-> InitWait) and watches the front end's state; when it
+reads Initialised, ``connect_ring`` maps the ring and binds the channel (-> Connected). A front end
+that says Initialised without a usable ``ring-ref``/``event-channel`` gets ``xenbus_dev_fatal``: the
+error in ``/local/domain/0/error/backend/vbd/<domid>/<devid>/error`` and state Closing, nothing mapped.
 """
 from __future__ import annotations
 
@@ -31,13 +37,15 @@ import functools
 import os
 from dataclasses import dataclass, field
 
-from xenlab.dom0.xenbus import read_state, switch_state
+from xenlab.dom0.xenbus import read_state, xenbus_dev_fatal, xenbus_switch_state
 from xenlab.dom0 import gntmap
+from xenlab.xen.public import errno as E
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public import grant_table as G
 from xenlab.xen.public.io import blkif as B
 from xenlab.xen.public.io.ring import BackRing
 from xenlab.xen.public.io.xenbus import XenbusState
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.hw.clock import PRIO_DEFAULT
 
 from xenlab.hw.disk import DISK_REQUEST_NS, DISK_SECTOR_NS  # noqa: E402  (the disk's timing)
@@ -88,6 +96,10 @@ class Blkif:
     def key(self) -> tuple[int, int]:
         return (self.domid, self.devid)
 
+    @property
+    def otherend_path(self) -> str:
+        return self.frontend_path
+
     def __repr__(self) -> str:
         mode = "r" if self.readonly else "w"
         conn = f"port {self.port}" if self.ring else "not connected"
@@ -107,7 +119,8 @@ class Blkback:
 
     @property
     def xs(self):
-        return self.machine.xend.xenstored.tools
+        """dom0's kernel connection to xenstored (its xenbus), not xend's."""
+        return self.machine.xend.xenstored.kernel_conn
 
     def _hc(self, name, *args) -> int:
         return self.machine.dom0.hypercall(name, *args)
@@ -116,47 +129,77 @@ class Blkback:
         blkif.log.append(msg)
         self.machine.trace.emit("IO", "blkback_log", domid=blkif.domid, devid=blkif.devid, msg=msg)
 
-    # -- xenbus: probe and connect ----------------------------------------------------------------
-    def probe(self, domid: int, devid: int, backend_path: str) -> Blkif:
-        """Backend probe: read params/mode, look at the image, go InitWait."""
+    # -- xenbus: probe and connect (driven by the back-end bus's watches) -------------------------------
+    def _switch(self, blkif: Blkif, new: XenbusState) -> None:
+        xenbus_switch_state(self.xs, blkif.backend_path, new, trace=self.machine.trace, who="blkback")
+
+    def _fatal(self, blkif: Blkif, err: int, msg: str) -> None:
+        self._log(blkif, msg)
+        xenbus_dev_fatal(self.xs, blkif.backend_path, err, msg, trace=self.machine.trace, who="blkback")
+
+    def probe(self, bus, nodename: str, otherend: str) -> Blkif | None:
+        """blkback_probe: read params/mode, look at the image, go InitWait."""
         xs = self.xs
-        blkif = Blkif(domid, devid, backend_path, xs.read(f"{backend_path}/frontend"))
-        blkif.image = xs.read(f"{backend_path}/params")
-        blkif.readonly = xs.read(f"{backend_path}/mode") == "r"
-        blkif.vdev = int(xs.read(f"{backend_path}/dev-num") or devid)
-        blkif.sectors = os.path.getsize(blkif.image) // B.SECTOR_SIZE
+        domid, devid = (int(x) for x in nodename.rsplit("/", 2)[1:])
+        blkif = Blkif(domid, devid, nodename, otherend)
+        blkif.image = xs.read(f"{nodename}/params")
+        blkif.readonly = xs.read(f"{nodename}/mode") == "r"
+        num = xs.read(f"{nodename}/dev-num")
+        blkif.vdev = int(num) if isinstance(num, str) and num.isdigit() else devid
+        try:
+            blkif.sectors = os.path.getsize(blkif.image) // B.SECTOR_SIZE
+        except (OSError, TypeError):
+            self._fatal(blkif, -E.ENOENT, f"opening {blkif.image}")
+            return None
         self.blkifs[blkif.key] = blkif
-        switch_state(xs, backend_path, XenbusState.InitWait)
+        xs.write(f"{nodename}/hotplug-status", "connected")
+        self._switch(blkif, XenbusState.InitWait)
         return blkif
 
-    def frontend_changed(self, blkif: Blkif) -> None:
-        """otherend_changed: connect once the front end says Initialised (or Connected)."""
-        state = read_state(self.xs, blkif.frontend_path)
-        if state in (XenbusState.Initialised, XenbusState.Connected) and blkif.ring is None:
+    def otherend_changed(self, bus, blkif: Blkif, state: XenbusState) -> None:
+        """3.0.0 blkback ``frontend_changed``."""
+        if self.blkifs.get(blkif.key) is not blkif:
+            return                                  # already removed (the domain died)
+        if state == XenbusState.Initialised and blkif.ring is None:
             if self.connect(blkif) == 0:
-                switch_state(self.xs, blkif.backend_path, XenbusState.Connected)
-            else:
-                switch_state(self.xs, blkif.backend_path, XenbusState.Closing)
+                self._switch(blkif, XenbusState.Connected)
         elif state == XenbusState.Closing:
             self.disconnect(blkif)
-            switch_state(self.xs, blkif.backend_path, XenbusState.Closing)
-            switch_state(self.xs, blkif.backend_path, XenbusState.Closed)
+            self._switch(blkif, XenbusState.Closing)
+            self._switch(blkif, XenbusState.Closed)
+        elif state in (XenbusState.Unknown, XenbusState.InitWait):
+            self._fatal(blkif, -E.EINVAL, f"saw state {int(state)} at frontend")
+
+    def gone(self, blkif) -> bool:
+        """Torn down by the toolstack (the domain died) before the bus saw its directory go."""
+        return self.blkifs.get(blkif.key) is not blkif
+
+    def remove_device(self, bus, blkif: Blkif) -> None:
+        if self.blkifs.get(blkif.key) is blkif:
+            self.disconnect(self.blkifs.pop(blkif.key))
 
     def connect(self, blkif: Blkif) -> int:
         """Map the ring, bind the event channel, publish the disk's size (3.0 blkback connect)."""
         xs, fe = self.xs, blkif.frontend_path
-        ring_ref = int(xs.read(f"{fe}/ring-ref"))
-        evtchn = int(xs.read(f"{fe}/event-channel"))
-        op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=ring_ref, dom=blkif.domid)
+        raw = [xs.read(f"{fe}/ring-ref"), xs.read(f"{fe}/event-channel")]
+        if any(is_error(r) for r in raw):                   # xenbus_gather failed
+            self._fatal(blkif, -E.ENOENT, f"reading {fe}/ring-ref and event-channel")
+            return -E.ENOENT
+        if not all(r.strip().isdigit() for r in raw):
+            self._fatal(blkif, -E.EINVAL, f"reading {fe}/ring-ref and event-channel")
+            return -E.EINVAL
+        ring_ref, evtchn = (int(r) for r in raw)
+        op = G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=ring_ref & 0xFFFFFFFF, dom=blkif.domid)
         gntmap.map_grant_refs(self.machine, [op])
         if op.status != G.GNTST_okay:
             self._log(blkif, f"failed to map ring-ref {ring_ref}: {G.GNTST_NAMES[op.status]}")
+            self._fatal(blkif, op.status, f"mapping ring-ref {ring_ref} port {evtchn}")
             return op.status
         bind = ev.evtchn_bind_interdomain(remote_dom=blkif.domid, remote_port=evtchn)
         rc = self._hc("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_interdomain, bind))
         if rc < 0:
             self._unmap([op.handle])
-            self._log(blkif, f"failed to bind event channel {evtchn}: {rc}")
+            self._fatal(blkif, rc, f"mapping ring-ref {ring_ref} port {evtchn}")
             return rc
         page = gntmap.page(self.machine, op.handle)
         sring = B.new_blkif_sring(self.machine.memory, page.maddr, init=False,

@@ -26,7 +26,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from xenlab.dom0.xenbus import read_state, switch_state
+from xenlab.dom0.xenbus import xenbus_dev_fatal, xenbus_switch_state
+from xenlab.xen.public import errno as E
+from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.hw.ethernet import mac_str
 from xenlab.dom0 import gntmap
 from xenlab.xen.public import event_channel as ev
@@ -78,6 +80,10 @@ class Netif:
         return f"vif{self.domid}.{self.devid}"
 
     @property
+    def otherend_path(self) -> str:
+        return self.frontend_path
+
+    @property
     def key(self) -> tuple[int, int]:
         return (self.domid, self.devid)
 
@@ -102,7 +108,8 @@ class Netback:
 
     @property
     def xs(self):
-        return self.machine.xend.xenstored.tools
+        """dom0's kernel connection to xenstored (its xenbus), not xend's."""
+        return self.machine.xend.xenstored.kernel_conn
 
     @property
     def dom0(self):
@@ -115,37 +122,69 @@ class Netback:
         netif.log.append(msg)
         self.machine.trace.emit("IO", "netback_log", domid=netif.domid, devid=netif.devid, msg=msg)
 
-    # -- xenbus ---------------------------------------------------------------------------------------
-    def probe(self, domid: int, devid: int, backend_path: str) -> Netif:
+    # -- xenbus (driven by the back-end bus's watches, guest/xenbus.py XenbusProbe) ------------------------
+    def _switch(self, netif: Netif, new: XenbusState) -> None:
+        xenbus_switch_state(self.xs, netif.backend_path, new, trace=self.machine.trace, who="netback")
+
+    def _fatal(self, netif: Netif, err: int, msg: str) -> None:
+        self._log(netif, msg)
+        xenbus_dev_fatal(self.xs, netif.backend_path, err, msg, trace=self.machine.trace, who="netback")
+
+    def probe(self, bus, nodename: str, otherend: str) -> Netif | None:
+        """netback_probe: read mac and bridge, offer rx-copy, go InitWait (the vif-bridge hotplug
+        script's ``hotplug-status`` is written here too)."""
         xs = self.xs
-        netif = Netif(domid, devid, backend_path, xs.read(f"{backend_path}/frontend"))
+        domid, devid = (int(x) for x in nodename.rsplit("/", 2)[1:])
+        netif = Netif(domid, devid, nodename, otherend)
         netif.owner = self
-        netif.mac = bytes(int(x, 16) for x in xs.read(f"{backend_path}/mac").split(":"))
-        netif.bridge = xs.read(f"{backend_path}/bridge")
+        mac = xs.read(f"{nodename}/mac")
+        try:
+            netif.mac = bytes(int(x, 16) for x in mac.split(":"))
+        except (AttributeError, ValueError):
+            self._fatal(netif, -E.EINVAL, "reading mac")
+            return None
+        netif.bridge = xs.read(f"{nodename}/bridge")
         if self.rx_mode == "copy":
-            xs.write(f"{backend_path}/feature-rx-copy", "1")
+            xs.write(f"{nodename}/feature-rx-copy", "1")
         self.netifs[netif.key] = netif
-        switch_state(xs, backend_path, XenbusState.InitWait)
+        xs.write(f"{nodename}/hotplug-status", "connected")
+        self._switch(netif, XenbusState.InitWait)
         return netif
 
-    def frontend_changed(self, netif: Netif) -> None:
-        state = read_state(self.xs, netif.frontend_path)
+    def otherend_changed(self, bus, netif: Netif, state: XenbusState) -> None:
+        if self.netifs.get(netif.key) is not netif:
+            return
         if state in (XenbusState.Initialised, XenbusState.Connected) and netif.tx is None:
             if self.connect(netif) == 0:
-                switch_state(self.xs, netif.backend_path, XenbusState.Connected)
-            else:
-                switch_state(self.xs, netif.backend_path, XenbusState.Closing)
+                self._switch(netif, XenbusState.Connected)
+        elif state == XenbusState.Closing:
+            self.disconnect(netif)
+            self._switch(netif, XenbusState.Closing)
+            self._switch(netif, XenbusState.Closed)
+        elif state in (XenbusState.Unknown, XenbusState.InitWait):
+            self._fatal(netif, -E.EINVAL, f"saw state {int(state)} at frontend")
+
+    def gone(self, netif) -> bool:
+        """Torn down by the toolstack (the domain died) before the bus saw its directory go."""
+        return self.netifs.get(netif.key) is not netif
+
+    def remove_device(self, bus, netif: Netif) -> None:
+        if self.netifs.get(netif.key) is netif:
+            self.disconnect(self.netifs.pop(netif.key))
 
     def connect(self, netif: Netif) -> int:
         xs, fe = self.xs, netif.frontend_path
-        refs = [int(xs.read(f"{fe}/tx-ring-ref")), int(xs.read(f"{fe}/rx-ring-ref"))]
-        evtchn = int(xs.read(f"{fe}/event-channel"))
+        raw = [xs.read(f"{fe}/{k}") for k in ("tx-ring-ref", "rx-ring-ref", "event-channel")]
+        if any(is_error(r) or not r.strip().isdigit() for r in raw):
+            self._fatal(netif, -E.ENOENT, f"reading {fe}/tx-ring-ref, rx-ring-ref and event-channel")
+            return -E.ENOENT
+        refs, evtchn = [int(raw[0]) & 0xFFFFFFFF, int(raw[1]) & 0xFFFFFFFF], int(raw[2])
         netif.rx_copy = self.rx_mode == "copy" and xs.read(f"{fe}/request-rx-copy") == "1"
         ops = [G.GnttabMapGrantRef(flags=G.GNTMAP_host_map, ref=r, dom=netif.domid) for r in refs]
         gntmap.map_grant_refs(self.machine, ops)
         if any(op.status != G.GNTST_okay for op in ops):
             self._unmap([op.handle for op in ops if op.status == G.GNTST_okay])
-            self._log(netif, "failed to map the rings")
+            self._fatal(netif, -E.EINVAL, f"mapping tx-ring-ref {refs[0]} rx-ring-ref {refs[1]}")
             return -1
         bind = ev.evtchn_bind_interdomain(remote_dom=netif.domid, remote_port=evtchn)
         rc = self._hc("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_interdomain, bind))

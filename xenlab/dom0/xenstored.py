@@ -8,6 +8,8 @@ xenbus reads its watch events. xend writes each domain's home ``/local/domain/<d
 Simplifications:
 - Requests are method calls on the domain's connection rather than messages framed on the two
   1024-byte rings of the store page; the notifications on the event channel are real.
+- dom0's kernel connects (its loopback store channel) when its first back end needs it, not at
+  boot, so a machine without virtual devices keeps the event-channel ports it always had.
 """
 from __future__ import annotations
 
@@ -23,6 +25,30 @@ class Xenstored:
         self.dom0_ports: dict[int, int] = {}          # domid -> dom0's end of its store channel
         self.tools.write("/local/domain/0/name", "Domain-0")
         self.tools.write("/local/domain/0/domid", "0")
+        self._kernel_conn = None
+
+    @property
+    def kernel_conn(self):
+        """dom0's kernel's connection (its back ends' xenbus), set up on first use."""
+        if self._kernel_conn is None:
+            self._connect_dom0_kernel()
+        return self._kernel_conn
+
+    def _connect_dom0_kernel(self) -> None:
+        """dom0's kernel is a xenstored client too (its back ends' xenbus): 3.0's xenbus_probe_init
+        allocates an unbound port for xenstored in dom0, and xenstored binds it (a loopback channel
+        inside dom0).  Watch events for that connection are notified on it."""
+        dom0 = self.machine.dom0
+        self._kernel_conn = self.store.connect(0)
+        alloc = ev.evtchn_alloc_unbound(dom=0, remote_dom=0)
+        if dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_alloc_unbound, alloc)) < 0:
+            return
+        bind = ev.evtchn_bind_interdomain(remote_dom=0, remote_port=alloc.port)
+        if dom0.hypercall("event_channel_op", ev.evtchn_op(ev.EVTCHNOP_bind_interdomain, bind)) < 0:
+            return
+        self.dom0_ports[0] = bind.local_port
+        dom0.xs, dom0.store_port = self.kernel_conn, alloc.port
+        dom0.kernel.port_handlers[alloc.port] = dom0.kernel._xenbus_event
 
     def _on_event(self, name: str, **payload) -> None:
         self.machine.trace.emit("XS", name, **{k: v for k, v in payload.items() if k != "domid"},
@@ -30,6 +56,8 @@ class Xenstored:
         if name == "watch_event":
             domid = payload["domid"]
             port = self.dom0_ports.get(domid)
+            if domid == 0 and (self._kernel_conn is None or not self._kernel_conn.events):
+                return                                # an event for xend's own connection, not the kernel's
             if port and domid in self.machine.domains:
                 self.machine.dom0.hypercall("event_channel_op",
                                             ev.evtchn_op(ev.EVTCHNOP_send, ev.evtchn_send(port)))

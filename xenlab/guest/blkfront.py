@@ -22,7 +22,7 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
-from xenlab.guest.xenbus import publish, read_state, switch_state
+from xenlab.guest.xenbus import emit_state, publish, read_state, xenbus_switch_state
 from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.xen.public import event_channel as ev
@@ -115,21 +115,38 @@ class Blkfront:
         return bool(self.info & B.VDISK_READONLY)
 
     # -- xenbus ------------------------------------------------------------------------------------------
-    def backend_changed(self) -> None:
-        """otherend_changed: set up the ring when the back end waits, finish when it connected."""
-        state = read_state(self.xs, self.backend)
-        if state == XenbusState.InitWait and self.ring is None:
-            self.setup_ring()
-        elif state == XenbusState.Connected and self.state != XenbusState.Connected:
+    def _switch(self, new: XenbusState) -> None:
+        xenbus_switch_state(self.xs, self.nodename, new, trace=self.machine.trace, who="blkfront")
+
+    def backend_changed(self, state: XenbusState | None = None) -> None:
+        """3.0.0 blkfront ``backend_changed`` (the otherend watch fired): connect when the back end is
+        Connected, close when it is Closing; every other state is nothing to do."""
+        state = read_state(self.xs, self.backend) if state is None else state
+        if state == XenbusState.Connected and self.ring is not None and self.state != XenbusState.Connected:
             self.sectors = int(self.xs.read(f"{self.backend}/sectors"))
             self.info = int(self.xs.read(f"{self.backend}/info"))
             self.sector_size = int(self.xs.read(f"{self.backend}/sector-size"))
-            switch_state(self.xs, self.nodename, XenbusState.Connected)
-        elif state == XenbusState.Closing:
-            switch_state(self.xs, self.nodename, XenbusState.Closing)
+            self._switch(XenbusState.Connected)
+        elif state == XenbusState.Closing and self.state not in (XenbusState.Closing, XenbusState.Closed):
+            self._switch(XenbusState.Closing)        # blkfront_closing: the back end is going away
+        elif state == XenbusState.Closed and self.state != XenbusState.Closed:
+            self.free_ring()
+            self._switch(XenbusState.Closed)
+
+    def free_ring(self) -> None:
+        """blkif_free: the back end unmapped the ring; revoke its grant, close the channel, free the page."""
+        k = self.kernel
+        if self.ring is None:
+            return
+        guest_grants(k).end_foreign_access(self.ring_ref)
+        k.port_handlers.pop(self.port, None)
+        k.hypercall(self.d.vcpus[0], "event_channel_op", ev.evtchn_op(ev.EVTCHNOP_close, ev.evtchn_close(self.port)))
+        k.free_page(self.ring_pfn)
+        self.ring, self.ring_ref, self.ring_pfn, self.port = None, -1, -1, 0
 
     def setup_ring(self) -> None:
-        """Grant a ring page, allocate an event channel, publish both, go Initialised."""
+        """talk_to_backend (run at probe in 3.0.0): grant a ring page, allocate an event channel,
+        publish both in one transaction and go Initialised."""
         k, d = self.kernel, self.d
         self.ring_pfn = k.alloc_page()
         mfn = d.kernel.p2m[self.ring_pfn]
@@ -145,10 +162,12 @@ class Blkfront:
         self.port = alloc.port
         k.port_handlers[self.port] = functools.partial(self._on_event)
 
+        old = self.state
         result = publish(self.xs, self.nodename, (("ring-ref", self.ring_ref), ("event-channel", self.port)),
                          XenbusState.Initialised)
         if is_error(result):
             raise RuntimeError(f"{self.name}: writing ring-ref/event-channel failed: {result}")
+        emit_state(self.machine.trace, self.xs, "blkfront", self.nodename, old, XenbusState.Initialised)
 
     def _ring_event(self, name: str, **payload) -> None:
         trace = self.machine.trace
@@ -276,4 +295,41 @@ class Blkfront:
 
     def close(self) -> None:
         if self.state not in (XenbusState.Closing, XenbusState.Closed):
-            switch_state(self.xs, self.nodename, XenbusState.Closing)
+            self._switch(XenbusState.Closing)
+
+
+def vbd_name(vdevice: int) -> str:
+    """The Linux name of a virtual-device number: 202*256 -> xvda, 3*256 -> hda, 8*256+16 -> sdb."""
+    major, minor = vdevice >> 8, vdevice & 0xFF
+    if major == 202:
+        name, part = "xvd" + chr(ord("a") + (minor >> 4)), minor & 15
+    elif major == 8:
+        name, part = "sd" + chr(ord("a") + (minor >> 4)), minor & 15
+    else:
+        ide = {3: 0, 22: 2, 33: 4, 34: 6, 56: 8}.get(major, 0)
+        name, part = "hd" + chr(ord("a") + ide + (minor >> 6)), minor & 63
+    return name + (str(part) if part else "")
+
+
+class BlkfrontDriver:
+    """The xenbus driver "vbd" of the guest's front-end bus (blkfront_driver)."""
+
+    def probe(self, bus, nodename: str, otherend: str):
+        """blkfront_probe: read virtual-device, then talk_to_backend at once (3.0.0)."""
+        k = bus.kernel
+        vdev = k.d.xs.read(f"{nodename}/virtual-device")
+        if is_error(vdev) or not vdev.strip().isdigit():
+            return None
+        front = Blkfront(k, int(nodename.rsplit("/", 1)[1]), vbd_name(int(vdev)))
+        front.otherend_path = otherend
+        k.__dict__.setdefault("vbds", {})[front.name] = front
+        front.setup_ring()
+        return front
+
+    def otherend_changed(self, bus, front, state) -> None:
+        front.backend_changed(state)
+
+    def remove_device(self, bus, front) -> None:
+        vbds = bus.kernel.__dict__.get("vbds", {})
+        if vbds.get(front.name) is front:
+            del vbds[front.name]

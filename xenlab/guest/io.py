@@ -11,6 +11,7 @@ completes it; a ping also arms ``set_timer_op`` for its timeout. Each finished o
 
 Simplifications:
 - One outstanding op per vcpu: the workload waits for each I/O (synchronous I/O, like ``dd oflag=direct``).
+- An op on a device whose front end is not Connected yet blocks until an event comes, then looks again.
 """
 from __future__ import annotations
 
@@ -45,10 +46,25 @@ def _start(kernel, op):
     raise ValueError(f"unknown io device class {kind!r} (blk, net)")
 
 
+def _connecting(kernel, op) -> bool:
+    """The device of ``op`` exists but its front end is not Connected yet (the xenbus handshake is
+    still running on its watches): the process waits, as one opening a disk that is not there yet."""
+    from xenlab.xen.public.io.xenbus import XenbusState
+    if op[1] == "blk":
+        vbd = getattr(kernel, "vbds", {}).get(op[2])
+        return vbd is not None and vbd.state != XenbusState.Connected
+    vifs = getattr(kernel, "vifs", [])
+    return bool(vifs) and vifs[0].tx is None
+
+
 def do_io(kernel, v, op) -> bool:
     ctx = v.guest
     machine = kernel.d.machine
     token = getattr(ctx, "io_wait", None)
+    if token is None and _connecting(kernel, op):
+        ctx.pc -= 1                            # the next event (the watch that connects it) brings us back
+        kernel.hypercall(v, "sched_op", SCHEDOP_block)
+        return False
     if token is None:
         token = _start(kernel, op)
         deadline = getattr(token, "deadline", None)

@@ -12,6 +12,9 @@ Posting RX buffers needs no notification ("there is never any need to notify the
 enqueuing receive requests", netif.h 3.0); sending does, subject to the ring's hold-off rule.
 
 Simplifications:
+- The rings are set up when the back end's state watch reads InitWait (as later netfronts do, to read
+  ``feature-rx-copy`` first); 3.0.0's netfront writes them at probe. Either way it writes
+  ``state = Connected`` with the ring references in one transaction, and netback connects on that.
 - ``RX_BUFFERS`` buffers are posted (Linux adapts its target between 8 and 256).
 - (guest/pages.py does the decrease_reservation and MMU_MACHPHYS_UPDATE work of a flip; the pages of one
   refill go back in one multicall, as 3.0.0's network_alloc_rx_buffers does.)
@@ -21,7 +24,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xenlab.guest.xenbus import publish, read_state
+from xenlab.guest.xenbus import emit_state, publish, read_state
 from xenlab.xen.public.io.xs_wire import is_error
 from xenlab.guest.gnttab import guest_grants
 from xenlab.guest.pages import give_back_batch, refill, take_foreign
@@ -85,8 +88,10 @@ class Netfront:
                 f"{'copy' if self.rx_copy else 'flip'} {self.state.name}>")
 
     # -- xenbus -----------------------------------------------------------------------------------------
-    def backend_changed(self) -> None:
-        state = read_state(self.xs, self.backend)
+    def backend_changed(self, state: XenbusState | None = None) -> None:
+        """The otherend watch fired: once the back end waits (and has said whether it copies),
+        set up the rings and go Connected."""
+        state = read_state(self.xs, self.backend) if state is None else state
         if state == XenbusState.InitWait and self.tx is None:
             self.setup_rings()
 
@@ -108,11 +113,13 @@ class Netfront:
         k.port_handlers[self.port] = functools.partial(self._on_event)
         self.rx_copy = self.want_copy and self.xs.read(f"{self.backend}/feature-rx-copy") == "1"
 
+        old = self.state
         result = publish(self.xs, self.nodename,
                          (("tx-ring-ref", refs[0]), ("rx-ring-ref", refs[1]), ("event-channel", self.port),
                           ("request-rx-copy", int(self.rx_copy))), XenbusState.Connected)
         if is_error(result):
             raise RuntimeError(f"eth{self.devid}: publishing the rings failed: {result}")
+        emit_state(self.machine.trace, self.xs, "netfront", self.nodename, old, XenbusState.Connected)
         self.alloc_rx_buffers()
 
     def _ring_event(self, ring: str, name: str, **payload) -> None:
@@ -228,3 +235,35 @@ class Netfront:
                 k.free_page(buf.pfn)
             if not ring.final_check_for_responses():
                 return frames
+
+
+class NetfrontDriver:
+    """The xenbus driver "vif" of the guest's front-end bus (netfront_driver).
+
+    The guest's address: ``kernel.netfront_params[devid]`` = (ip, want_copy), the guest's own
+    network configuration and module parameter (set with the domain's config); without one, the
+    address the back end's ``ip`` node names."""
+
+    def probe(self, bus, nodename: str, otherend: str):
+        k = bus.kernel
+        devid = int(nodename.rsplit("/", 1)[1])
+        params = k.__dict__.get("netfront_params", {}).get(devid)
+        if params is None:
+            ip = k.d.xs.read(f"{otherend}/ip")
+            params = (ip if not is_error(ip) and ip else "0.0.0.0", True)
+        front = Netfront(k, devid, params[0], want_copy=params[1])
+        front.otherend_path = otherend
+        vifs = k.__dict__.setdefault("vifs", [])
+        vifs.append(front)
+        vifs.sort(key=lambda f: f.devid)
+        if devid == 0:
+            k.net = front.stack
+        return front
+
+    def otherend_changed(self, bus, front, state) -> None:
+        front.backend_changed(state)
+
+    def remove_device(self, bus, front) -> None:
+        vifs = bus.kernel.__dict__.get("vifs", [])
+        if front in vifs:
+            vifs.remove(front)

@@ -6,7 +6,7 @@ only through a connection's XS_* requests and the replies of the wire protocol (
 
 Models the driver side of xenbus in XenLinux 3.0 (linux-2.6-xen-sparse/drivers/xen/xenbus/
 xenbus_client.c ``xenbus_switch_state``, xenbus_probe.c ``otherend_changed``, xenbus_xs.c
-transactions) with the states of io/xenbus.h.  Each end writes its state as a decimal string into
+transactions, xenbus_probe.c's buses: ``XenbusProbe`` below) with the states of io/xenbus.h.  Each end writes its state as a decimal string into
 ``<its dir>/state`` and watches ``<other end's dir>/state``.  The handshake (xen-facts section 12):
 both start Initialising; the back end goes InitWait; the front end grants its ring, writes
 ``ring-ref`` and ``event-channel`` in a transaction and goes Initialised (netfront goes straight to
@@ -16,7 +16,11 @@ goes through Closing to Closed.
 Simplifications:
 - ``switch_state`` refuses transitions outside ``LEGAL_TRANSITIONS`` by raising ``XenbusError``: a
   driver model that does one has a bug.  Linux only logs such things.
-- Watches are polled (``XenbusDevice.poll``) instead of running a watch thread.
+- No xenwatch thread: a kernel runs its watch handlers in its store channel's event handler
+  (``XenLinux._xenbus_event``), when it is scheduled.  ``XenbusProbe`` rescans its whole root on
+  each firing of its bus watch (xenbus_probe.c looks up the one path that fired), so a burst of
+  writes is handled at the first firing and the later ones find nothing new.
+- ``XenbusDevice.poll`` (a polled watch) is kept for the chapter on XenStore.
 """
 from __future__ import annotations
 
@@ -150,3 +154,135 @@ class XenbusDevice:
 
     def __repr__(self) -> str:
         return f"<XenbusDevice {self.nodename} {self.state.name} <-> {self.otherend} {self.otherend_state.name}>"
+
+
+# -- the bus: drivers driven by their watches (xenbus_probe.c, xenbus_client.c) ---------------------------------
+def _abs(conn, path: str) -> str:
+    return path if path.startswith("/") else f"/local/domain/{conn.domid}/{path}"
+
+
+def xenbus_switch_state(conn, path: str, new: XenbusState, *, trace=None, who: str = "", tx: int = 0):
+    """``xenbus_switch_state`` and a trace event XENBUS/switch_state (who, path, old, new) when the
+    state really changed, so a student can watch the handshake run."""
+    old = read_state(conn, path, tx)
+    rc = switch_state(conn, path, new, tx)
+    if rc == OK and old != S(new):
+        emit_state(trace, conn, who, path, old, S(new))
+    return rc
+
+
+def emit_state(trace, conn, who: str, path: str, old: XenbusState, new: XenbusState) -> None:
+    if trace is not None and trace.active:
+        trace.emit("XS", "xenbus_state", domid=conn.domid, who=who, path=_abs(conn, path),
+                   old=int(old), new=int(new), state=S(new).name)
+
+
+def xenbus_dev_fatal(conn, nodename: str, err: int, msg: str, *, trace=None, who: str = "") -> None:
+    """``xenbus_dev_fatal``: write "<-err> <msg>" into ``error/<nodename>/error`` in the driver's
+    domain's home (``_dev_error``), then switch the device to Closing."""
+    home = f"/local/domain/{conn.domid}/"
+    rel = nodename[len(home):] if nodename.startswith(home) else nodename
+    conn.write(f"{home}error/{rel}/error", f"{-int(err)} {msg}")
+    if trace is not None and trace.active:
+        trace.emit("XS", "xenbus_dev_fatal", domid=conn.domid, who=who, path=_abs(conn, nodename), err=int(err),
+                   msg=msg)
+    xenbus_switch_state(conn, nodename, S.Closing, trace=trace, who=who)
+
+
+class XenbusProbe:
+    """``xenbus_probe.c``: one bus of a kernel -- the front ends' (``device``, in a domU) or the back
+    ends' (``backend``, in dom0).  It watches its root; when a device directory appears it calls the
+    class's driver ``probe(bus, nodename, otherend)`` and watches the other end's ``state``
+    (``watch_otherend``); each firing calls ``driver.otherend_changed(dev, state)``.  A directory
+    that disappears is ``remove_device``\\ d.  Nothing else calls the drivers: the handshake runs on watches
+    fired by xenstored and delivered on the kernel's store event channel when the kernel runs.
+
+    ``drivers`` maps a device class ("vbd", "vif") to its driver; ``depth`` is 2 for
+    ``device/<class>/<devid>`` and 3 for ``backend/<class>/<domid>/<devid>``."""
+
+    def __init__(self, kernel, root: str, drivers: dict, depth: int, who: str, otherend_key: str):
+        self.kernel = kernel
+        self.root = root
+        self.drivers = drivers
+        self.depth = depth
+        self.who = who
+        self.otherend_key = otherend_key          # "backend" for front ends, "frontend" for back ends
+        self.devices: dict[str, object] = {}      # nodename -> the driver's device
+        self.seen: dict[str, XenbusState] = {}    # nodename -> last otherend state handed over
+
+    @property
+    def conn(self):
+        return self.kernel.d.xs
+
+    @property
+    def trace(self):
+        return self.kernel.d.machine.trace
+
+    def start(self) -> "XenbusProbe":
+        import functools
+        self.kernel.xenbus_watch(self.root, f"bus:{self.who}", functools.partial(self._bus_changed))
+        return self
+
+    def _fired(self, path: str, token: str) -> None:
+        tr = self.trace
+        if tr.active:
+            tr.emit("XS", "xenbus_watch", domid=self.conn.domid, who=self.who, path=_abs(self.conn, path),
+                    token=token)
+
+    def _nodes(self) -> list[str]:
+        """Every ``<root>/<class>/.../<id>`` directory, depth ``self.depth``."""
+        level = [self.root]
+        for _ in range(self.depth):
+            nxt = []
+            for p in level:
+                kids = self.conn.directory(p)
+                if not is_error(kids):
+                    nxt.extend(f"{p}/{k}" for k in kids)
+            level = nxt
+        return level
+
+    def _bus_changed(self, v, path: str) -> None:
+        import functools
+        self._fired(path, f"bus:{self.who}")
+        present = set()
+        for node in self._nodes():
+            devclass = node[len(self.root) + 1:].split("/")[0]
+            driver = self.drivers.get(devclass)
+            present.add(node)
+            if driver is None:
+                continue
+            if node in self.devices:
+                gone = getattr(driver, "gone", None)
+                if gone is None or not gone(self.devices[node]):
+                    continue
+                self._drop(node)                  # torn down meanwhile and written again: a new device
+            other = self.conn.read(f"{node}/{self.otherend_key}")
+            if is_error(other) or is_error(self.conn.read(f"{node}/state")):
+                continue                          # not fully written yet: a later firing brings the rest
+            dev = driver.probe(self, node, other)
+            if dev is None:
+                continue
+            self.devices[node] = dev
+            self.kernel.xenbus_watch(f"{other}/state", f"otherend:{node}",
+                                     functools.partial(self._otherend_changed, node))
+        for node in [n for n in self.devices if n not in present]:
+            self._drop(node)
+
+    def _drop(self, node: str) -> None:
+        dev = self.devices.pop(node)
+        self.seen.pop(node, None)
+        other = getattr(dev, "otherend_path", None)
+        if other:
+            self.conn.unwatch(f"{other}/state", f"otherend:{node}")
+        self.drivers[node[len(self.root) + 1:].split("/")[0]].remove_device(self, dev)
+
+    def _otherend_changed(self, node: str, v, path: str) -> None:
+        dev = self.devices.get(node)
+        if dev is None:
+            return
+        self._fired(path, f"otherend:{node}")
+        state = read_state(self.conn, path[:-len("/state")])
+        if self.seen.get(node) == state:
+            return                                # otherend_changed: the same state again, nothing to do
+        self.seen[node] = state
+        self.drivers[node[len(self.root) + 1:].split("/")[0]].otherend_changed(self, dev, state)

@@ -209,6 +209,12 @@ class XenLinux:
             return
         self.port_handlers[port] = self._xenbus_event
         self.xenbus_watch("control/shutdown", "shutdown", self._on_shutdown_watch)
+        if not self.d.is_privileged:              # xenbus_probe_frontend: watch "device", probe what appears
+            from xenlab.guest.blkfront import BlkfrontDriver
+            from xenlab.guest.netfront import NetfrontDriver
+            from xenlab.guest.xenbus import XenbusProbe
+            self.xenbus_frontend = XenbusProbe(self, "device", {"vbd": BlkfrontDriver(), "vif": NetfrontDriver()},
+                                               depth=2, who="frontend", otherend_key="backend").start()
 
     def xenbus_watch(self, path: str, token: str, handler) -> None:
         """register_xenbus_watch(): ``handler(v, path)`` runs when the watch fires (a bound method or

@@ -3,16 +3,28 @@
 Models X@RELEASE-3.0.0:tools/python/xen/xend/server/{DevController,blkif,netif}.py. For each entry
 of ``disk = ['file:/img,xvda,w']`` and ``vif = ['mac=00:16:3e:..., bridge=xenbr0']`` xend writes the
 front-end directory ``/local/domain/<domU>/device/<class>/<devid>`` and the back-end directory
-``/local/domain/0/backend/<class>/<domU>/<devid>``, both in state Initialising (1); then the two
-drivers meet through XenStore (xen-facts section 12): the back end goes InitWait, the front end
-publishes its ring and channel, the back end connects, the front end connects.
+``/local/domain/0/backend/<class>/<domU>/<devid>``, both in state Initialising (1), and nothing
+else: the drivers meet through XenStore watches (xen-facts section 12). dom0's back-end bus
+(guest/xenbus.py ``XenbusProbe``, watching ``backend``) probes the new directory and the back end goes
+InitWait; the guest's front-end bus (watching ``device``) probes its directory when the guest runs,
+the front end publishes its ring and channel (Initialised); the back end's watch on the front end's
+state connects it (Connected), and the front end's watch on the back end's state connects the front
+end (Connected). Each state change is a trace event XS/xenbus_state, each watch delivered to a
+driver XS/xenbus_watch.
 
-It also brings up dom0's network: the bridge xenbr0 with the physical card peth0 as a port, on a
-LAN where a host outside the machine (10.0.0.1) answers ARP and ping.
+As 3.0.0's ``xm create``, xend waits (``waitForDevices``, at most DEVICE_CREATE_TIMEOUT = 10 s of
+machine time) for each back end's ``hotplug-status`` before unpausing the domain.
 
 Simplifications:
-- The handshake runs at once, in order, while the domain is created (paused): each driver's
-  "otherend changed" is called by this module instead of by a watch firing.
+- After unpausing, xend also runs the machine until every device is Connected at both ends (or the
+  timeout), so that a created domain's disks and interfaces are ready to use at once; 3.0.0 returns
+  at the unpause and lets the guest finish the handshake while it boots.
+- When a domain dies, its back ends are torn down at once (``domain_destroyed``: unmap, close the
+  channel, remove the directories) before its frames are freed; the back-end bus drops the device
+  when its watch sees the directory gone. ``destroy_device`` (xm block-detach) goes through the
+  watches: back end Closing (written by xend), front end Closing, back end Closed, front end Closed.
+- The guest's network address and rx mode (``ip=``, ``rx=``) are handed to the guest kernel as its
+  own configuration (``kernel.netfront_params``), not through XenStore.
 - Guests get addresses 10.0.0.<domid + 10> unless the vif says ``ip=``.
 """
 from __future__ import annotations
@@ -24,7 +36,7 @@ import re
 from xenlab.dom0.blkback import Blkback
 from xenlab.dom0.bridge import Bridge, NicPort
 from xenlab.dom0.netback import Netback
-from xenlab.dom0.xenbus import backend_path, frontend_path
+from xenlab.dom0.xenbus import XenbusProbe, backend_path, frontend_path, read_state
 from xenlab.hw.ethernet import XEN_OUI, mac_str
 from xenlab.hw.nic import NIC_PIRQ, ExternalHost, Lan, Nic
 from xenlab.i18n import t
@@ -34,6 +46,7 @@ from xenlab.xen.public import dom0_ops as D
 from xenlab.xen.public import event_channel as ev
 from xenlab.xen.public.io.xenbus import XenbusState
 
+DEVICE_CREATE_TIMEOUT = 10_000_000_000      # ns: DevController.DEVICE_CREATE_TIMEOUT = 10 (seconds)
 _DEV = re.compile(r"^(?:ioemu:)?(xvd|hd|sd)([a-z])(\d*)(?::(?:disk|cdrom))?$")
 
 
@@ -106,6 +119,7 @@ class DeviceManager:
         self.bridge.add_port(self.nic.name, NicPort(self.nic))
         self.netback = Netback(m, self.bridge, netback_rx_mode)
         self.nic_port = 0
+        self.backend_bus: XenbusProbe | None = None
         xend.on_create.append(self.domain_created)
         m.on_domain_destroy.append(self.domain_destroyed)
 
@@ -199,16 +213,20 @@ class DeviceManager:
             if d.config.disk or d.config.vif:
                 d.kernel.d.console_output.append("(devices need a PV guest with XenStore)")
             return
+        if not (d.config.disk or d.config.vif):
+            return
         try:
             for i, spec in enumerate(d.config.disk):
                 self.add_vbd(d, spec)
             for i, spec in enumerate(d.config.vif):
                 self.add_vif(d, i, spec)
+            self.wait_for_devices(d)
         except (DeviceError, OSError) as exc:
             self.machine.dom0.hypercall("dom0_op", D.dom0_op(D.DOM0_DESTROYDOMAIN, D.dom0_domain(d.domain_id)))
             raise DeviceError(f"Error creating domain {d.name!r}: {exc}") from None
 
     def _nodes(self, d, devclass: str, devid: int, front: dict, back: dict) -> tuple[str, str]:
+        self._start_backend_bus()
         t = self.tools
         fe, be = frontend_path(d.domain_id, devclass, devid), backend_path(0, devclass, d.domain_id, devid)
         for path, values, owner, reader in ((be, back, 0, d.domain_id), (fe, front, d.domain_id, 0)):
@@ -224,8 +242,57 @@ class DeviceManager:
         t.write(f"{fe}/state", str(int(XenbusState.Initialising)))
         return fe, be
 
+    def _start_backend_bus(self) -> None:
+        """dom0's xenbus_probe_backend: watch ``backend`` (started with the first device, so a machine
+        without devices runs exactly as before)."""
+        if self.backend_bus is None:
+            self.xend.xenstored.kernel_conn               # dom0's kernel connects to xenstored
+            self.backend_bus = XenbusProbe(self.machine.dom0.kernel, "/local/domain/0/backend",
+                                           {"vbd": self.blkback, "vif": self.netback}, depth=3,
+                                           who="backend", otherend_key="frontend").start()
+
+    def _run_until(self, done, timeout_ns: int = DEVICE_CREATE_TIMEOUT) -> bool:
+        """xend waiting on a watch: the machine runs (dom0 and the guests handle their watches)
+        until ``done()`` or the timeout."""
+        m = self.machine
+        deadline = m.now + timeout_ns
+        while not done():
+            if m.step(deadline) is None:
+                return done()
+        return True
+
+    def paths(self, domid: int) -> list[tuple[str, str]]:
+        """(front end, back end) directories of every device of ``domid`` xend wrote."""
+        out = []
+        for devclass in ("vbd", "vif"):
+            base = f"/local/domain/0/backend/{devclass}/{domid}"
+            kids = self.tools.directory(base)
+            if isinstance(kids, list):
+                for devid in kids:
+                    out.append((frontend_path(domid, devclass, int(devid)), f"{base}/{devid}"))
+        return out
+
+    def wait_for_devices(self, d) -> None:
+        """DevController.waitForDevices: each back end's ``hotplug-status``, before the unpause."""
+        pairs = self.paths(d.domain_id)
+        if not pairs:
+            return
+        ok = self._run_until(lambda: all(self.tools.read(f"{be}/hotplug-status") == "connected"
+                                         or read_state(self.tools, be) >= XenbusState.Closing for _, be in pairs))
+        for _, be in pairs:
+            if self.tools.read(f"{be}/hotplug-status") != "connected":
+                devclass, devid = be.split("/")[-3], be.split("/")[-1]
+                raise DeviceError(f"Device {devid} ({devclass}) could not be connected. "
+                                  + ("Hotplug scripts not working." if ok else "Backend device not found."))
+
+    def wait_connected(self, d) -> bool:
+        """The model's extra wait after the unpause: both ends Connected (or given up)."""
+        pairs = self.paths(d.domain_id)
+        final = (XenbusState.Connected, XenbusState.Closing, XenbusState.Closed)
+        return self._run_until(lambda: d.domain_id not in self.machine.domains or all(
+            read_state(self.tools, fe) in final and read_state(self.tools, be) in final for fe, be in pairs))
+
     def add_vbd(self, d, spec: str):
-        from xenlab.guest.blkfront import Blkfront
         kind, path, dev, mode = parse_disk(spec)
         devid = blkdev_name_to_number(dev)
         if not os.path.isfile(path):
@@ -235,16 +302,9 @@ class DeviceManager:
         fe, be = self._nodes(d, "vbd", devid, {"virtual-device": devid, "device-type": "disk"},
                              {"dev": dev, "type": kind, "params": os.path.abspath(path), "mode": mode,
                               "dev-num": devid})
-        blkif = self.blkback.probe(d.domain_id, devid, be)            # -> InitWait
-        front = Blkfront(d.kernel, devid, dev)
-        d.kernel.__dict__.setdefault("vbds", {})[dev] = front
-        front.backend_changed()                                      # sees InitWait -> Initialised
-        self.blkback.frontend_changed(blkif)                         # sees Initialised -> Connected
-        front.backend_changed()                                      # sees Connected -> Connected
-        return front
+        return fe, be
 
     def add_vif(self, d, index: int, spec: str):
-        from xenlab.guest.netfront import Netfront
         opts = parse_vif(spec)
         mac = opts.get("mac") or self.random_mac(d, index)
         bridge = opts.get("bridge", self.bridge.name)
@@ -254,14 +314,17 @@ class DeviceManager:
                              {"handle": index, "mac": mac, "bridge": bridge, "script": "/etc/xen/scripts/vif-bridge",
                               "ip": ip})
         self._bind_nic()
-        netif = self.netback.probe(d.domain_id, index, be)
-        front = Netfront(d.kernel, index, ip, want_copy=opts.get("rx", "copy") != "flip")
-        d.kernel.__dict__.setdefault("vifs", []).append(front)
-        if index == 0:
-            d.kernel.net = front.stack
-        front.backend_changed()                                      # InitWait -> rings -> Connected
-        self.netback.frontend_changed(netif)                         # -> Connected
-        return front
+        d.kernel.__dict__.setdefault("netfront_params", {})[index] = (ip, opts.get("rx", "copy") != "flip")
+        return fe, be
+
+    def destroy_device(self, d, devclass: str, devid: int) -> None:
+        """DevController.destroyDevice (3.0.0): write the back end's state Closing and nothing else;
+        the front end's watch sees it and closes, the back end's watch sees that, unmaps and goes
+        Closed, and the front end frees its ring and goes Closed."""
+        be = self.tools.read(f"{frontend_path(d.domain_id, devclass, devid)}/backend")
+        if not isinstance(be, str) or not be:
+            raise DeviceError(f"Device {devid} not connected")
+        self.tools.write(f"{be}/state", str(int(XenbusState.Closing)))
 
     def random_mac(self, d, index: int) -> str:
         """xend's randomMAC: 00:16:3e, then 0x00-0x7f and two random bytes (seeded here)."""

@@ -509,6 +509,8 @@ def restore_domain(machine, source, *, paused: bool = False, domid: int = 0):
     machine.trace.emit("DOM", "restore", domid=domid, name=d.name, pages=report.pages)
     if not paused:
         dom0_op(machine, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(domid))
+        if config.disk or config.vif:
+            machine.xend.devices.wait_connected(d)   # resume re-runs the handshake through the watches
     return d, report
 
 

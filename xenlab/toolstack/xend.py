@@ -91,6 +91,8 @@ def create_domain_from_config(machine, config: DomainConfig):
     for hook in machine.xend.on_create:
         hook(d)
     _check(dom0_op(machine, D.DOM0_UNPAUSEDOMAIN, D.dom0_domain(d.domain_id)), "DOM0_UNPAUSEDOMAIN")
+    if d.kind == "pv" and (config.disk or config.vif):
+        machine.xend.devices.wait_connected(d)    # the guest's front ends finish the handshake as it runs
     machine.xend.configs[d.domain_id] = config
     return d
 
