@@ -37,6 +37,7 @@ from xenlab.xen.public.io import netif as N
 from xenlab.xen.public.io.ring import BackRing
 from xenlab.xen.public.io.xenbus import XenbusState
 from xenlab.xen.public.xen import DOMID_SELF
+from xenlab.xen.public.memory import INVALID_P2M_ENTRY
 
 RX_QUEUE_MAX = 32
 PAGE = 4096
@@ -322,7 +323,7 @@ class Netback:
         """A dom0 page holding ``frame`` (the skb's data): (pfn, mfn)."""
         k = self.dom0.kernel
         pfn = k.alloc_page()
-        mfn = self.dom0.p2m[pfn]
+        mfn = k.mm.mfn(pfn)                          # dom0's own P2M array, as netback's pfn_to_mfn
         mem = self.machine.memory
         mem.clear_frame(mfn)
         mem.write_bytes(mfn << 12, frame)
@@ -351,7 +352,7 @@ class Netback:
         if op.status == G.GNTST_bad_page:
             take_foreign(k, pfn, mfn)               # still ours: map it back
         else:
-            self.dom0.p2m[pfn] = 0xFFFFFFFF         # gone from dom0 even on failure: refill the hole
+            k.mm.p2m[pfn] = INVALID_P2M_ENTRY       # gone from dom0 even on failure: refill the hole
             refill(k, pfn)
         k.free_page(pfn)
         if op.status != G.GNTST_okay:
