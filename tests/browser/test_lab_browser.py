@@ -58,8 +58,8 @@ def test_layers_widget_renders_and_steps(lab_server):
             "() => document.querySelectorAll('div.bqplot.figure .mark text, div.bqplot.figure text')"
             ".length > 0 && [...document.querySelectorAll('div.bqplot.figure text')]"
             ".some(t => t.textContent.includes('Hiperwizor Xen'))")
-        # the last cell has run (its output names ring 1)
-        page.get_by_text("ring 1").first.wait_for(state="attached")
+        # the last cell has run (its output, in Polish, names ring 1: "pierścień 1")
+        page.get_by_text("pierścień 1").first.wait_for(state="attached")
         assert _dots(page) == 0
         step = page.locator("button.jupyter-button", has_text="Krok").first
         step.scroll_into_view_if_needed()
