@@ -308,3 +308,22 @@ def test_when_the_resume_itself_cannot_be_done_the_message_says_so(monkeypatch, 
     with pytest.raises(SaveError, match="the domain is gone"):
         save_to(m, d, str(tmp_path / "x"))
     assert m.domain_by_name("web") is None
+
+
+def test_suspend_goes_through_the_guests_control_shutdown_watch(tmp_path):
+    """3.0.0: xend writes "suspend" into control/shutdown and waits; the guest's own watch handler
+    (reboot.c) clears the node and suspends. A running guest answers; a paused one cannot run its
+    handler, so the save is refused after the wait and the guest is left paused, not destroyed."""
+    from xenlab.dom0.xenstore import domain_path
+    from xenlab.toolstack.save import suspend_domain
+    m, d = guest()
+    node = f"{domain_path(d.domain_id)}/control/shutdown"
+    suspend_domain(m, d)
+    assert m.xend.xenstored.tools.read(node) == "" and d.is_shutdown     # cleared by the guest's handler
+
+    m, d = guest(seed=2)
+    xenlab.xm(m, "pause web")
+    with pytest.raises((SaveError, xenlab.XmError), match="not to have suspended"):
+        save_to(m, d, str(tmp_path / "paused.chk"))
+    assert m.domain_by_name("web") is d and not d.is_shutdown
+    assert m.xend.xenstored.tools.read(node) == "suspend"          # never read by the paused guest

@@ -18,7 +18,9 @@ The record is little-endian:
       u32 dirty_rate | u32 dirty_wss | u32 dirty_first_pfn | u32 0 | u64 dirty_count | u64 dirty_carry
 
 Simplifications:
-- The suspend request reaches the guest directly (the model has no control/shutdown watch here).
+- The request arrives as in 3.0.0: xend writes "suspend" into control/shutdown and the kernel's watch
+  (guest/xenlinux.py, reboot.c's shutdown_handler) calls ``request_suspend``; the kernel's threads are
+  not frozen one by one, the workload's contexts are flushed at once.
 - Time-relative state (the rest of a computation, the rest of a sleep) is stored as "ns left", so
   the guest resumes correctly on a host whose system time is different.
 - Workload "marks" (periodic tasks' release/done times) are not carried over.

@@ -243,6 +243,10 @@ class XenLinux:
             self.console_write(v, f"Ignoring shutdown request: {value}")
             return
         self.d.xs.write("control/shutdown", "")
+        if value == "suspend":                    # reboot.c: __do_suspend, not a plain shutdown
+            from xenlab.guest.suspend import request_suspend
+            request_suspend(self)
+            return
         self.request_shutdown(reasons[value])
 
     # -- the guest-level memory API notebooks use (guest/mm.py does the work) ---------------------------

@@ -67,6 +67,7 @@ import numpy as np
 from xenlab.hw.memory import PAGE_SIZE
 from xenlab.toolstack.sxp import dumps, to_sxp
 from xenlab.dom0 import privcmd
+from xenlab.dom0.xenstore import domain_path
 from xenlab.i18n import t
 from xenlab.toolstack import xc
 from xenlab.toolstack.xc import ToolstackError, dom0_op
@@ -342,15 +343,27 @@ def _suspended(info) -> bool:
         (info.flags >> D.DOMFLAGS_SHUTDOWNSHIFT) & D.DOMFLAGS_SHUTDOWNMASK == SHUTDOWN_suspend
 
 
+SUSPEND_TIMEOUT_NS = 5_000_000_000          # how long xend waits for the guest to answer (machine time)
+
+
 def suspend_domain(machine, d) -> None:
-    """xend's suspend callback: ask the guest, then check (DOM0_GETDOMAININFO) that it shut down
-    with SHUTDOWN_suspend."""
-    from xenlab.guest.suspend import request_suspend
+    """xend's suspend callback (3.0.0 XendCheckpoint: ``dominfo.shutdown('suspend')`` then wait): write
+    "suspend" into the guest's control/shutdown node; the guest's own watch (drivers/xen/core/reboot.c)
+    suspends it when it next runs, clearing the node as it acts. The machine runs until the node is
+    cleared or the wait times out (a paused or hung guest never answers); then DOM0_GETDOMAININFO must
+    report SHUTDOWN_suspend."""
     if d.kind != "pv" or not hasattr(d.kernel, "contexts"):
         raise ToolstackError(f"Error: domain {d.name} cannot be suspended (only PV guests save in 3.0)")
     info = xc.domain_getinfo(machine, d.domain_id)
     if info is not None and not info.flags & D.DOMFLAGS_SHUTDOWN:
-        request_suspend(d.kernel)
+        store = machine.xend.xenstored
+        if not store.request_shutdown(d, "suspend"):
+            raise ToolstackError(f"Error: cannot write control/shutdown for {d.name}")
+        node = f"{domain_path(d.domain_id)}/control/shutdown"
+        deadline = machine.now + SUSPEND_TIMEOUT_NS
+        while store.tools.read(node) == "suspend" and machine.now < deadline:
+            if machine.step(until=deadline) is None:
+                break
     machine.do_softirqs()
     info = xc.domain_getinfo(machine, d.domain_id)
     if info is None or not _suspended(info):
