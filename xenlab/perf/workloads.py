@@ -280,16 +280,19 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
         with open(img, "wb") as f:
             f.truncate(4 << 20)
         m = xenlab.Machine(seed=seed, memory_mb=64)
-        d = m.create_domain(DomainConfig(name="bench", memory=16, disk=[f"file:{img},xvda,w"],
-                                         vif=["ip=10.0.0.20"], workload=prog))
-        nrs: dict[int, int] = {}
+        by_domain: dict[int, dict[int, int]] = {}
 
         def on_event(ev):
             if ev.name == "guest_handler" and ev.data.get("name") == "syscall":
+                nrs_of = by_domain.setdefault(ev.domid, {})
                 nr = ev.data.get("nr")
-                nrs[nr] = nrs.get(nr, 0) + 1
-        stop = m.trace.subscribe(on_event, classes="HW", domid=d.domain_id)
+                nrs_of[nr] = nrs_of.get(nr, 0) + 1
+        # subscribed before the create: xend unpauses the guest and waits for its devices to connect,
+        # so the workload's first system calls run inside create_domain
+        stop = m.trace.subscribe(on_event, classes="HW")
         try:
+            d = m.create_domain(DomainConfig(name="bench", memory=16, disk=[f"file:{img},xvda,w"],
+                                             vif=["ip=10.0.0.20"], workload=prog))
             for _ in range(20_000):
                 m.run_for(1_000_000)
                 if d.is_shutdown or d.is_dying:
@@ -298,6 +301,7 @@ def measure_mix(name: str, units: int | None = None, params: dict | None = None,
                 raise RuntimeError(f"{name}: the workload did not finish")
         finally:
             stop()
+        nrs = by_domain.get(d.domain_id, {})
         k = d.kernel
         cpu = {}
         for st in k.cpu_stats.values():
