@@ -35,6 +35,7 @@ def lab(tmp_path):
 
 
 def test_predictions_and_quiz_give_feedback_in_the_browser(lab):
+    from playwright.sync_api import expect
     with lab.browser(viewport={"width": 1280, "height": 1000}) as page:
         run = open_and_run(page, "notebooks/pl/learn_demo.ipynb")
         assert not run["tracebacks"], run["tracebacks"]
@@ -50,7 +51,9 @@ def test_predictions_and_quiz_give_feedback_in_the_browser(lab):
         checks.nth(0).click()
         page.get_by_text("Gdyby jądro gościa działało w pierścieniu 0", exact=False).first.wait_for()
         page.get_by_text("Dlaczego: Pierścień 0 należy do Xena", exact=False).first.wait_for()
-        assert select.is_disabled() and checks.nth(0).is_disabled()
+        # the lock arrives as its own widget message after the feedback: wait for it, do not race it
+        expect(select).to_be_disabled()
+        expect(checks.nth(0)).to_be_disabled()
 
         # 2. a number: a hint for text, then 17,5 (Polish decimal comma) is right
         box = page.locator(".widget-text input").first
@@ -61,7 +64,7 @@ def test_predictions_and_quiz_give_feedback_in_the_browser(lab):
         box.fill("17,5")
         checks.nth(1).click()
         page.get_by_text("Dobrze: 17,5.", exact=False).first.wait_for()
-        assert box.is_disabled()
+        expect(box).to_be_disabled()
 
         # 3. the quiz: one Check reveals every answer, answered or not
         quiz_select = page.locator(".widget-dropdown select").nth(1)

@@ -62,9 +62,18 @@ def execute(path: Path):
     env = {**os.environ, "JPY_SESSION_NAME": path.relative_to(ROOT).as_posix()}
     for key in ("XENLAB_LANG", "XENLAB_GRADING"):
         env.pop(key, None)
-    client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S, allow_errors=False,
-                            record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-    asyncio.run(client.async_execute(env=env, cwd=str(path.parent)))
+    for attempt in (1, 2):
+        client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S, allow_errors=False,
+                                record_timing=False, resources={"metadata": {"path": str(path.parent)}})
+        try:
+            asyncio.run(client.async_execute(env=env, cwd=str(path.parent)))
+            break
+        except RuntimeError as exc:
+            # A kernel that dies before its first reply never ran a cell: on a loaded machine two
+            # kernels starting at once can race for the same ports. Start it once more; a second
+            # failure, or any failure after a cell ran, is the notebook's and is reported.
+            if attempt == 2 or "before replying to kernel_info" not in str(exc):
+                raise
     return nb, expected
 
 
