@@ -70,6 +70,32 @@ def _accessible_to_others(path: str) -> bool:
     return True
 
 
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _fresh_tmp(libc, ctypes, keep, tmpfs_data: str, read_only: bool = True) -> None:
+    """A fresh, empty tmpfs on /tmp, /var/tmp and /dev/shm, except that the directories in ``keep``
+    which lie under them (a checkout or a virtualenv in /tmp: the package and the interpreter the
+    sandbox runs) are bound back at the same path, read-only. Each is opened before the tmpfs hides
+    it and bound from /proc/self/fd after, since its old path no longer leads to it."""
+    outer = []
+    for k in sorted({os.path.realpath(k) for k in keep if k and os.path.isdir(k)}):
+        if any(k.startswith(d + os.sep) for d in TMP_DIRS) and not any(k.startswith(o + os.sep) for o in outer):
+            outer.append(k)
+    fds = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in outer}
+    try:
+        for d in TMP_DIRS:
+            if os.path.isdir(d):
+                _mount(libc, ctypes, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_data)
+        for k, fd in fds.items():
+            os.makedirs(k, mode=0o755, exist_ok=True)
+            if _mount(libc, ctypes, f"/proc/self/fd/{fd}", k, None, MS_BIND | MS_REC) and read_only:
+                _mount(libc, ctypes, None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
 def launch(cfg: dict) -> None:
     import resource
     import signal
@@ -118,10 +144,8 @@ def launch(cfg: dict) -> None:
     if tier in ("root", "userns"):
         _mount(libc, ctypes, None, "/", None, MS_REC | MS_PRIVATE)
         _mount(libc, ctypes, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        for d in ("/tmp", "/var/tmp", "/dev/shm"):
-            if os.path.isdir(d):
-                _mount(libc, ctypes, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
-                       f"size={int(cfg['limits'].get('tmp_mb', 64))}m,mode=1777")
+        _fresh_tmp(libc, ctypes, list(cfg.get("sys_path", [])) + [base],
+                   f"size={int(cfg['limits'].get('tmp_mb', 64))}m,mode=1777")
         if tier == "root" and not _accessible_to_others(python):
             os.makedirs(PY_MOUNT, exist_ok=True)
             if _mount(libc, ctypes, base, PY_MOUNT, None, MS_BIND | MS_REC):
@@ -261,9 +285,7 @@ def confine_judge(hide=()) -> bool:
                          (MS_NODEV if st.f_flag & os.ST_NODEV else 0) |
                          (MS_NOEXEC if st.f_flag & os.ST_NOEXEC else 0))
             _mount(libc, ctypes, None, mp, None, MS_REMOUNT | MS_BIND | MS_RDONLY | extra)
-    for d in ("/tmp", "/var/tmp", "/dev/shm"):
-        if os.path.isdir(d):
-            _mount(libc, ctypes, "tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777")
+    _fresh_tmp(libc, ctypes, [p for p in sys.path if p] + [sys.base_prefix, sys.prefix], "size=512m,mode=1777")
     import xenlab
     checks = os.path.join(os.path.dirname(os.path.abspath(xenlab.__file__)), "grading", "checks")
     for p in list(hidden_paths(hide)) + [checks]:
