@@ -41,6 +41,19 @@ def refused(m, d, target, match):
     return exc.value
 
 
+def small_target(monkeypatch, size: int) -> None:
+    """Every save target fills up after ``size`` bytes (a full disk half way through the image)."""
+    from xenlab.toolstack import checkpoint as C
+    real_open = C.Target.open
+
+    def open_small(self):
+        real_open(self)
+        self.fh.close()
+        self.fh = FillsUp(size)
+        return self
+    monkeypatch.setattr(C.Target, "open", open_small)
+
+
 def test_missing_directory_directory_and_device_full_are_refused_before_suspending(tmp_path):
     m, d = guest()
     refused(m, d, tmp_path / "no" / "such" / "web.chk", "directory .* does not exist")
@@ -183,18 +196,10 @@ def test_migration_refused_before_anything_moves_when_the_target_is_too_small():
 def test_resumed_guest_memory_is_what_it_was(monkeypatch, tmp_path):
     """Byte for byte: every page of the resumed guest equals the page at the suspend."""
     m, d = guest(seed=4)
-    from xenlab.toolstack import checkpoint as C
     from xenlab.toolstack.save import suspend_domain
     suspend_domain(m, d)
     pages = m.memory.data.reshape(-1, 4096)[np.asarray(d.p2m)].copy()
-    real_open = C.Target.open
-
-    def open_small(self):
-        real_open(self)
-        self.fh.close()
-        self.fh = FillsUp(1 << 20)
-        return self
-    monkeypatch.setattr(C.Target, "open", open_small)
+    small_target(monkeypatch, 1 << 20)
     with pytest.raises(SaveError, match="was resumed"):
         save_to(m, d, str(tmp_path / "x"))
     new = m.domain_by_name("web")
@@ -229,15 +234,7 @@ def test_resumed_guest_keeps_its_disk_network_and_console(monkeypatch, tmp_path)
     d = m.create_domain(xenlab.DomainConfig(name="web", memory=8, disk=[f"file:{img},xvda,w"], vif=["rx=copy"]))
     m.run_for(20 * MS)
     console = list(d.console_output)
-    from xenlab.toolstack import checkpoint as C
-    real_open = C.Target.open
-
-    def open_small(self):
-        real_open(self)
-        self.fh.close()
-        self.fh = FillsUp(2 << 20)
-        return self
-    monkeypatch.setattr(C.Target, "open", open_small)
+    small_target(monkeypatch, 2 << 20)
     with pytest.raises(xenlab.XmError, match="was resumed"):
         xenlab.xm(m, f"save web {tmp_path / 'web.chk'}")
     r = m.domain_by_name("web")

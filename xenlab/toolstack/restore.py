@@ -233,24 +233,19 @@ def validate_image(machine, source, replacing=None) -> ImageIndex:
     while True:
         if reader.offset - stream_start > limit:
             raise _fail("toolstack.restore.too_big", size=reader.offset, memory=config.memory, limit=limit)
-        batch = reader.i32("a batch count")
-        if batch == -1:
+        head = _batch_header(reader)
+        if head is None:
             continue
+        batch, pfns, tags = head
         if batch == 0:
             break
-        if not 0 < batch <= MAX_BATCH_SIZE:
-            raise RestoreError(f"Error: Restore failed: batch of {batch} pages (max {MAX_BATCH_SIZE}): "
-                               "corrupt file")
-        types = np.frombuffer(reader.read(4 * batch, "pfn_type"), dtype="<u4")
-        pfns = (types & ~np.uint32(D.LTAB_MASK)).astype(np.int64)
-        tags = types & np.uint32(D.LTAB_MASK)
         real = tags != D.XTAB
         kinds = tags & np.uint32(D.LTABTYPE_MASK)
         pinned_plain = ((tags & np.uint32(D.LPINTAB)) != 0) & (kinds == D.NOTAB)    # only tables are pinned
         odd = real & (~np.isin(kinds, valid) | pinned_plain)
         if odd.any():
             j = int(np.flatnonzero(odd)[0])
-            raise _fail("toolstack.restore.bad_tag", pfn=int(pfns[j]), tag=int(types[j]))
+            raise _fail("toolstack.restore.bad_tag", pfn=int(pfns[j]), tag=int(pfns[j]) | int(tags[j]))
         if (pfns[real] >= max_pfn).any():
             raise RestoreError(f"Error: Restore failed: pfn {int(pfns[real].max()):#x} is beyond max_pfn "
                                f"{max_pfn:#x}: corrupt file")
@@ -303,6 +298,22 @@ def validate_image(machine, source, replacing=None) -> ImageIndex:
     return ImageIndex(config, stream_start, max_pfn, last, tags_of, si_pfn)
 
 
+def _batch_header(reader: StreamReader):
+    """One batch's count and pfn_type list: None for the sender's debug "resend all" marker (-1),
+    (0, None, None) at the end of the pages, else (count, pfns, type tags). A count past
+    MAX_BATCH_SIZE is a corrupt file."""
+    batch = reader.i32("a batch count")
+    if batch == -1:
+        return None
+    if batch == 0:
+        return 0, None, None
+    if not 0 < batch <= MAX_BATCH_SIZE:
+        raise RestoreError(f"Error: Restore failed: batch of {batch} pages (max {MAX_BATCH_SIZE}): "
+                           "corrupt file")
+    types = np.frombuffer(reader.read(4 * batch, "pfn_type"), dtype="<u4")
+    return batch, (types & ~np.uint32(D.LTAB_MASK)).astype(np.int64), types & np.uint32(D.LTAB_MASK)
+
+
 def xc_linux_restore(machine, domid: int, p2m: np.ndarray, reader: StreamReader, report: RestoreReport) -> bytes:
     """Read the page stream into the domain's new frames, each batch through a writable privcmd
     mapping (mmu_update with foreigndom); returns vcpu 0's context (still canonical)."""
@@ -313,17 +324,12 @@ def xc_linux_restore(machine, domid: int, p2m: np.ndarray, reader: StreamReader,
     paging, hv_start = machine.paging, machine.hypervisor_virt_start
     pinned: dict[int, int] = {}
     while True:
-        batch = reader.i32("a batch count")
-        if batch == -1:                    # the sender's debug "resend all" mode: nothing to do
+        head = _batch_header(reader)
+        if head is None:
             continue
+        batch, pfns, tags = head
         if batch == 0:
             break
-        if not 0 < batch <= MAX_BATCH_SIZE:
-            raise RestoreError(f"Error: Restore failed: batch of {batch} pages (max {MAX_BATCH_SIZE}): "
-                               "corrupt file")
-        types = np.frombuffer(reader.read(4 * batch, "pfn_type"), dtype="<u4")
-        pfns = (types & ~np.uint32(D.LTAB_MASK)).astype(np.int64)
-        tags = types & np.uint32(D.LTAB_MASK)
         if (pfns >= max_pfn).any():
             raise RestoreError(f"Error: Restore failed: pfn {int(pfns.max()):#x} is beyond max_pfn "
                                f"{max_pfn:#x}: corrupt file")
